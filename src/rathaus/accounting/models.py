@@ -1,0 +1,32 @@
+"""The request record: one row per model request, the ground truth for energy, CO₂ and cost."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rathaus.store.base import Base, TenantOwned
+
+
+class RequestRecord(TenantOwned, Base):
+    """Who asked which model what it cost, and how it went."""
+
+    __tablename__ = "request_records"
+
+    user_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    api_key_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("api_keys.id", ondelete="SET NULL"), default=None
+    )
+    endpoint: Mapped[str] = mapped_column(String(50))
+    profile_id: Mapped[str] = mapped_column(String(100), index=True)
+    backend: Mapped[str] = mapped_column(String(50))
+    location: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # ok, error, cancelled
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    ttft_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)

@@ -1,0 +1,74 @@
+"""Request dependencies: the shared services, the authenticated principal, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from rathaus.api.errors import ApiError
+from rathaus.identity.api_keys import authenticate_key
+from rathaus.identity.login import COOKIE_NAME
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.services import Services
+
+
+def get_services(request: Request) -> Services:
+    """The services of the running app."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_principal(request: Request, services: ServicesDep) -> Principal:
+    """The caller: a bearer API key, else a session cookie; 401 when neither is valid."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "Use 'Authorization: Bearer <API key>'.", "invalid_authorization")
+        with services.db.system_session() as session:
+            principal = authenticate_key(session, token.strip())
+        if principal is None:
+            raise ApiError(401, "The API key is unknown or revoked.", "invalid_api_key")
+        return principal
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        with services.db.system_session() as session:
+            principal = services.cookies.authenticate(session, cookie)
+        if principal is not None:
+            return principal
+    raise ApiError(
+        401, "Authentication required: send an API key as a bearer token or log in.", "unauthenticated"
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets only callers with at least `role` through."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.has_role(role):
+            raise ApiError(403, f"This needs the role '{role.value}' in this tenant.", "forbidden")
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require_role(Role.admin))]
+
+
+def get_tenant_session(principal: PrincipalDep, services: ServicesDep) -> Iterator[Session]:
+    """A database session scoped to the caller's tenant, committed after the handler."""
+    with services.db.session(principal.tenant_id) as session:
+        yield session
+
+
+TenantSessionDep = Annotated[Session, Depends(get_tenant_session)]

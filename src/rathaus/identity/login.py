@@ -1,0 +1,98 @@
+"""Password login and browser sessions (a signed cookie holding a random, revocable token)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rathaus.identity.directory import memberships_of, tenant_by_slug, user_by_email
+from rathaus.identity.models import LoginSession, User
+from rathaus.identity.passwords import verify_password
+from rathaus.identity.principal import Principal
+from rathaus.store.base import utcnow
+
+COOKIE_NAME = "rathaus_session"
+
+
+class LoginFailed(PermissionError):
+    """Wrong e-mail, password or tenant; deliberately not saying which."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class SessionCookies:
+    """Signs and reads the session cookie with the server's secret key."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._serializer = URLSafeSerializer(secret_key, salt="rathaus-session")
+
+    def login(
+        self, session: Session, email: str, password: str, tenant_slug: str | None, hours: int
+    ) -> tuple[str, User]:
+        """Check the password and open a session (system session); returns the cookie value."""
+        user = user_by_email(session, email)
+        password_ok = verify_password(user.password_hash if user else None, password)
+        if user is None or not user.is_active or not password_ok:
+            raise LoginFailed("e-mail address or password is wrong")
+        tenants = memberships_of(session, user)
+        if tenant_slug:
+            tenants = [(t, r) for t, r in tenants if t.slug == tenant_slug]
+            if not tenants and user.is_platform_admin and tenant_by_slug(session, tenant_slug):
+                raise LoginFailed("platform administrators act in a tenant only as its members")
+        if not tenants:
+            raise LoginFailed("e-mail address or password is wrong")
+        tenant, _role = tenants[0]
+        token = secrets.token_urlsafe(32)
+        session.add(
+            LoginSession(
+                tenant_id=tenant.id,
+                user_id=user.id,
+                token_hash=_digest(token),
+                expires_at=utcnow() + timedelta(hours=hours),
+            )
+        )
+        return self._serializer.dumps(token), user
+
+    def authenticate(self, session: Session, cookie: str) -> Principal | None:
+        """The principal for a cookie value (system session), or None."""
+        try:
+            token = self._serializer.loads(cookie)
+        except BadSignature:
+            return None
+        row = session.scalars(
+            select(LoginSession).where(LoginSession.token_hash == _digest(str(token)))
+        ).first()
+        if row is None or row.revoked_at is not None or _aware(row.expires_at) < utcnow():
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        role = next((r for t, r in memberships_of(session, user) if t.id == row.tenant_id), None)
+        if role is None:
+            return None
+        return Principal(
+            tenant_id=row.tenant_id, role=role, user_id=user.id, is_platform_admin=user.is_platform_admin
+        )
+
+    def logout(self, session: Session, cookie: str) -> None:
+        """Revoke the session behind a cookie (system session)."""
+        try:
+            token = self._serializer.loads(cookie)
+        except BadSignature:
+            return
+        row = session.scalars(
+            select(LoginSession).where(LoginSession.token_hash == _digest(str(token)))
+        ).first()
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()

@@ -1,0 +1,77 @@
+"""Identity tables: Tenant, User, Membership (role per tenant), ApiKey, LoginSession."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rathaus.store.base import Base, TenantOwned
+
+
+class Role(enum.StrEnum):
+    """What a member may do in a tenant."""
+
+    admin = "admin"  # manages users, roles, API keys and settings of the tenant
+    builder = "builder"  # builds assistants and workflows
+    staff = "staff"  # uses assistants
+
+
+class Tenant(Base):
+    """A city or administration; every tenant-owned row points here."""
+
+    __tablename__ = "tenants"
+
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    """A person who can log in; belongs to tenants through memberships."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Membership(TenantOwned, Base):
+    """A user's role in one tenant."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+
+
+class ApiKey(TenantOwned, Base):
+    """A bearer key for one tenant; only its hash is stored, the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20), default=Role.staff)
+    created_by: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class LoginSession(TenantOwned, Base):
+    """A browser login; the cookie carries a signed random token whose hash is stored here."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

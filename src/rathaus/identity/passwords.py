@@ -1,0 +1,37 @@
+"""Password hashing with argon2id."""
+
+from __future__ import annotations
+
+import functools
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_LENGTH = 10
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+def check_strength(password: str) -> None:
+    """Raise ValueError for a password too weak to set."""
+    if len(password) < MIN_LENGTH:
+        raise ValueError(f"the password must be at least {MIN_LENGTH} characters long")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches; False for no hash, a mismatch or a malformed hash."""
+    if not password_hash:
+        _hasher().hash(password)  # spend the same time as a real check: no user enumeration by timing
+        return False
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

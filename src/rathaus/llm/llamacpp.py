@@ -1,0 +1,170 @@
+"""GGUF models in-process through llama.cpp (`xllamacpp`), with parallel slots.
+
+The adapter is kept thin: it builds llama.cpp's server once per profile and hands it OpenAI-shaped
+requests; a different runtime (for example `llama-cpp-python`) would replace only this module.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rathaus.accounting.cpu_meter import PROCESS_METER
+from rathaus.llm.backend import BackendError, ChatRequest, ModelUnavailable, StreamItem, TextChunk, Usage
+from rathaus.llm.catalogue import Profile
+from rathaus.settings import Settings
+
+_DONE = object()
+
+
+class LlamaCppOptions(BaseModel):
+    """Parameters of a llamacpp profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    install_hint: str | None = Field(default=None, description="Command that installs the weights.")
+    parallel: int | None = Field(
+        default=None, ge=1, le=64, description="Slots; default RATHAUS_LLM_PARALLEL."
+    )
+    context_per_slot: int | None = Field(default=None, ge=256, description="Default RATHAUS_LLM_CONTEXT.")
+    threads: int | None = Field(default=None, ge=0, description="Default RATHAUS_LLM_THREADS; 0 = all.")
+
+
+def _missing_message(profile_id: str, options: LlamaCppOptions) -> str:
+    hint = options.install_hint or f"rathaus models register {profile_id} --path FILE.gguf"
+    return f"The weights of model '{profile_id}' are missing ({options.path}). Install them: {hint}"
+
+
+class LlamaCppBackend:
+    """One loaded GGUF model serving several requests at once through llama.cpp slots."""
+
+    def __init__(self, profile_id: str, options: LlamaCppOptions, settings: Settings) -> None:
+        self.profile_id = profile_id
+        self.options = options
+        self.parallel = options.parallel or settings.llm_parallel
+        self.context_per_slot = options.context_per_slot or settings.llm_context
+        self.threads = options.threads if options.threads is not None else settings.llm_threads
+        self.timeout_s = settings.request_timeout_s
+        self._server: Any = None
+        self._lock = threading.Lock()
+        self.capabilities = frozenset({"chat", "json_schema"})
+
+    @classmethod
+    def from_profile(cls, profile: Profile, settings: Settings) -> LlamaCppBackend:
+        """Build from a catalogue profile; the weights load on first use."""
+        return cls(profile.id, LlamaCppOptions.model_validate(profile.params), settings)
+
+    @property
+    def available(self) -> bool:
+        """Whether the weights are on disk."""
+        return self.options.path.is_file()
+
+    def load(self) -> Any:
+        """Load the weights (once); raises ModelUnavailable naming the install command."""
+        with self._lock:
+            if self._server is not None:
+                return self._server
+            if not self.available:
+                raise ModelUnavailable(_missing_message(self.profile_id, self.options))
+            import xllamacpp
+
+            params = xllamacpp.CommonParams()
+            params.model.path = str(self.options.path)
+            params.n_parallel = self.parallel
+            params.n_ctx = self.parallel * self.context_per_slot
+            params.verbosity = -1
+            params.warmup = False
+            if self.threads:
+                params.cpuparams.n_threads = self.threads
+                params.cpuparams_batch.n_threads = self.threads
+            try:
+                self._server = xllamacpp.Server(params)
+            except Exception as exc:  # the runtime reports a broken file as a generic error
+                raise ModelUnavailable(f"model '{self.profile_id}' could not be loaded: {exc}") from exc
+            return self._server
+
+    @staticmethod
+    def _body(request: ChatRequest) -> dict[str, Any]:
+        body = request.model_dump(exclude_none=True)
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        return body
+
+    def chat(self, request: ChatRequest) -> Iterator[StreamItem]:
+        """Stream the reply; closing the generator early cancels generation in its slot."""
+        server = self.load()
+        items: queue.Queue[Any] = queue.Queue()
+        cancelled = threading.Event()
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            items.put(chunk)
+            return cancelled.is_set()  # True asks llama.cpp to stop this request
+
+        def run() -> None:
+            try:
+                server.handle_chat_completions(self._body(request), on_chunk)
+            except Exception as exc:  # surfaced to the consumer below
+                items.put(exc)
+            finally:
+                items.put(_DONE)
+
+        started = time.perf_counter()
+        token = PROCESS_METER.start()
+        metered = True
+        first: float | None = None
+        final: dict[str, Any] = {}
+        finish = "stop"
+        threading.Thread(target=run, name=f"llamacpp-{self.profile_id}", daemon=True).start()
+        try:
+            while True:
+                try:
+                    item = items.get(timeout=self.timeout_s)
+                except queue.Empty:
+                    raise BackendError(
+                        f"model '{self.profile_id}' timed out after {self.timeout_s:.0f} s"
+                    ) from None
+                if item is _DONE:
+                    break
+                if isinstance(item, Exception):
+                    raise BackendError(f"model '{self.profile_id}': {item}") from item
+                if "choices" not in item:
+                    raise BackendError(f"model '{self.profile_id}': {item.get('message', item)}")
+                if item.get("usage"):
+                    final = item
+                for choice in item["choices"]:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        if first is None:
+                            first = time.perf_counter()
+                        yield TextChunk(text)
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            cpu = PROCESS_METER.stop(token)
+            metered = False
+            now = time.perf_counter()
+            usage = final.get("usage", {})
+            yield Usage(
+                tokens_in=int(usage.get("prompt_tokens", 0)),
+                tokens_out=int(usage.get("completion_tokens", 0)),
+                ttft_ms=((first or now) - started) * 1000,
+                duration_ms=(now - started) * 1000,
+                cpu_seconds=cpu,
+                finish_reason=finish,
+                extra={"timings": final.get("timings", {})},
+            )
+        finally:
+            cancelled.set()
+            if metered:
+                PROCESS_METER.stop(token)
+
+    def close(self) -> None:
+        """Free the model (llama.cpp stops its loop when the server object is released)."""
+        with self._lock:
+            self._server = None

@@ -1,0 +1,123 @@
+"""Any OpenAI-compatible chat server: vLLM, llama.cpp server, Ollama, TGI, EU cloud providers.
+
+Servers are added in the model catalogue, never in code. The API key is read from the environment
+variable the profile names, so no secret is written into a catalogue file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from rathaus.llm.backend import BackendError, ChatRequest, ModelUnavailable, StreamItem, TextChunk, Usage
+from rathaus.llm.catalogue import Profile
+from rathaus.settings import Settings
+
+
+class OpenAICompatOptions(BaseModel):
+    """Parameters of an openai profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="For example http://gpu-host:8000/v1")
+    model: str = Field(description="The model name the server expects.")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the key.")
+    timeout_s: float | None = Field(default=None, gt=0)
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+
+
+def _estimate_tokens(text: str) -> int:
+    """Rough token count (4 characters per token) for servers that report no usage."""
+    return max(1, len(text) // 4) if text else 0
+
+
+class OpenAICompatBackend:
+    """Streams chat completions from a remote OpenAI-compatible server."""
+
+    capabilities = frozenset({"chat", "json_schema"})
+
+    def __init__(self, profile_id: str, options: OpenAICompatOptions, settings: Settings) -> None:
+        self.profile_id = profile_id
+        self.options = options
+        headers = {"Content-Type": "application/json"}
+        if options.api_key_env:
+            key = os.environ.get(options.api_key_env)
+            if not key:
+                raise ModelUnavailable(
+                    f"model '{profile_id}' needs the API key in the environment variable {options.api_key_env}"
+                )
+            headers["Authorization"] = f"Bearer {key}"
+        timeout = options.timeout_s or settings.request_timeout_s
+        self._client = httpx.Client(
+            base_url=options.base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=options.connect_timeout_s),
+        )
+
+    @classmethod
+    def from_profile(cls, profile: Profile, settings: Settings) -> OpenAICompatBackend:
+        """Build from a catalogue profile."""
+        return cls(profile.id, OpenAICompatOptions.model_validate(profile.params), settings)
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        body = request.model_dump(exclude_none=True)
+        body.update(model=self.options.model, stream=True, stream_options={"include_usage": True})
+        return body
+
+    def chat(self, request: ChatRequest) -> Iterator[StreamItem]:
+        """Stream the reply over server-sent events."""
+        started = time.perf_counter()
+        first: float | None = None
+        usage: dict[str, Any] = {}
+        finish = "stop"
+        produced: list[str] = []
+        try:
+            with self._client.stream("POST", "/chat/completions", json=self._body(request)) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise BackendError(
+                        f"model '{self.profile_id}': server answered {response.status_code}: "
+                        f"{response.text[:300]}"
+                    )
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    if chunk.get("usage"):
+                        usage = chunk["usage"]
+                    for choice in chunk.get("choices", []):
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            first = first or time.perf_counter()
+                            produced.append(text)
+                            yield TextChunk(text)
+                        finish = choice.get("finish_reason") or finish
+        except httpx.HTTPError as exc:
+            raise BackendError(f"model '{self.profile_id}': {type(exc).__name__}: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise BackendError(f"model '{self.profile_id}': server sent invalid JSON") from exc
+        now = time.perf_counter()
+        yield Usage(
+            tokens_in=int(
+                usage.get("prompt_tokens") or _estimate_tokens(" ".join(m.content for m in request.messages))
+            ),
+            tokens_out=int(usage.get("completion_tokens") or _estimate_tokens("".join(produced))),
+            ttft_ms=((first or now) - started) * 1000,
+            duration_ms=(now - started) * 1000,
+            cpu_seconds=None,
+            finish_reason=finish,
+            extra={"usage_reported": bool(usage)},
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()

@@ -1,0 +1,72 @@
+"""Live backends, one per catalogue profile, created on first use and shared by all requests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from rathaus.llm.backend import Backend, ModelUnavailable
+from rathaus.llm.catalogue import Catalogue, Profile
+from rathaus.llm.embeddings import Embedder
+from rathaus.plugins import plugin_manager
+from rathaus.settings import Settings
+
+
+def _factories(hook_name: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+
+    def register(name: str, factory: Any) -> None:
+        found[name] = factory
+
+    getattr(plugin_manager().hook, hook_name)(register=register)
+    return found
+
+
+def backend_names() -> list[str]:
+    """Names of all registered chat backends (built-in and plugins)."""
+    return sorted(_factories("register_backends"))
+
+
+class ModelPool:
+    """Creates and caches backends and embedders for catalogue profiles."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self._lock = threading.Lock()
+        self._live: dict[str, Any] = {}
+
+    def _build(self, profile: Profile, hook_name: str) -> Any:
+        with self._lock:
+            if profile.id not in self._live:
+                factories = _factories(hook_name)
+                if profile.backend not in factories:
+                    raise ModelUnavailable(
+                        f"model '{profile.id}' uses backend '{profile.backend}', which is not installed "
+                        f"(known: {', '.join(sorted(factories))})"
+                    )
+                self._live[profile.id] = factories[profile.backend](profile, self.settings)
+            return self._live[profile.id]
+
+    def backend(self, profile: Profile) -> Backend:
+        """The chat backend of a profile."""
+        if not profile.can("chat"):
+            raise ModelUnavailable(f"model '{profile.id}' is not a chat model")
+        backend: Backend = self._build(profile, "register_backends")
+        return backend
+
+    def embedder(self, profile: Profile) -> Embedder:
+        """The embedder of a profile."""
+        if not profile.can("embeddings"):
+            raise ModelUnavailable(f"model '{profile.id}' is not an embedding model")
+        embedder: Embedder = self._build(profile, "register_embedders")
+        return embedder
+
+    def close(self) -> None:
+        """Release every live backend."""
+        with self._lock:
+            for live in self._live.values():
+                close = getattr(live, "close", None)
+                if close:
+                    close()
+            self._live.clear()

@@ -1,0 +1,44 @@
+"""The long-lived parts of a running Rathaus, built once from the settings and shared by requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rathaus.identity.login import SessionCookies
+from rathaus.llm.catalogue import Catalogue
+from rathaus.llm.gateway import ModelGateway
+from rathaus.llm.pool import ModelPool
+from rathaus.settings import Settings
+from rathaus.store.db import Database
+
+
+@dataclass
+class Services:
+    """Settings, database, model catalogue and live models of one process."""
+
+    settings: Settings
+    db: Database
+    catalogue: Catalogue
+    pool: ModelPool
+    gateway: ModelGateway
+    cookies: SessionCookies
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        """Connect everything; loads no model (models load on first use)."""
+        db = Database(settings.effective_database_url)
+        catalogue = Catalogue(settings.catalogue_file)
+        pool = ModelPool(settings, catalogue)
+        return cls(
+            settings=settings,
+            db=db,
+            catalogue=catalogue,
+            pool=pool,
+            gateway=ModelGateway(db, catalogue, pool),
+            cookies=SessionCookies(settings.require_secret()),
+        )
+
+    def close(self) -> None:
+        """Release models and database connections."""
+        self.pool.close()
+        self.db.dispose()

@@ -1,0 +1,157 @@
+"""Typed settings: `RATHAUS_*` environment variables, an optional config file, then defaults.
+
+Every setting is declared once here, with its default and help text; the CLI (`rathaus settings`)
+and the docs show this same list.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_ENV = "RATHAUS_CONFIG"
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (XDG), used when `RATHAUS_DATA_DIR` is not set."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rathaus"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure."""
+
+    model_config = SettingsConfigDict(env_prefix="RATHAUS_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Database, uploads and models.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    models_dir: Path | None = Field(default=None, description="Model weights; default: DATA_DIR/models.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs session cookies. Required outside demo mode (32+ characters)."
+    )
+    demo: bool = Field(default=False, description="Demo mode: a generated secret is allowed.")
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
+    default_model: str = Field(default="qwen2.5-1.5b", description="Model profile used when none is named.")
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="Largest accepted request body in bytes."
+    )
+    llm_threads: int = Field(default=0, ge=0, description="CPU threads per local model; 0 = all cores.")
+    llm_parallel: int = Field(default=4, ge=1, le=64, description="Parallel slots per local model.")
+    llm_context: int = Field(default=4096, ge=256, description="Context tokens per slot of a local model.")
+    request_timeout_s: float = Field(default=300.0, gt=0, description="Longest a model request may take.")
+    session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value.lower()
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (generate one: `rathaus secret`)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'rathaus.db'}"
+
+    @property
+    def effective_models_dir(self) -> Path:
+        """Where model weights and the operator's model catalogue live."""
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def catalogue_file(self) -> Path:
+        """The operator's model catalogue (profiles registered by install or by hand)."""
+        return self.data_dir / "models.yaml"
+
+    def require_secret(self) -> str:
+        """The secret key; outside demo mode a missing key is a start-up error."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.demo:
+            return demo_secret(self.data_dir)
+        raise SettingsError(
+            "RATHAUS_SECRET_KEY is not set. The server refuses to start without a secret key "
+            "outside demo mode. Generate one with `rathaus secret` and set RATHAUS_SECRET_KEY."
+        )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments win over the environment, which wins over the config file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get(CONFIG_ENV)
+        if config:
+            path = Path(config)
+            if not path.is_file():
+                raise SettingsError(f"{CONFIG_ENV}: config file {path} does not exist")
+            if path.suffix == ".toml":
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            elif path.suffix in {".yaml", ".yml"}:
+                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+            else:
+                raise SettingsError(f"{CONFIG_ENV}: config file must be .toml, .yaml or .yml, got {path}")
+        return tuple(sources)
+
+
+def demo_secret(data_dir: Path) -> str:
+    """A random secret kept in the data directory, so demo sessions survive a restart."""
+    path = data_dir / "demo-secret"
+    if not path.exists():
+        import secrets
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; an invalid value raises SettingsError naming the environment variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            problems.append(f"RATHAUS_{name.upper()}: {error['msg']}")
+        raise SettingsError("Invalid setting: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Storage: the database, its tables' base, tenant scoping and migrations."""

@@ -1,0 +1,103 @@
+"""The database: engine, sessions (always tenant-scoped or explicitly system), health check.
+
+SQLite is the embedded default. It is opened through `pysqlite3` (a current SQLite that can load
+extensions such as sqlite-vec); PostgreSQL through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from rathaus.store.tenancy import SYSTEM_KEY, TENANT_KEY
+
+
+def _sqlite_engine(url: str) -> Engine:
+    import pysqlite3.dbapi2 as sqlite_module
+
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        module=sqlite_module,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+        try:
+            import sqlite_vec
+
+            dbapi_connection.enable_load_extension(True)
+            sqlite_vec.load(dbapi_connection)
+            dbapi_connection.enable_load_extension(False)
+        except (ImportError, AttributeError):  # vectors are optional until knowledge is used
+            pass
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """One database: hands out tenant-scoped and system sessions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, tenant_id: str) -> Iterator[Session]:
+        """A session that sees and writes only this tenant's rows; commits on success."""
+        with self._sessions() as session:
+            session.info[TENANT_KEY] = tenant_id
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def system_session(self) -> Iterator[Session]:
+        """An unscoped session for the CLI, authentication and platform administration."""
+        with self._sessions() as session:
+            session.info[SYSTEM_KEY] = True
+            with session.begin():
+                yield session
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close all pooled connections."""
+        self.engine.dispose()

@@ -1,0 +1,14 @@
+"""Imports every table module, so the metadata is complete for migrations and tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def all_tables() -> MetaData:
+    """The metadata with every Rathaus table registered."""
+    from rathaus.accounting import models as _accounting  # noqa: F401
+    from rathaus.identity import models as _identity  # noqa: F401
+    from rathaus.store.base import Base
+
+    return Base.metadata
