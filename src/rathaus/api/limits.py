@@ -7,10 +7,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rathaus.api.errors import error_response
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """ASGI middleware: checks Content-Length up front and counts streamed bodies as they arrive."""
 
@@ -32,24 +28,22 @@ class BodyLimit:
             await self._reject(scope, receive, send)
             return
         received = 0
-        started = False
+        responded = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, responded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
+                if received > self.max_bytes and not responded:
+                    # Answer 413 now and tell the app the client left, so it stops reading.
+                    responded = True
+                    await self._reject(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not responded:
+                await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(scope, receive, send)
+        await self.app(scope, counting_receive, guarded_send)

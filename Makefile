@@ -1,0 +1,48 @@
+# Rathaus: `make run` sets up and runs the embedded default; `make test` sets up and runs all tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUN_MODEL ?= qwen2.5-1.5b
+TEST_MODELS ?= qwen2.5-0.5b qwen2.5-1.5b
+
+.PHONY: run test setup setup-dev models lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+setup-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+models: setup
+	$(BIN)/rathaus models install $(RUN_MODEL)
+
+## run: virtual environment, install, bundled model, demo city, serve on http://127.0.0.1:8000
+run: models
+	$(BIN)/rathaus db upgrade
+	$(BIN)/rathaus demo
+	$(BIN)/rathaus serve --demo
+
+## test: virtual environment, install with test tools, model weights, lint, types, all tests
+test: setup-dev
+	$(BIN)/rathaus models install $(TEST_MODELS)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest $(ARGS)
+
+bench: setup-dev
+	$(BIN)/rathaus bench backend
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""Bad input gets the right status in the caller's format and never a stack trace."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import TenantFixture
+
+CHAT = {"model": "scripted", "messages": [{"role": "user", "content": "Hallo"}]}
+
+
+def _openai_error(response_json: dict[str, object]) -> dict[str, object]:
+    error = response_json["error"]
+    assert isinstance(error, dict) and {"message", "type", "param", "code"} <= error.keys()
+    return error
+
+
+def test_malformed_json_is_400_openai_format(client: TestClient, jena: TenantFixture) -> None:
+    response = client.post(
+        "/v1/chat/completions", content=b'{"model": "scripted", "messages": [',
+        headers={**jena.headers(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert _openai_error(response.json())["type"] == "invalid_request_error"
+
+
+def test_invalid_fields_are_400_naming_the_field(client: TestClient, jena: TenantFixture) -> None:
+    response = client.post("/v1/chat/completions", json={"model": "scripted", "messages": []}, headers=jena.headers())
+    assert response.status_code == 400
+    assert _openai_error(response.json())["param"] == "messages"
+    image = {"model": "scripted", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}
+    response = client.post("/v1/chat/completions", json=image, headers=jena.headers())
+    assert response.status_code == 400
+
+
+def test_unknown_model_is_404(client: TestClient, jena: TenantFixture) -> None:
+    response = client.post("/v1/chat/completions", json={**CHAT, "model": "gpt-17"}, headers=jena.headers())
+    assert response.status_code == 404
+    assert _openai_error(response.json())["code"] == "model_not_found"
+
+
+def test_missing_or_wrong_key_is_401(client: TestClient, jena: TenantFixture) -> None:
+    assert client.post("/v1/chat/completions", json=CHAT).status_code == 401
+    wrong = client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer rh_abc_def"})
+    assert wrong.status_code == 401
+    assert _openai_error(wrong.json())["type"] == "authentication_error"
+    basic = client.get("/v1/models", headers={"Authorization": "Basic eDp5"})
+    assert basic.status_code == 401
+    problem = client.get("/api/me")
+    assert problem.status_code == 401
+    assert problem.headers["content-type"] == "application/problem+json"
+
+
+def test_body_over_limit_is_413(client: TestClient, jena: TenantFixture) -> None:
+    big = {**CHAT, "messages": [{"role": "user", "content": "x" * 70_000}]}
+    response = client.post("/v1/chat/completions", json=big, headers=jena.headers())
+    assert response.status_code == 413
+    assert _openai_error(response.json())["code"] == "request_too_large"
+
+    def chunks():  # no Content-Length: the limit is enforced while reading
+        yield b'{"model": "scripted", "messages": [{"role": "user", "content": "'
+        for _ in range(20):
+            yield b"y" * 5000
+        yield b'"}]}'
+
+    streamed = client.post("/v1/chat/completions", content=chunks(),
+                           headers={**jena.headers(), "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+
+
+def test_staff_cannot_manage_keys_403_problem_json(client: TestClient, jena: TenantFixture) -> None:
+    response = client.get("/api/api-keys", headers=jena.headers("staff"))
+    assert response.status_code == 403
+    assert response.json()["status"] == 403 and "admin" in response.json()["detail"]

