@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from rathaus.identity.principal import Principal
 from rathaus.store.base import utcnow
 
 PREFIX = "rh_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def _hash(secret: str) -> str:
@@ -55,7 +57,10 @@ def authenticate_key(session: Session, token: str) -> Principal | None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
-    key.last_used_at = utcnow()
+    now = utcnow()
+    last = key.last_used_at
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_USED_RESOLUTION:
+        key.last_used_at = now  # written at most once a minute: no write per request
     return Principal(tenant_id=key.tenant_id, role=key.role, api_key_id=key.id)
 
 

@@ -49,7 +49,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait (busy_timeout) instead of
+        # failing when a read transaction tries to become a write transaction.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

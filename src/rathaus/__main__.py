@@ -1,0 +1,5 @@
+"""`python -m rathaus` runs the command line."""
+
+from rathaus.cli import main
+
+main()

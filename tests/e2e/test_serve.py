@@ -1,0 +1,155 @@
+"""A fresh data directory, `rathaus demo`, `rathaus serve`, and the official OpenAI client with the bundled model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jsonschema
+import openai
+import pytest
+
+from rathaus.llm.weights import SOURCES
+from tests.conftest import MODELS_DIR, require_model
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+RATHAUS = [sys.executable, "-m", "rathaus"]
+
+
+@dataclass
+class Running:
+    """A server started for the test."""
+
+    url: str
+    key: str
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+    env.update({"RATHAUS_DATA_DIR": str(data_dir), "RATHAUS_MODELS_DIR": str(MODELS_DIR), **extra})
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """`rathaus models install`, `rathaus demo` and `rathaus serve --demo` as an operator runs them."""
+    require_model("qwen2.5-1.5b")
+    env = _env(tmp_path_factory.mktemp("data"))
+    subprocess.run([*RATHAUS, "models", "install", "qwen2.5-1.5b"], env=env, check=True, capture_output=True)
+    demo = subprocess.run([*RATHAUS, "demo"], env=env, check=True, capture_output=True, text=True)
+    key = re.search(r"rh_[A-Za-z0-9_-]+", demo.stdout)
+    assert key, demo.stdout
+    port = _free_port()
+    process = subprocess.Popen([*RATHAUS, "serve", "--demo", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("server did not become ready")
+        yield Running(url, key.group(0))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def oai(server: Running) -> openai.OpenAI:
+    """The official client, unchanged."""
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=server.key, timeout=180, max_retries=0)
+
+
+def _germanish(text: str) -> bool:
+    words = set(re.findall(r"[a-zäöüß]+", text.lower()))
+    return bool(words & {"der", "die", "das", "und", "ist", "ein", "eine", "für", "sie", "von", "mit", "werden"})
+
+
+def test_non_streaming_german_answer(oai: openai.OpenAI) -> None:
+    reply = oai.chat.completions.create(
+        model="qwen2.5-1.5b", temperature=0, max_tokens=60,
+        messages=[{"role": "user", "content": "Was macht ein Standesamt? Antworte auf Deutsch in zwei Sätzen."}],
+    )
+    text = reply.choices[0].message.content or ""
+    assert _germanish(text), text
+    assert reply.usage is not None and reply.usage.completion_tokens > 5
+
+
+def test_streaming_german_answer(oai: openai.OpenAI) -> None:
+    stream = oai.chat.completions.create(
+        model="qwen2.5-1.5b", temperature=0, max_tokens=60, stream=True,
+        messages=[{"role": "user", "content": "Nenne auf Deutsch drei Aufgaben eines Bürgeramts."}],
+    )
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert sum(1 for p in pieces if p) > 5 and _germanish("".join(pieces)), pieces
+
+
+def test_json_schema_reply_validates(oai: openai.OpenAI) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "ort": {"type": "string"},
+                                               "anliegen": {"type": "string", "enum": ["Ummeldung", "Hundesteuer",
+                                                                                      "Sperrmüll"]}},
+              "required": ["name", "ort", "anliegen"]}
+    reply = oai.chat.completions.create(
+        model="qwen2.5-1.5b", temperature=0, max_tokens=80,
+        messages=[{"role": "user", "content": "Erika Mustermann aus Jena möchte ihren Hund anmelden."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "anfrage", "schema": schema}},
+    )
+    jsonschema.validate(json.loads(reply.choices[0].message.content or ""), schema)
+
+
+def test_four_simultaneous_chats_complete(oai: openai.OpenAI) -> None:
+    def ask(n: int) -> str:
+        reply = oai.chat.completions.create(
+            model="qwen2.5-1.5b", max_tokens=16, messages=[{"role": "user", "content": f"Nenne die Zahl {n}."}]
+        )
+        return reply.choices[0].message.content or ""
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(ask, range(4), timeout=240))
+    assert len(answers) == 4 and all(a.strip() for a in answers)
+
+
+def test_invalid_setting_stops_start_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run([*RATHAUS, "serve"], env=_env(tmp_path, RATHAUS_PORT="achtzig"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "RATHAUS_PORT" in result.stderr
+
+
+def test_missing_secret_stops_start(tmp_path: Path) -> None:
+    result = subprocess.run([*RATHAUS, "serve"], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "RATHAUS_SECRET_KEY" in result.stderr
+
+
+def test_models_test_names_install_command_when_weights_are_missing(tmp_path: Path) -> None:
+    env = _env(tmp_path / "data", RATHAUS_MODELS_DIR=str(tmp_path / "leer"))
+    source = SOURCES["qwen2.5-0.5b"]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "models.yaml").write_text(
+        "profiles:\n  - id: qwen2.5-0.5b\n    backend: llamacpp\n    tier: 1\n"
+        f"    params: {{path: {tmp_path / 'leer' / source.filename}, install_hint: rathaus models install qwen2.5-0.5b}}\n"
+    )
+    result = subprocess.run([*RATHAUS, "models", "test", "qwen2.5-0.5b"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1 and "rathaus models install qwen2.5-0.5b" in result.stderr

@@ -1,0 +1,91 @@
+"""The `openai` backend against a real OpenAI-compatible server process (llama.cpp's server)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk, collect
+from rathaus.llm.openai_compat import OpenAICompatBackend, OpenAICompatOptions
+from rathaus.settings import Settings
+from tests.conftest import require_model
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+SERVER = """
+import sys, time, xllamacpp
+params = xllamacpp.CommonParams()
+params.model.path = sys.argv[1]
+params.port = int(sys.argv[2])
+params.hostnames = ["127.0.0.1"]
+params.n_parallel = 2
+params.n_ctx = 2048
+params.verbosity = -1
+params.warmup = False
+server = xllamacpp.Server(params)
+while True:
+    time.sleep(3600)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    """A llama.cpp server process with Qwen2.5-0.5B on a free loopback port."""
+    path = require_model("qwen2.5-0.5b")
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(path), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, "server process died"
+            time.sleep(0.3)
+        else:
+            pytest.fail("OpenAI-compatible server did not start")
+        yield f"{url}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _backend(base_url: str, tmp_path: Path, **options: object) -> OpenAICompatBackend:
+    opts = OpenAICompatOptions(base_url=base_url, model="qwen", **options)  # type: ignore[arg-type]
+    return OpenAICompatBackend("remote", opts, Settings(data_dir=tmp_path))
+
+
+def test_streams_from_real_server(server_url: str, tmp_path: Path) -> None:
+    backend = _backend(server_url, tmp_path)
+    request = ChatRequest(messages=[Message(role="user", content="Sag Hallo auf Deutsch.")], max_tokens=20)
+    items = list(backend.chat(request))
+    text, usage = collect(iter(items))
+    assert sum(isinstance(i, TextChunk) for i in items) > 1 and text.strip()
+    assert usage.extra["usage_reported"] is True and usage.tokens_out > 0 and usage.tokens_in > 5
+    backend.close()
+
+
+def test_unreachable_server_is_a_backend_error(tmp_path: Path) -> None:
+    backend = _backend(f"http://127.0.0.1:{_free_port()}/v1", tmp_path)
+    request = ChatRequest(messages=[Message(role="user", content="Hallo")])
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="remote"):
+        collect(backend.chat(request))
+    assert time.monotonic() - started < 3
