@@ -33,10 +33,21 @@ SCRIPTED_CATALOGUE = {
         {"id": "scripted", "backend": "scripted", "tier": 1, "capabilities": ["chat", "json_schema"]},
         {"id": "scripted-plain", "backend": "scripted", "tier": 1, "capabilities": ["chat"]},
         {"id": "scripted-broken", "backend": "scripted", "tier": 1, "params": {"fail": True}},
-        {"id": "scripted-embeddings", "backend": "scripted-embeddings", "tier": 0,
-         "capabilities": ["embeddings"]},
-        {"id": "missing-weights", "backend": "llamacpp", "tier": 2,
-         "params": {"path": "/nonexistent/model.gguf", "install_hint": "rathaus models install qwen2.5-1.5b"}},
+        {
+            "id": "scripted-embeddings",
+            "backend": "scripted-embeddings",
+            "tier": 0,
+            "capabilities": ["embeddings"],
+        },
+        {
+            "id": "missing-weights",
+            "backend": "llamacpp",
+            "tier": 2,
+            "params": {
+                "path": "/nonexistent/model.gguf",
+                "install_hint": "rathaus models install qwen2.5-1.5b",
+            },
+        },
     ],
 }
 
@@ -142,7 +153,9 @@ def make_tenant(services: Services, slug: str) -> TenantFixture:
     with services.db.session(tenant_id) as session:
         admin_key = issue_key(session, "admin key", Role.admin).token
         staff_key = issue_key(session, "staff key", Role.staff).token
-    return TenantFixture(tenant_id, slug, admin_key, staff_key, f"admin@{slug}.example", f"staff@{slug}.example")
+    return TenantFixture(
+        tenant_id, slug, admin_key, staff_key, f"admin@{slug}.example", f"staff@{slug}.example"
+    )
 
 
 @pytest.fixture

@@ -73,7 +73,8 @@ def serve(
         fail(f"database {url.split('@')[-1]} is not reachable: {exc}")
     if current != head_revision():
         fail(
-            f"the database schema is at {current or 'nothing'}, not {head_revision()}: run `rathaus db upgrade`"
+            f"the database schema is at {current or 'nothing'}, not {head_revision()}: "
+            "run `rathaus db upgrade`"
         )
     application = create_app(settings)
     services = application.state.services

@@ -17,7 +17,8 @@ def _openai_error(response_json: dict[str, object]) -> dict[str, object]:
 
 def test_malformed_json_is_400_openai_format(client: TestClient, jena: TenantFixture) -> None:
     response = client.post(
-        "/v1/chat/completions", content=b'{"model": "scripted", "messages": [',
+        "/v1/chat/completions",
+        content=b'{"model": "scripted", "messages": [',
         headers={**jena.headers(), "Content-Type": "application/json"},
     )
     assert response.status_code == 400
@@ -25,7 +26,9 @@ def test_malformed_json_is_400_openai_format(client: TestClient, jena: TenantFix
 
 
 def test_invalid_fields_are_400_naming_the_field(client: TestClient, jena: TenantFixture) -> None:
-    response = client.post("/v1/chat/completions", json={"model": "scripted", "messages": []}, headers=jena.headers())
+    response = client.post(
+        "/v1/chat/completions", json={"model": "scripted", "messages": []}, headers=jena.headers()
+    )
     assert response.status_code == 400
     assert _openai_error(response.json())["param"] == "messages"
     image = {"model": "scripted", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}
@@ -63,8 +66,11 @@ def test_body_over_limit_is_413(client: TestClient, jena: TenantFixture) -> None
             yield b"y" * 5000
         yield b'"}]}'
 
-    streamed = client.post("/v1/chat/completions", content=chunks(),
-                           headers={**jena.headers(), "Content-Type": "application/json"})
+    streamed = client.post(
+        "/v1/chat/completions",
+        content=chunks(),
+        headers={**jena.headers(), "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
 
 

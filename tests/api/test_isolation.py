@@ -10,8 +10,11 @@ from tests.conftest import TenantFixture
 def _ids(client: TestClient, tenant: TenantFixture) -> dict[str, str]:
     """One object of each kind the tenant owns, created through the API."""
     headers = tenant.headers()
-    client.post("/v1/chat/completions", headers=headers,
-                json={"model": "scripted", "messages": [{"role": "user", "content": "Hallo"}]})
+    client.post(
+        "/v1/chat/completions",
+        headers=headers,
+        json={"model": "scripted", "messages": [{"role": "user", "content": "Hallo"}]},
+    )
     key = client.post("/api/api-keys", json={"name": "Fachverfahren"}, headers=headers).json()
     users = client.get("/api/users", headers=headers).json()
     records = client.get("/api/requests", headers=headers).json()
@@ -40,7 +43,9 @@ def test_lists_show_only_own_tenant(client: TestClient, jena: TenantFixture, hal
     users = client.get("/api/users", headers=jena.headers()).json()
     assert {u["email"] for u in users} == {jena.admin_email, jena.staff_email}
     assert client.get("/api/requests", headers=jena.headers()).json() == []
-    assert all(k["name"] != "Fachverfahren" for k in client.get("/api/api-keys", headers=jena.headers()).json())
+    assert all(
+        k["name"] != "Fachverfahren" for k in client.get("/api/api-keys", headers=jena.headers()).json()
+    )
 
 
 def test_revoked_key_stops_working_at_once(client: TestClient, jena: TenantFixture) -> None:
@@ -61,6 +66,8 @@ def test_browser_login_cookie_grants_access(client: TestClient, jena: TenantFixt
     good = client.post("/api/auth/login", json={"email": jena.staff_email, "password": PASSWORD})
     assert good.status_code == 200
     me = client.get("/api/me").json()
-    assert me["role"] == "staff" and me["tenant"]["slug"] == "jena" and me["user"]["email"] == jena.staff_email
+    assert (
+        me["role"] == "staff" and me["tenant"]["slug"] == "jena" and me["user"]["email"] == jena.staff_email
+    )
     assert client.post("/api/auth/logout").status_code == 204
     assert client.get("/api/me").status_code == 401

@@ -24,7 +24,9 @@ SCHEMA = {
 @pytest.fixture
 def oai(client: TestClient, jena: TenantFixture) -> openai.OpenAI:
     """The official client, talking to the in-process app."""
-    return openai.OpenAI(base_url="http://testserver/v1", api_key=jena.staff_key, http_client=client, max_retries=0)
+    return openai.OpenAI(
+        base_url="http://testserver/v1", api_key=jena.staff_key, http_client=client, max_retries=0
+    )
 
 
 def test_models_lists_catalogue(oai: openai.OpenAI) -> None:
@@ -43,7 +45,9 @@ def test_chat_non_streaming_returns_text_and_usage(oai: openai.OpenAI) -> None:
 
 def test_chat_streaming_delivers_chunks_and_usage(oai: openai.OpenAI) -> None:
     stream = oai.chat.completions.create(
-        model="scripted", messages=[{"role": "user", "content": "eins zwei drei"}], stream=True,
+        model="scripted",
+        messages=[{"role": "user", "content": "eins zwei drei"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -55,7 +59,8 @@ def test_chat_streaming_delivers_chunks_and_usage(oai: openai.OpenAI) -> None:
 
 def test_json_schema_reply_validates(oai: openai.OpenAI) -> None:
     reply = oai.chat.completions.create(
-        model="scripted", messages=[{"role": "user", "content": "Max, 07743"}],
+        model="scripted",
+        messages=[{"role": "user", "content": "Max, 07743"}],
         response_format={"type": "json_schema", "json_schema": {"name": "antrag", "schema": SCHEMA}},
     )
     jsonschema.validate(json.loads(reply.choices[0].message.content or ""), SCHEMA)
@@ -64,14 +69,19 @@ def test_json_schema_reply_validates(oai: openai.OpenAI) -> None:
 def test_json_schema_on_model_without_capability_is_400(oai: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError, match="JSON schema"):
         oai.chat.completions.create(
-            model="scripted-plain", messages=[{"role": "user", "content": "x"}],
+            model="scripted-plain",
+            messages=[{"role": "user", "content": "x"}],
             response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": SCHEMA}},
         )
 
 
 def test_every_request_is_recorded(oai: openai.OpenAI, services: Services, jena: TenantFixture) -> None:
     oai.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "a b c"}])
-    list(oai.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "d"}], stream=True))
+    list(
+        oai.chat.completions.create(
+            model="scripted", messages=[{"role": "user", "content": "d"}], stream=True
+        )
+    )
     with pytest.raises(openai.APIStatusError):
         oai.chat.completions.create(model="scripted-broken", messages=[{"role": "user", "content": "x"}])
     oai.embeddings.create(model="scripted-embeddings", input=["Hundesteuer"])

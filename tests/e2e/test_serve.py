@@ -1,4 +1,4 @@
-"""A fresh data directory, `rathaus demo`, `rathaus serve`, and the official OpenAI client with the bundled model."""
+"""Fresh data directory, `rathaus demo`, `rathaus serve`, the official OpenAI client and the bundled model."""
 
 from __future__ import annotations
 
@@ -56,8 +56,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     key = re.search(r"rh_[A-Za-z0-9_-]+", demo.stdout)
     assert key, demo.stdout
     port = _free_port()
-    process = subprocess.Popen([*RATHAUS, "serve", "--demo", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*RATHAUS, "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -84,13 +88,19 @@ def oai(server: Running) -> openai.OpenAI:
 
 def _germanish(text: str) -> bool:
     words = set(re.findall(r"[a-zäöüß]+", text.lower()))
-    return bool(words & {"der", "die", "das", "und", "ist", "ein", "eine", "für", "sie", "von", "mit", "werden"})
+    return bool(
+        words & {"der", "die", "das", "und", "ist", "ein", "eine", "für", "sie", "von", "mit", "werden"}
+    )
 
 
 def test_non_streaming_german_answer(oai: openai.OpenAI) -> None:
     reply = oai.chat.completions.create(
-        model="qwen2.5-1.5b", temperature=0, max_tokens=60,
-        messages=[{"role": "user", "content": "Was macht ein Standesamt? Antworte auf Deutsch in zwei Sätzen."}],
+        model="qwen2.5-1.5b",
+        temperature=0,
+        max_tokens=60,
+        messages=[
+            {"role": "user", "content": "Was macht ein Standesamt? Antworte auf Deutsch in zwei Sätzen."}
+        ],
     )
     text = reply.choices[0].message.content or ""
     assert _germanish(text), text
@@ -99,7 +109,10 @@ def test_non_streaming_german_answer(oai: openai.OpenAI) -> None:
 
 def test_streaming_german_answer(oai: openai.OpenAI) -> None:
     stream = oai.chat.completions.create(
-        model="qwen2.5-1.5b", temperature=0, max_tokens=60, stream=True,
+        model="qwen2.5-1.5b",
+        temperature=0,
+        max_tokens=60,
+        stream=True,
         messages=[{"role": "user", "content": "Nenne auf Deutsch drei Aufgaben eines Bürgeramts."}],
     )
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
@@ -107,12 +120,19 @@ def test_streaming_german_answer(oai: openai.OpenAI) -> None:
 
 
 def test_json_schema_reply_validates(oai: openai.OpenAI) -> None:
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "ort": {"type": "string"},
-                                               "anliegen": {"type": "string", "enum": ["Ummeldung", "Hundesteuer",
-                                                                                      "Sperrmüll"]}},
-              "required": ["name", "ort", "anliegen"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "ort": {"type": "string"},
+            "anliegen": {"type": "string", "enum": ["Ummeldung", "Hundesteuer", "Sperrmüll"]},
+        },
+        "required": ["name", "ort", "anliegen"],
+    }
     reply = oai.chat.completions.create(
-        model="qwen2.5-1.5b", temperature=0, max_tokens=80,
+        model="qwen2.5-1.5b",
+        temperature=0,
+        max_tokens=80,
         messages=[{"role": "user", "content": "Erika Mustermann aus Jena möchte ihren Hund anmelden."}],
         response_format={"type": "json_schema", "json_schema": {"name": "anfrage", "schema": schema}},
     )
@@ -122,7 +142,9 @@ def test_json_schema_reply_validates(oai: openai.OpenAI) -> None:
 def test_four_simultaneous_chats_complete(oai: openai.OpenAI) -> None:
     def ask(n: int) -> str:
         reply = oai.chat.completions.create(
-            model="qwen2.5-1.5b", max_tokens=16, messages=[{"role": "user", "content": f"Nenne die Zahl {n}."}]
+            model="qwen2.5-1.5b",
+            max_tokens=16,
+            messages=[{"role": "user", "content": f"Nenne die Zahl {n}."}],
         )
         return reply.choices[0].message.content or ""
 
@@ -132,13 +154,20 @@ def test_four_simultaneous_chats_complete(oai: openai.OpenAI) -> None:
 
 
 def test_invalid_setting_stops_start_naming_it(tmp_path: Path) -> None:
-    result = subprocess.run([*RATHAUS, "serve"], env=_env(tmp_path, RATHAUS_PORT="achtzig"),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*RATHAUS, "serve"],
+        env=_env(tmp_path, RATHAUS_PORT="achtzig"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "RATHAUS_PORT" in result.stderr
 
 
 def test_missing_secret_stops_start(tmp_path: Path) -> None:
-    result = subprocess.run([*RATHAUS, "serve"], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*RATHAUS, "serve"], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "RATHAUS_SECRET_KEY" in result.stderr
 
 
@@ -148,8 +177,10 @@ def test_models_test_names_install_command_when_weights_are_missing(tmp_path: Pa
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "models.yaml").write_text(
         "profiles:\n  - id: qwen2.5-0.5b\n    backend: llamacpp\n    tier: 1\n"
-        f"    params: {{path: {tmp_path / 'leer' / source.filename}, install_hint: rathaus models install qwen2.5-0.5b}}\n"
+        f"    params: {{path: {tmp_path / 'leer' / source.filename}, "
+        "install_hint: rathaus models install qwen2.5-0.5b}\n"
     )
-    result = subprocess.run([*RATHAUS, "models", "test", "qwen2.5-0.5b"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [*RATHAUS, "models", "test", "qwen2.5-0.5b"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1 and "rathaus models install qwen2.5-0.5b" in result.stderr

