@@ -19,11 +19,11 @@ from rathaus.identity.api_keys import issue_key
 from rathaus.identity.directory import add_user, create_tenant
 from rathaus.identity.models import Role
 from rathaus.services import Services
-from rathaus.settings import Settings
+from rathaus.settings import Settings, default_data_dir
 from rathaus.store.db import Database
 from rathaus.store.migrate import upgrade
 
-MODELS_DIR = Path(os.environ.get("RATHAUS_TEST_MODELS_DIR", Path.home() / ".local/share/rathaus/models"))
+MODELS_DIR = Path(os.environ.get("RATHAUS_TEST_MODELS_DIR", default_data_dir() / "models"))
 PASSWORD = "richtig-langes-passwort"
 
 SCRIPTED_CATALOGUE = {
