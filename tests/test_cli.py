@@ -104,3 +104,25 @@ def test_settings_lists_every_setting(env: Path) -> None:
     result = runner.invoke(app, ["settings"])
     for name in Settings.model_fields:
         assert f"RATHAUS_{name.upper()}" in result.output
+
+
+def test_key_list_and_revoke_and_user_update(env: Path) -> None:
+    unmigrated = runner.invoke(app, ["tenant", "create", "gera"])
+    assert unmigrated.exit_code == 2 and "rathaus db upgrade" in unmigrated.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["tenant", "create", "gera"]).exit_code == 0
+    token = runner.invoke(
+        app, ["key", "create", "--tenant", "gera", "--name", "Schnittstelle"]
+    ).output.strip()
+    prefix = token.split("_")[1]
+    listed = runner.invoke(app, ["key", "list", "--tenant", "gera"])
+    assert f"rh_{prefix}_" in listed.output and "active" in listed.output and token not in listed.output
+    assert runner.invoke(app, ["key", "revoke", prefix]).exit_code == 0
+    assert "revoked" in runner.invoke(app, ["key", "list", "--tenant", "gera"]).output
+
+    args = ["user", "add", "c@gera.example", "--tenant", "gera", "--password", "erstes-passwort"]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, ["user", "add", "c@gera.example", "--tenant", "gera", "--role", "admin"])
+    assert again.exit_code == 0 and "admin" in again.output  # no password prompt for an existing user
+    weak = runner.invoke(app, ["demo", "--password", "kurz"])
+    assert weak.exit_code == 2 and "at least" in weak.output

@@ -7,11 +7,15 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from rathaus.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from rathaus.identity.models import Role
+    from rathaus.store.db import Database
 
 app = typer.Typer(help="Rathaus: open AI platform for municipal administrations.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -42,10 +46,22 @@ def settings_or_exit(**overrides: object) -> Settings:
         fail(str(exc))
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+def _database(settings: Settings) -> Database:
+    """The database, after checking that its schema is current."""
     from rathaus.store.db import Database
+    from rathaus.store.migrate import current_revision, head_revision
 
-    return Database(settings.effective_database_url)
+    url = settings.effective_database_url
+    try:
+        current = current_revision(url)
+    except Exception as exc:  # the operator needs the driver's own words here
+        fail(f"the database {url.split('@')[-1]} is not reachable: {exc}")
+    if current != head_revision():
+        fail(
+            f"the database schema is at {current or 'nothing'}, not {head_revision()}: "
+            "run `rathaus db upgrade`"
+        )
+    return Database(url)
 
 
 @app.command()
@@ -59,23 +75,13 @@ def serve(
     import uvicorn
 
     from rathaus.app import create_app
-    from rathaus.store.migrate import current_revision, head_revision
 
     settings = settings_or_exit(host=host, port=port, demo=demo or None)
     try:
         settings.require_secret()
     except SettingsError as exc:
         fail(str(exc))
-    url = settings.effective_database_url
-    try:
-        current = current_revision(url)
-    except Exception as exc:  # the operator needs the driver's words here
-        fail(f"database {url.split('@')[-1]} is not reachable: {exc}")
-    if current != head_revision():
-        fail(
-            f"the database schema is at {current or 'nothing'}, not {head_revision()}: "
-            "run `rathaus db upgrade`"
-        )
+    _database(settings).dispose()
     application = create_app(settings)
     services = application.state.services
     from rathaus.api.health import readiness
@@ -103,7 +109,10 @@ def demo(
 
     settings = settings_or_exit()
     upgrade(settings.effective_database_url)
-    creds = seed_demo(_database(settings), password)
+    try:
+        creds = seed_demo(_database(settings), password)
+    except ValueError as exc:
+        fail(str(exc))
     typer.echo(f"Demo-Stadt / demo city: {creds.tenant_slug} (fiktiv / fictional)")
     for email, role in creds.users:
         typer.echo(f"  {role.value:8} {email}")
@@ -159,7 +168,7 @@ def tenant_list() -> None:
             typer.echo(f"{tenant.slug:20} {tenant.name}")
 
 
-def _role(value: str):  # type: ignore[no-untyped-def]
+def _role(value: str) -> Role:
     from rathaus.identity.models import Role
 
     try:
@@ -174,15 +183,20 @@ def user_add(
     tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     role: RoleOption = "staff",
     name: Annotated[str, typer.Option(help="Display name.")] = "",
-    password: Annotated[str | None, typer.Option(help="Password (asked for when omitted).")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (asked for a new user when omitted; sets a new one otherwise)."),
+    ] = None,
     platform_admin: Annotated[bool, typer.Option(help="Administers the whole platform.")] = False,
 ) -> None:
     """Add a user to a tenant with a role (creates the user if needed)."""
-    from rathaus.identity.directory import add_user, tenant_by_slug
+    from rathaus.identity.directory import add_user, tenant_by_slug, user_by_email
 
-    if password is None:
-        password = typer.prompt("Passwort / password", hide_input=True, confirmation_prompt=True)
     db = _database(settings_or_exit())
+    with db.system_session() as session:
+        is_new = user_by_email(session, email) is None
+    if password is None and is_new:
+        password = typer.prompt("Passwort / password", hide_input=True, confirmation_prompt=True)
     try:
         with db.system_session() as session:
             found = tenant_by_slug(session, tenant)
@@ -213,6 +227,45 @@ def key_create(
     with db.session(tenant_id) as session:
         issued = issue_key(session, name, _role(role))
     typer.echo(issued.token)
+
+
+@key_app.command("list")
+def key_list(tenant: Annotated[str, typer.Option(help="Tenant slug.")]) -> None:
+    """List a tenant's API keys (never their secrets)."""
+    from sqlalchemy import select
+
+    from rathaus.identity.directory import tenant_by_slug
+    from rathaus.identity.models import ApiKey
+
+    db = _database(settings_or_exit())
+    with db.system_session() as session:
+        found = tenant_by_slug(session, tenant)
+        if found is None:
+            fail(f"no tenant '{tenant}' (`rathaus tenant list`)")
+        tenant_id = found.id
+    with db.session(tenant_id) as session:
+        for key in session.scalars(select(ApiKey).order_by(ApiKey.created_at)):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            typer.echo(f"rh_{key.prefix}_…  {key.role.value:8} {state:18} {key.name}")
+
+
+@key_app.command("revoke")
+def key_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, as `key list` shows it.")],
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    from sqlalchemy import select
+
+    from rathaus.identity.api_keys import revoke_key
+    from rathaus.identity.models import ApiKey
+
+    prefix = prefix.removeprefix("rh_").split("_")[0]
+    with _database(settings_or_exit()).system_session() as session:
+        key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+        if key is None:
+            fail(f"no API key with the prefix {prefix}")
+        revoke_key(key)
+    typer.echo(f"rh_{prefix}_… widerrufen / revoked")
 
 
 @models_app.command("list")
@@ -348,5 +401,11 @@ def show_settings() -> None:
 
 
 def main() -> None:
-    """Entry point of the `rathaus` command."""
-    app()
+    """Entry point of the `rathaus` command: operator mistakes end in a message, not a traceback."""
+    from rathaus.llm.catalogue import CatalogueError
+
+    try:
+        app()
+    except (CatalogueError, SettingsError) as exc:
+        typer.secho(f"Fehler / Error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)

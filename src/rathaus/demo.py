@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from rathaus.identity.api_keys import issue_key, revoke_key
-from rathaus.identity.directory import add_user, create_tenant, tenant_by_slug, user_by_email
+from rathaus.identity.directory import add_user, create_tenant, tenant_by_slug
 from rathaus.identity.models import ApiKey, Role
-from rathaus.identity.passwords import hash_password
 from rathaus.store.db import Database
 
 DEMO_SLUG = "musterstadt"
@@ -44,11 +43,7 @@ def seed_demo(db: Database, password: str | None = None) -> DemoCredentials:
             session, DEMO_SLUG, "Musterstadt (fiktive Demo-Stadt)"
         )
         for email, name, role in DEMO_USERS:
-            user = user_by_email(session, email)
-            if user is None:
-                add_user(session, tenant, email, role, password=password, name=name)
-            else:
-                user.password_hash = hash_password(password)
+            add_user(session, tenant, email, role, password=password, name=name)
         tenant_id = tenant.id
     with db.session(tenant_id) as session:
         for old in session.scalars(select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME)):

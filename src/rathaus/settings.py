@@ -50,14 +50,18 @@ class Settings(BaseSettings):
     demo: bool = Field(default=False, description="Demo mode: a generated secret is allowed.")
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
-    default_model: str = Field(default="qwen2.5-1.5b", description="Model profile used when none is named.")
+    default_model: str = Field(
+        default="qwen2.5-1.5b", description="Model loaded at start and checked by /readyz."
+    )
     max_request_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest accepted request body in bytes."
     )
     llm_threads: int = Field(default=0, ge=0, description="CPU threads per local model; 0 = all cores.")
     llm_parallel: int = Field(default=4, ge=1, le=64, description="Parallel slots per local model.")
     llm_context: int = Field(default=4096, ge=256, description="Context tokens per slot of a local model.")
-    request_timeout_s: float = Field(default=300.0, gt=0, description="Longest a model request may take.")
+    request_timeout_s: float = Field(
+        default=300.0, gt=0, description="Longest wait for a model's next output before the request fails."
+    )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
 
@@ -78,7 +82,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite", "postgresql")):
+        if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
 
@@ -89,7 +93,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_models_dir(self) -> Path:
-        """Where model weights and the operator's model catalogue live."""
+        """Where model weights live."""
         return self.models_dir or self.data_dir / "models"
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TenantFixture
@@ -78,3 +79,28 @@ def test_staff_cannot_manage_keys_403_problem_json(client: TestClient, jena: Ten
     response = client.get("/api/api-keys", headers=jena.headers("staff"))
     assert response.status_code == 403
     assert response.json()["status"] == 403 and "admin" in response.json()["detail"]
+
+
+def test_unsupported_features_are_refused_not_dropped(client: TestClient, jena: TenantFixture) -> None:
+    tools = [{"type": "function", "function": {"name": "wetter", "parameters": {"type": "object"}}}]
+    response = client.post("/v1/chat/completions", json={**CHAT, "tools": tools}, headers=jena.headers())
+    assert response.status_code == 400
+    assert _openai_error(response.json())["param"] == "tools"
+    response = client.post("/v1/chat/completions", json={**CHAT, "n": 3}, headers=jena.headers())
+    assert response.status_code == 400
+
+
+def test_unexpected_errors_keep_the_api_format(
+    client: TestClient, jena: TenantFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rathaus.llm.catalogue import Catalogue
+
+    def broken(self: Catalogue) -> list[object]:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(Catalogue, "profiles", broken)
+    with TestClient(client.app, raise_server_exceptions=False) as plain:
+        response = plain.get("/v1/models", headers=jena.headers())
+    assert response.status_code == 500
+    assert _openai_error(response.json())["code"] == "internal_error"
+    assert "secret internal detail" not in response.text

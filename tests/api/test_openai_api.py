@@ -29,9 +29,11 @@ def oai(client: TestClient, jena: TenantFixture) -> openai.OpenAI:
     )
 
 
-def test_models_lists_catalogue(oai: openai.OpenAI) -> None:
-    ids = {m.id for m in oai.models.list()}
-    assert {"scripted", "scripted-embeddings"} <= ids
+def test_models_lists_catalogue_with_readiness(oai: openai.OpenAI) -> None:
+    models = {m.id: m for m in oai.models.list()}
+    assert {"scripted", "scripted-embeddings"} <= models.keys()
+    assert models["scripted"].rathaus["available"] is True  # type: ignore[attr-defined]
+    assert models["missing-weights"].rathaus["available"] is False  # type: ignore[attr-defined]
 
 
 def test_chat_non_streaming_returns_text_and_usage(oai: openai.OpenAI) -> None:

@@ -42,3 +42,10 @@ def test_invalid_catalogue_names_file_and_field(tmp_path: Path) -> None:
 
 def test_builtin_backends_are_registered_through_plugin_hooks() -> None:
     assert {"llamacpp", "openai", "scripted"} <= set(backend_names())
+
+
+def test_remote_profiles_default_to_public_data_only() -> None:
+    remote = Profile(id="cloud", backend="openai", tier=3, location="external")
+    local = Profile(id="lokal", backend="llamacpp", tier=1)
+    assert remote.data_classes == ["öffentlich"]
+    assert local.data_classes == ["öffentlich", "intern", "vertraulich", "personenbezogen"]

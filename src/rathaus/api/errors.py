@@ -5,6 +5,7 @@ Handlers translate domain exceptions into the caller's format, so routes never b
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,8 @@ from rathaus.llm.backend import BackendError
 from rathaus.llm.catalogue import UnknownModel
 from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.store.tenancy import NotFound
+
+logger = logging.getLogger(__name__)
 
 OPENAI_TYPES = {
     400: "invalid_request_error",
@@ -118,6 +121,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BackendError)
     async def _backend(request: Request, exc: BackendError) -> JSONResponse:
         return error_response(request.url.path, exc.status_code, str(exc), "model_unavailable")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        message = "An unexpected error occurred; it has been logged for the operator."
+        return error_response(request.url.path, 500, message, "internal_error")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -77,9 +77,20 @@ class ChatCompletionBody(BaseModel):
     seed: int | None = None
     n: int = Field(default=1, ge=1, le=1)
     response_format: ResponseFormat | None = None
+    tools: list[Any] | None = None
+    tool_choice: Any = None
+    functions: list[Any] | None = None
+    logprobs: bool | None = None
 
     def to_request(self) -> ChatRequest:
-        """The backend-neutral request."""
+        """The backend-neutral request; features Rathaus does not offer are refused, never dropped."""
+        for name in ("tools", "tool_choice", "functions"):
+            if getattr(self, name) not in (None, [], "none"):
+                raise ApiError(
+                    400, f"{name}: tool calling is not supported yet.", "unsupported_parameter", name
+                )
+        if self.logprobs:
+            raise ApiError(400, "logprobs are not supported.", "unsupported_parameter", "logprobs")
         response_format = None
         if self.response_format is not None and self.response_format.type != "text":
             if self.response_format.type == "json_schema":
@@ -124,7 +135,7 @@ def _usage_json(usage: Usage) -> dict[str, int]:
 
 @router.get("/models", operation_id="v1_list_models")
 def list_models(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
-    """The models this tenant can use, with Rathaus' profile facts under `rathaus`."""
+    """The catalogue's models, with Rathaus' profile facts (and whether each is ready) under `rathaus`."""
     data = [
         {
             "id": p.id,
@@ -135,8 +146,9 @@ def list_models(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any
                 "tier": p.tier,
                 "location": p.location,
                 "capabilities": p.capabilities,
-                "context": p.context,
+                "context": services.pool.context_window(p),
                 "title": p.title,
+                "available": services.pool.available(p),
             },
         }
         for p in services.catalogue.profiles()

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,7 +59,7 @@ def authenticate_key(session: Session, token: str) -> Principal | None:
         return None
     now = utcnow()
     last = key.last_used_at
-    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_USED_RESOLUTION:
+    if last is None or now - last > LAST_USED_RESOLUTION:
         key.last_used_at = now  # written at most once a minute: no write per request
     return Principal(tenant_id=key.tenant_id, role=key.role, api_key_id=key.id)
 

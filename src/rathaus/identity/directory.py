@@ -51,22 +51,22 @@ def add_user(
     name: str = "",
     platform_admin: bool = False,
 ) -> User:
-    """Create the user if needed and give them `role` in `tenant` (system session)."""
+    """Create the user or update the given fields, and give them `role` in `tenant` (system session)."""
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise ValueError(f"'{email}' is not an e-mail address")
+    if password is not None:
+        check_strength(password)
     user = user_by_email(session, email)
     if user is None:
-        if password is not None:
-            check_strength(password)
-        user = User(
-            email=email,
-            name=name,
-            password_hash=hash_password(password) if password else None,
-            is_platform_admin=platform_admin,
-        )
+        user = User(email=email, name=name, is_platform_admin=platform_admin)
         session.add(user)
-        session.flush()
+    else:
+        user.name = name or user.name
+        user.is_platform_admin = user.is_platform_admin or platform_admin
+    if password is not None:
+        user.password_hash = hash_password(password)
+    session.flush()
     existing = session.scalars(
         select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id)
     ).first()

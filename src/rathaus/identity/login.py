@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -25,10 +25,6 @@ class LoginFailed(PermissionError):
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class SessionCookies:
@@ -73,7 +69,7 @@ class SessionCookies:
         row = session.scalars(
             select(LoginSession).where(LoginSession.token_hash == _digest(str(token)))
         ).first()
-        if row is None or row.revoked_at is not None or _aware(row.expires_at) < utcnow():
+        if row is None or row.revoked_at is not None or row.expires_at < utcnow():
             return None
         user = session.get(User, row.user_id)
         if user is None or not user.is_active:

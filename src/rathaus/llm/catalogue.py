@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DataClass = Literal["öffentlich", "intern", "vertraulich", "personenbezogen"]
 ALL_DATA_CLASSES: tuple[DataClass, ...] = ("öffentlich", "intern", "vertraulich", "personenbezogen")
@@ -55,8 +55,18 @@ class Profile(BaseModel):
     location: Location = "local"
     cost: Cost = Field(default_factory=Cost)
     energy: Energy = Field(default_factory=Energy)
-    data_classes: list[DataClass] = Field(default_factory=lambda: list(ALL_DATA_CLASSES))
+    data_classes: list[DataClass] | None = Field(
+        default=None,
+        description="Data classes this model may see; default: all for local models, only "
+        "'öffentlich' for any other location, so nothing personal leaves the house by accident.",
+    )
     licence: str = ""
+
+    @model_validator(mode="after")
+    def _default_clearance(self) -> Profile:
+        if self.data_classes is None:
+            self.data_classes = list(ALL_DATA_CLASSES) if self.location == "local" else ["öffentlich"]
+        return self
 
     def can(self, capability: str) -> bool:
         """Whether the profile declares a capability (chat, json_schema, embeddings, ...)."""

@@ -59,7 +59,10 @@ class LlamaCppBackend:
     @classmethod
     def from_profile(cls, profile: Profile, settings: Settings) -> LlamaCppBackend:
         """Build from a catalogue profile; the weights load on first use."""
-        return cls(profile.id, LlamaCppOptions.model_validate(profile.params), settings)
+        options = LlamaCppOptions.model_validate(profile.params)
+        if options.context_per_slot is None:
+            options.context_per_slot = min(profile.context, settings.llm_context)
+        return cls(profile.id, options, settings)
 
     @property
     def available(self) -> bool:

@@ -62,6 +62,21 @@ class ModelPool:
         embedder: Embedder = self._build(profile, "register_embedders")
         return embedder
 
+    def available(self, profile: Profile) -> bool:
+        """Whether the profile can serve now (weights present, API key set, backend installed)."""
+        hook = "register_embedders" if profile.can("embeddings") else "register_backends"
+        try:
+            live = self._build(profile, hook)
+        except ModelUnavailable:
+            return False
+        return bool(getattr(live, "available", True))
+
+    def context_window(self, profile: Profile) -> int:
+        """Tokens a request may use: the model's context, for local models capped by RATHAUS_LLM_CONTEXT."""
+        if profile.backend == "llamacpp":
+            return min(profile.context, self.settings.llm_context)
+        return profile.context
+
     def close(self) -> None:
         """Release every live backend."""
         with self._lock:
