@@ -168,6 +168,17 @@ def tenant_list() -> None:
             typer.echo(f"{tenant.slug:20} {tenant.name}")
 
 
+def _tenant_id(db: Database, slug: str) -> str:
+    """The id of the tenant with this slug, or an error pointing to `rathaus tenant list`."""
+    from rathaus.identity.directory import tenant_by_slug
+
+    with db.system_session() as session:
+        found = tenant_by_slug(session, slug)
+        if found is None:
+            fail(f"no tenant '{slug}' (`rathaus tenant list`)")
+        return found.id
+
+
 def _role(value: str) -> Role:
     from rathaus.identity.models import Role
 
@@ -190,18 +201,18 @@ def user_add(
     platform_admin: Annotated[bool, typer.Option(help="Administers the whole platform.")] = False,
 ) -> None:
     """Add a user to a tenant with a role (creates the user if needed)."""
-    from rathaus.identity.directory import add_user, tenant_by_slug, user_by_email
+    from rathaus.identity.directory import add_user, user_by_email
+    from rathaus.identity.models import Tenant
 
     db = _database(settings_or_exit())
     with db.system_session() as session:
         is_new = user_by_email(session, email) is None
     if password is None and is_new:
         password = typer.prompt("Passwort / password", hide_input=True, confirmation_prompt=True)
+    tenant_id = _tenant_id(db, tenant)
     try:
         with db.system_session() as session:
-            found = tenant_by_slug(session, tenant)
-            if found is None:
-                fail(f"no tenant '{tenant}' (`rathaus tenant list`)")
+            found = session.get_one(Tenant, tenant_id)
             user = add_user(session, found, email, _role(role), password, name, platform_admin)
             typer.echo(f"{user.email} is {role} in {tenant}")
     except ValueError as exc:
@@ -216,14 +227,9 @@ def key_create(
 ) -> None:
     """Create an API key; it is printed once."""
     from rathaus.identity.api_keys import issue_key
-    from rathaus.identity.directory import tenant_by_slug
 
     db = _database(settings_or_exit())
-    with db.system_session() as session:
-        found = tenant_by_slug(session, tenant)
-        if found is None:
-            fail(f"no tenant '{tenant}' (`rathaus tenant list`)")
-        tenant_id = found.id
+    tenant_id = _tenant_id(db, tenant)
     with db.session(tenant_id) as session:
         issued = issue_key(session, name, _role(role))
     typer.echo(issued.token)
@@ -234,15 +240,10 @@ def key_list(tenant: Annotated[str, typer.Option(help="Tenant slug.")]) -> None:
     """List a tenant's API keys (never their secrets)."""
     from sqlalchemy import select
 
-    from rathaus.identity.directory import tenant_by_slug
     from rathaus.identity.models import ApiKey
 
     db = _database(settings_or_exit())
-    with db.system_session() as session:
-        found = tenant_by_slug(session, tenant)
-        if found is None:
-            fail(f"no tenant '{tenant}' (`rathaus tenant list`)")
-        tenant_id = found.id
+    tenant_id = _tenant_id(db, tenant)
     with db.session(tenant_id) as session:
         for key in session.scalars(select(ApiKey).order_by(ApiKey.created_at)):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"

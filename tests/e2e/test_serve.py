@@ -5,22 +5,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import jsonschema
 import openai
 import pytest
 
 from rathaus.llm.weights import SOURCES
 from tests.conftest import MODELS_DIR, require_model
+from tests.servers import free_port, wait_until_ready
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 RATHAUS = [sys.executable, "-m", "rathaus"]
@@ -40,12 +38,6 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """`rathaus models install`, `rathaus demo` and `rathaus serve --demo` as an operator runs them."""
@@ -55,25 +47,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     demo = subprocess.run([*RATHAUS, "demo"], env=env, check=True, capture_output=True, text=True)
     key = re.search(r"rh_[A-Za-z0-9_-]+", demo.stdout)
     assert key, demo.stdout
-    port = _free_port()
-    process = subprocess.Popen(
-        [*RATHAUS, "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [*RATHAUS, "serve", "--demo", "--port", str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("server did not become ready")
+        wait_until_ready(f"{url}/readyz", process, 180, log)
         yield Running(url, key.group(0))
     finally:
         process.terminate()

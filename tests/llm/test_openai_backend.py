@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk, collect
 from rathaus.llm.openai_compat import OpenAICompatBackend, OpenAICompatOptions
 from rathaus.settings import Settings
 from tests.conftest import require_model
+from tests.servers import free_port, wait_until_ready
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -35,35 +34,19 @@ while True:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A llama.cpp server process with Qwen2.5-0.5B on a free loopback port."""
     path = require_model("qwen2.5-0.5b")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(path), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(path), str(port)], stdout=log_file, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "server process died"
-            time.sleep(0.3)
-        else:
-            pytest.fail("OpenAI-compatible server did not start")
+        wait_until_ready(f"{url}/health", process, 120, log)
         yield f"{url}/v1"
     finally:
         process.terminate()
@@ -86,7 +69,7 @@ def test_streams_from_real_server(server_url: str, tmp_path: Path) -> None:
 
 
 def test_unreachable_server_is_a_backend_error(tmp_path: Path) -> None:
-    backend = _backend(f"http://127.0.0.1:{_free_port()}/v1", tmp_path)
+    backend = _backend(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
     request = ChatRequest(messages=[Message(role="user", content="Hallo")])
     started = time.monotonic()
     with pytest.raises(BackendError, match="remote"):
