@@ -72,10 +72,12 @@ class ModelPool:
         return bool(getattr(live, "available", True))
 
     def context_window(self, profile: Profile) -> int:
-        """Tokens a request may use: the model's context, for local models capped by RATHAUS_LLM_CONTEXT."""
-        if profile.backend == "llamacpp":
-            return min(profile.context, self.settings.llm_context)
-        return profile.context
+        """Tokens one request may use: a local model's slot size, otherwise the profile's context."""
+        try:
+            live = self.backend(profile)
+        except ModelUnavailable:
+            return profile.context
+        return int(getattr(live, "context_per_slot", profile.context))
 
     def close(self) -> None:
         """Release every live backend."""
