@@ -34,6 +34,12 @@ SCRIPTED_CATALOGUE = {
         {"id": "scripted-plain", "backend": "scripted", "tier": 1, "capabilities": ["chat"]},
         {"id": "scripted-broken", "backend": "scripted", "tier": 1, "params": {"fail": True}},
         {
+            "id": "scripted-slow",
+            "backend": "scripted",
+            "tier": 1,
+            "params": {"replies": [" ".join(["Wort"] * 400)], "chunk_delay_s": 0.05},
+        },
+        {
             "id": "scripted-embeddings",
             "backend": "scripted-embeddings",
             "tier": 0,

@@ -100,10 +100,16 @@ def test_unknown_bundled_model_is_named(env: Path) -> None:
     assert result.exit_code == 2 and "qwen2.5-1.5b" in result.output
 
 
-def test_settings_lists_every_setting(env: Path) -> None:
+def test_settings_lists_every_setting_without_secrets(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "RATHAUS_DATABASE_URL", "postgresql+psycopg://rathaus:GeheimesPasswort@db.intern/rathaus"
+    )
+    monkeypatch.setenv("RATHAUS_SECRET_KEY", "k" * 40)
     result = runner.invoke(app, ["settings"])
     for name in Settings.model_fields:
         assert f"RATHAUS_{name.upper()}" in result.output
+    assert "GeheimesPasswort" not in result.output and "k" * 40 not in result.output
+    assert "db.intern" in result.output
 
 
 def test_key_list_and_revoke_and_user_update(env: Path) -> None:

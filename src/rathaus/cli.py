@@ -398,6 +398,10 @@ def show_settings() -> None:
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         shown = "(set)" if name == "secret_key" and value else value
+        if name == "database_url" and value:
+            from sqlalchemy.engine import make_url
+
+            shown = make_url(value).render_as_string(hide_password=True)
         typer.echo(f"RATHAUS_{name.upper():22} = {shown!s:40}  {field.description or ''}")
 
 

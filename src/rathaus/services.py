@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rathaus.identity.login import SessionCookies
+from rathaus.identity.throttle import LoginThrottle
 from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
@@ -22,6 +23,7 @@ class Services:
     pool: ModelPool
     gateway: ModelGateway
     cookies: SessionCookies
+    login_throttle: LoginThrottle
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -36,6 +38,7 @@ class Services:
             pool=pool,
             gateway=ModelGateway(db, catalogue, pool),
             cookies=SessionCookies(settings.require_secret()),
+            login_throttle=LoginThrottle(),
         )
 
     def close(self) -> None:

@@ -71,3 +71,18 @@ def test_browser_login_cookie_grants_access(client: TestClient, jena: TenantFixt
     )
     assert client.post("/api/auth/logout").status_code == 204
     assert client.get("/api/me").status_code == 401
+
+
+def test_repeated_failed_logins_get_429(client: TestClient, jena: TenantFixture) -> None:
+    from rathaus.identity.throttle import MAX_PER_EMAIL
+    from tests.conftest import PASSWORD
+
+    for _ in range(MAX_PER_EMAIL):
+        assert (
+            client.post("/api/auth/login", json={"email": jena.admin_email, "password": "x" * 12}).status_code
+            == 401
+        )
+    blocked = client.post("/api/auth/login", json={"email": jena.admin_email, "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    other = client.post("/api/auth/login", json={"email": jena.staff_email, "password": PASSWORD})
+    assert other.status_code == 200  # only the attacked account waits

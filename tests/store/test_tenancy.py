@@ -62,3 +62,36 @@ def test_unscoped_session_is_a_programming_error(db: Database, jena: TenantFixtu
 
         with Session(connection) as session:
             session.scalars(select(ApiKey)).all()
+
+
+def test_subqueries_and_exists_are_scoped_too(
+    db: Database, jena: TenantFixture, halle: TenantFixture
+) -> None:
+    from sqlalchemy import exists
+
+    from rathaus.identity.models import Tenant
+
+    with db.session(jena.id) as session:
+        via_in = session.scalars(select(Tenant.slug).where(Tenant.id.in_(select(ApiKey.tenant_id)))).all()
+        via_exists = session.scalars(
+            select(Tenant.slug).where(exists().where(ApiKey.tenant_id == Tenant.id))
+        ).all()
+    assert via_in == ["jena"] and via_exists == ["jena"]
+
+
+def test_bulk_insert_and_moving_rows_are_refused(
+    db: Database, jena: TenantFixture, halle: TenantFixture
+) -> None:
+    from sqlalchemy import insert
+
+    row = {
+        "id": "f" * 32,
+        "name": "x",
+        "prefix": "0123456789ab",
+        "secret_hash": "0" * 64,
+        "tenant_id": halle.id,
+    }
+    with pytest.raises(ScopeError), db.session(jena.id) as session:
+        session.execute(insert(ApiKey), [row])
+    with pytest.raises(ScopeError), db.session(jena.id) as session:
+        session.execute(update(ApiKey).values(tenant_id=halle.id))

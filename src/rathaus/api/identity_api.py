@@ -96,15 +96,31 @@ def _key_public(key: ApiKey) -> ApiKeyPublic:
 
 @router.post("/auth/login", operation_id="login")
 def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
-    """Log in with e-mail and password; sets the session cookie."""
-    with services.db.system_session() as session:
-        try:
+    """Log in with e-mail and password; sets the session cookie. Repeated failures get 429."""
+    client = request.client.host if request.client else "unknown"
+    throttle = services.login_throttle
+    wait = throttle.retry_after(body.email, client)
+    if wait is not None:
+        raise ApiError(
+            429,
+            f"Too many failed logins. Try again in {wait} seconds.",
+            "too_many_attempts",
+            headers={"Retry-After": str(wait)},
+        )
+    if not throttle.checks.acquire(timeout=30):
+        raise ApiError(503, "Login is busy, please try again shortly.", "busy", headers={"Retry-After": "5"})
+    try:
+        with services.db.system_session() as session:
             cookie, user = services.cookies.login(
                 session, body.email, body.password, body.tenant, services.settings.session_hours
             )
-        except LoginFailed as exc:
-            raise ApiError(401, str(exc), "login_failed") from None
-        email = user.email
+            email = user.email
+    except LoginFailed as exc:
+        throttle.failed(body.email, client)
+        raise ApiError(401, str(exc), "login_failed") from None
+    finally:
+        throttle.checks.release()
+    throttle.succeeded(body.email)
     response.set_cookie(
         COOKIE_NAME,
         cookie,

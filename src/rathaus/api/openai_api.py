@@ -7,9 +7,10 @@ import json
 import struct
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,7 +163,7 @@ def _sse(payload: dict[str, Any]) -> str:
 
 def _stream_events(
     first: StreamItem, rest: Iterator[StreamItem], model: str, include_usage: bool
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
 
@@ -217,6 +218,18 @@ def _stream_events(
     yield "data: [DONE]\n\n"
 
 
+async def _relay(events: Generator[str, None, None]) -> AsyncIterator[str]:
+    """Feed a blocking event stream to the client; a client that hangs up stops generation at once."""
+    try:
+        while (event := await anyio.to_thread.run_sync(next, events, None)) is not None:
+            yield event
+    finally:
+        # The worker thread finishes its current step before cancellation lands, so closing is safe;
+        # shielded, because the response task is being cancelled when the client has gone.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(events.close)
+
+
 @router.post("/chat/completions", operation_id="v1_chat_completions", response_model=None)
 async def chat_completions(
     body: ChatCompletionBody, principal: PrincipalDep, services: ServicesDep
@@ -231,7 +244,7 @@ async def chat_completions(
         include_usage = bool((body.stream_options or {}).get("include_usage"))
         events = _stream_events(first, stream, profile.id, include_usage)
         return StreamingResponse(
-            events,
+            _relay(events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

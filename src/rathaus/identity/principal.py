@@ -20,5 +20,9 @@ class Principal:
     is_platform_admin: bool = False
 
     def has_role(self, needed: Role) -> bool:
-        """Roles are ordered: admin can do what builder can, builder what staff can."""
-        return self.is_platform_admin or _RANK[self.role] >= _RANK[needed]
+        """Roles are ordered: admin can do what builder can, builder what staff can.
+
+        Inside a tenant a platform administrator has exactly their membership's role; platform-wide
+        powers belong to platform endpoints, never to a tenant's.
+        """
+        return _RANK[self.role] >= _RANK[needed]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from rathaus.accounting.records import record_request
@@ -11,6 +12,8 @@ from rathaus.llm.catalogue import Catalogue, Profile
 from rathaus.llm.embeddings import Embeddings, InputType
 from rathaus.llm.pool import ModelPool
 from rathaus.store.db import Database
+
+logger = logging.getLogger(__name__)
 
 
 class UnsupportedRequest(ValueError):
@@ -40,17 +43,42 @@ class ModelGateway:
         """Stream a reply; the request record is written when the stream ends, fails or is closed."""
         usage: Usage | None = None
         status, error = "cancelled", None
+        stream: Iterator[StreamItem] | None = None
         try:
-            for item in self.pool.backend(profile).chat(request):
+            stream = self.pool.backend(profile).chat(request)
+            for item in stream:
                 if isinstance(item, Usage):
                     usage = item
                 yield item
             status = "ok"
+        except GeneratorExit:
+            status = "cancelled"
+            raise
         except BackendError as exc:
             status, error = "error", str(exc)
             raise
+        except Exception as exc:
+            status, error = "error", f"unexpected {type(exc).__name__}"
+            raise
         finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops generation at once (frees the model's slot)
+            self._record(principal, profile, endpoint, usage, status, error)
+
+    def _record(
+        self,
+        principal: Principal,
+        profile: Profile,
+        endpoint: str,
+        usage: Usage | None,
+        status: str,
+        error: str | None,
+    ) -> None:
+        try:
             record_request(self.db, principal, profile, endpoint, usage, status, error)
+        except Exception:  # never let bookkeeping hide the request's own outcome
+            logger.exception("could not write the request record for %s", profile.id)
 
     def embed(
         self, principal: Principal, model_id: str, texts: list[str], input_type: InputType, endpoint: str
@@ -59,7 +87,12 @@ class ModelGateway:
         profile = self.catalogue.get(model_id)
         if not profile.can("embeddings"):
             raise UnsupportedRequest(f"the model '{model_id}' is not an embedding model")
-        result = self.pool.embedder(profile).embed(texts, input_type)
+        try:
+            result = self.pool.embedder(profile).embed(texts, input_type)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, BackendError) else f"unexpected {type(exc).__name__}"
+            self._record(principal, profile, endpoint, None, "error", message)
+            raise
         usage = Usage(tokens_in=result.tokens, duration_ms=result.duration_ms, cpu_seconds=result.cpu_seconds)
-        record_request(self.db, principal, profile, endpoint, usage, "ok")
+        self._record(principal, profile, endpoint, usage, "ok", None)
         return result

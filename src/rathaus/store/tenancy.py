@@ -8,6 +8,7 @@ stamped with it; a row of another tenant is simply not there, so handlers answer
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from sqlalchemy import event, select
@@ -17,6 +18,7 @@ from rathaus.store.base import Base, TenantOwned
 
 T = TypeVar("T", bound=Base)
 
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 TENANT_KEY = "tenant_id"
 SYSTEM_KEY = "system"
 
@@ -50,12 +52,26 @@ def _touches_tenant_tables(state: ORMExecuteState) -> bool:
     )
 
 
+def _sets_tenant_id(state: ORMExecuteState) -> bool:
+    values = getattr(state.statement, "_values", None) or {}
+    return any(getattr(key, "key", key) == "tenant_id" for key in values)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _filter_by_tenant(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete) or not _touches_tenant_tables(state):
+    if state.session.info.get(SYSTEM_KEY):
         return
-    tenant_id = _scope(state.session)
-    if tenant_id is not None:
+    if state.session.info.get(TENANT_KEY) is None:
+        if _touches_tenant_tables(state):
+            _scope(state.session)  # raises: tenant rows need a scoped session
+        return
+    if state.is_insert and _touches_tenant_tables(state):
+        raise ScopeError("bulk INSERT into tenant tables bypasses stamping; use session.add()")
+    if state.is_update and _sets_tenant_id(state):
+        raise ScopeError("rows cannot be moved to another tenant")
+    if state.is_select or state.is_update or state.is_delete:
+        # Always, not only for top-level entities: subqueries and EXISTS clauses are filtered too.
+        tenant_id = _scope(state.session)
         state.statement = state.statement.options(
             with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
         )
@@ -80,6 +96,8 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
 
 def get_or_404(session: Session, model: type[T], object_id: str) -> T:
     """Load one row by id through the scoped query path; another tenant's row raises NotFound."""
+    if not ID_PATTERN.fullmatch(object_id):
+        raise NotFound(model.__name__, object_id[:64])
     found = session.scalars(select(model).where(model.id == object_id)).first()
     if found is None:
         raise NotFound(model.__name__, object_id)
