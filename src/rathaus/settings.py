@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=0, ge=0, description="CPU threads per local model; 0 = all cores.")
     llm_parallel: int = Field(default=4, ge=1, le=64, description="Parallel slots per local model.")
     llm_context: int = Field(default=4096, ge=256, description="Context tokens per slot of a local model.")
+    llm_queue_timeout_s: float = Field(
+        default=60.0, ge=0, description="Longest a request waits for a free slot of a local model (then 503)."
+    )
     request_timeout_s: float = Field(
         default=300.0, gt=0, description="Longest wait for a model's next output before the request fails."
     )

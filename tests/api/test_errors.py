@@ -104,3 +104,38 @@ def test_unexpected_errors_keep_the_api_format(
     assert response.status_code == 500
     assert _openai_error(response.json())["code"] == "internal_error"
     assert "secret internal detail" not in response.text
+
+
+def test_more_unsupported_inputs_are_400(client: TestClient, jena: TenantFixture) -> None:
+    cases = [
+        {**CHAT, "messages": [{"role": "tool", "content": "42", "tool_call_id": "x"}]},
+        {**CHAT, "messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "x"}]}]},
+        {**CHAT, "logit_bias": {"123": 5}},
+        {**CHAT, "max_tokens": 10**30},
+        {**CHAT, "temperature": 7},
+    ]
+    for body in cases:
+        response = client.post("/v1/chat/completions", json=body, headers=jena.headers())
+        assert response.status_code == 400, body
+        _openai_error(response.json())
+
+
+def test_nul_characters_never_cause_500(client: TestClient, jena: TenantFixture) -> None:
+    assert client.get("/api/api-keys/%00", headers=jena.headers()).status_code == 404
+    assert client.get("/api/requests/abc%00", headers=jena.headers()).status_code == 404
+    login = client.post("/api/auth/login", json={"email": "a\u0000@b.example", "password": "x" * 12})
+    assert login.status_code in (400, 401)
+    created = client.post("/api/api-keys", json={"name": "mit\u0000null"}, headers=jena.headers())
+    assert created.status_code in (201, 400)  # SQLite stores NUL, PostgreSQL refuses it with 400
+    assert created.headers["content-type"].startswith(("application/json", "application/problem+json"))
+
+
+def test_misconfigured_profile_does_not_break_others(client: TestClient, jena: TenantFixture) -> None:
+    models = client.get("/v1/models", headers=jena.headers())
+    assert models.status_code == 200
+    listed = {m["id"]: m["rathaus"]["available"] for m in models.json()["data"]}
+    assert listed["misconfigured"] is False and listed["scripted"] is True
+    chat = client.post(
+        "/v1/chat/completions", json={**CHAT, "model": "misconfigured"}, headers=jena.headers()
+    )
+    assert chat.status_code == 503 and "misconfigured" in _openai_error(chat.json())["message"]

@@ -94,3 +94,28 @@ def test_missing_weights_name_the_install_command(tmp_path: Path) -> None:
     missing = LlamaCppBackend("qwen2.5-1.5b", options, Settings(data_dir=tmp_path))
     with pytest.raises(ModelUnavailable, match=r"rathaus models install qwen2\.5-1\.5b"):
         next(missing.chat(_ask("Hallo")))
+
+
+def test_prompt_longer_than_the_slot_is_the_callers_mistake(backend: LlamaCppBackend) -> None:
+    from rathaus.llm.backend import InvalidModelRequest
+
+    too_long = "Bürgeramt Meldebescheinigung " * 600  # far beyond the 1,024-token slot
+    with pytest.raises(InvalidModelRequest, match="refused"):
+        collect(backend.chat(_ask(too_long, max_tokens=5)))
+
+
+def test_busy_model_answers_busy_instead_of_waiting_forever(tmp_path: Path) -> None:
+    from rathaus.llm.backend import ModelBusy
+
+    settings = Settings(data_dir=tmp_path, llm_parallel=1, llm_context=512, llm_queue_timeout_s=0.2)
+    single = LlamaCppBackend("qwen2.5-0.5b", LlamaCppOptions(path=require_model("qwen2.5-0.5b")), settings)
+    try:
+        running = single.chat(_ask("Zähle bis zwanzig.", max_tokens=40))
+        assert isinstance(next(running), TextChunk)  # holds the only slot
+        with pytest.raises(ModelBusy, match="busy"):
+            next(single.chat(_ask("Hallo", max_tokens=5)))
+        running.close()
+        _text, usage = collect(single.chat(_ask("Hallo", max_tokens=5)))  # the slot is free again
+        assert usage.tokens_out > 0
+    finally:
+        single.close()

@@ -8,15 +8,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk, collect
+from rathaus.llm.backend import BackendError, ChatRequest, InvalidModelRequest, Message, TextChunk, collect
 from rathaus.llm.openai_compat import OpenAICompatBackend, OpenAICompatOptions
 from rathaus.settings import Settings
 from tests.conftest import require_model
 from tests.servers import free_port, wait_until_ready
-
-pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 SERVER = """
 import sys, time, xllamacpp
@@ -58,6 +57,8 @@ def _backend(base_url: str, tmp_path: Path, **options: object) -> OpenAICompatBa
     return OpenAICompatBackend("remote", opts, Settings(data_dir=tmp_path))
 
 
+@pytest.mark.model
+@pytest.mark.slow
 def test_streams_from_real_server(server_url: str, tmp_path: Path) -> None:
     backend = _backend(server_url, tmp_path)
     request = ChatRequest(messages=[Message(role="user", content="Sag Hallo auf Deutsch.")], max_tokens=20)
@@ -75,3 +76,45 @@ def test_unreachable_server_is_a_backend_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="remote"):
         collect(backend.chat(request))
     assert time.monotonic() - started < 3
+
+
+def _mocked(tmp_path: Path, status: int, body: str) -> OpenAICompatBackend:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, text=body))
+    options = OpenAICompatOptions(base_url="http://upstream.invalid/v1", model="m")
+    return OpenAICompatBackend("remote", options, Settings(data_dir=tmp_path), transport=transport)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message"),
+    [
+        (
+            200,
+            'data: {"choices":[{"delta":{"content":"Hal"}}]}\n\ndata: {"error":{"message":"oom"}}\n\n',
+            BackendError,
+            "answered with an error",
+        ),
+        (200, 'data: ["x"]\n\n', BackendError, "malformed"),
+        (200, 'data: {"choices": [1]}\n\n', BackendError, "malformed"),
+        (200, "data: {nicht json\n\n", BackendError, "malformed"),
+        (400, '{"error": {"message": "context too long: /srv/secret/path"}}', InvalidModelRequest, "refused"),
+        (500, "Traceback: /srv/secret/path", BackendError, "HTTP 500"),
+    ],
+)
+def test_bad_upstream_answers_become_clear_errors(
+    tmp_path: Path, status: int, body: str, error: type[Exception], message: str
+) -> None:
+    backend = _mocked(tmp_path, status, body)
+    request = ChatRequest(messages=[Message(role="user", content="Hallo")])
+    with pytest.raises(error, match=message) as raised:
+        collect(backend.chat(request))
+    assert "/srv/secret" not in str(raised.value)
+
+
+def test_missing_usage_is_estimated(tmp_path: Path) -> None:
+    body = 'data: {"choices":[{"delta":{"content":"Guten Tag allerseits"},"finish_reason":"stop"}]}\n\n'
+    text, usage = collect(
+        _mocked(tmp_path, 200, body + "data: [DONE]\n\n").chat(
+            ChatRequest(messages=[Message(role="user", content="Hallo")])
+        )
+    )
+    assert text == "Guten Tag allerseits" and usage.extra["usage_reported"] is False and usage.tokens_out >= 1

@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rathaus.identity.directory import Conflict
-from rathaus.llm.backend import BackendError
+from rathaus.llm.backend import BackendError, ModelBusy
 from rathaus.llm.catalogue import UnknownModel
 from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.store.tenancy import NotFound
@@ -128,7 +129,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BackendError)
     async def _backend(request: Request, exc: BackendError) -> JSONResponse:
-        return error_response(request.url.path, exc.status_code, str(exc), "model_unavailable")
+        retry = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(retry)} if retry else None
+        code = {400: "invalid_model_request", 503: "model_unavailable"}.get(exc.status_code, "model_error")
+        if isinstance(exc, ModelBusy):
+            code = "model_busy"
+        return error_response(request.url.path, exc.status_code, str(exc), code, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _bad_value(request: Request, exc: DataError) -> JSONResponse:
+        logger.info("database refused a value on %s: %s", request.url.path, exc.orig)
+        message = "The request contains a value the database cannot store (for example a NUL character)."
+        return error_response(request.url.path, 400, message, "invalid_value")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +13,7 @@ from rathaus.llm.catalogue import UnknownModel
 from rathaus.services import Services
 
 router = APIRouter(tags=["health"])
+logger = logging.getLogger(__name__)
 
 
 @router.get("/healthz", operation_id="healthz")
@@ -26,8 +28,9 @@ def readiness(services: Services) -> dict[str, Any]:
     try:
         services.db.ping()
         checks["database"] = {"ok": True, "dialect": services.db.dialect}
-    except Exception as exc:  # any failure means not ready; the message tells the operator why
-        checks["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
+    except Exception as exc:  # any failure means not ready; the log tells the operator why
+        logger.error("readiness: database not reachable: %s", exc)
+        checks["database"] = {"ok": False, "error": "not reachable (details in the server log)"}
     model_id = services.settings.default_model
     try:
         profile = services.catalogue.get(model_id)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import PrincipalDep, ServicesDep
 from rathaus.api.errors import ApiError
-from rathaus.llm.backend import BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
+from rathaus.llm.backend import MAX_INT32, BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
 from rathaus.llm.embeddings import InputType
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
@@ -38,11 +38,14 @@ class ChatMessageIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    role: Literal["system", "developer", "user", "assistant", "tool"]
+    role: Literal["system", "developer", "user", "assistant"]
     content: str | list[ContentPart] | None = None
+    tool_calls: list[Any] | None = None
 
     def to_message(self) -> Message:
-        """Plain-text message; non-text parts are refused."""
+        """Plain-text message; non-text parts and tool calls are refused."""
+        if self.tool_calls:
+            raise ApiError(400, "tool calls are not supported yet.", "unsupported_parameter", "messages")
         if isinstance(self.content, list):
             if any(part.type != "text" for part in self.content):
                 raise ApiError(400, "Only text content is supported.", "unsupported_content", "messages")
@@ -70,12 +73,15 @@ class ChatCompletionBody(BaseModel):
     messages: list[ChatMessageIn] = Field(min_length=1)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_INT32)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-MAX_INT32, le=MAX_INT32)
+    logit_bias: dict[str, Any] | None = None
     n: int = Field(default=1, ge=1, le=1)
     response_format: ResponseFormat | None = None
     tools: list[Any] | None = None
@@ -92,6 +98,8 @@ class ChatCompletionBody(BaseModel):
                 )
         if self.logprobs:
             raise ApiError(400, "logprobs are not supported.", "unsupported_parameter", "logprobs")
+        if self.logit_bias:
+            raise ApiError(400, "logit_bias is not supported.", "unsupported_parameter", "logit_bias")
         response_format = None
         if self.response_format is not None and self.response_format.type != "text":
             if self.response_format.type == "json_schema":
@@ -109,6 +117,8 @@ class ChatCompletionBody(BaseModel):
             max_tokens=self.max_completion_tokens or self.max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
+            frequency_penalty=self.frequency_penalty,
+            presence_penalty=self.presence_penalty,
             stop=[self.stop] if isinstance(self.stop, str) else self.stop,
             seed=self.seed,
             response_format=response_format,

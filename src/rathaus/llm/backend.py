@@ -8,7 +8,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["system", "user", "assistant", "tool"]
+Role = Literal["system", "user", "assistant"]
+MAX_INT32 = 2**31 - 1
 
 
 class Message(BaseModel):
@@ -26,9 +27,11 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     messages: list[Message] = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_INT32)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     stop: list[str] | None = None
     seed: int | None = None
     response_format: dict[str, Any] | None = None
@@ -75,6 +78,19 @@ class ModelUnavailable(BackendError):
     """The model is configured but cannot be used (for example weights not installed)."""
 
     status_code = 503
+
+
+class ModelBusy(BackendError):
+    """Every slot of the model stayed busy for longer than the queue wait; try again shortly."""
+
+    status_code = 503
+    retry_after_s = 5
+
+
+class InvalidModelRequest(BackendError):
+    """The model refused the request as invalid (too long for its context, unusable JSON schema)."""
+
+    status_code = 400
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ requests; a different runtime (for example `llama-cpp-python`) would replace onl
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -16,11 +17,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rathaus.accounting.cpu_meter import PROCESS_METER
-from rathaus.llm.backend import BackendError, ChatRequest, ModelUnavailable, StreamItem, TextChunk, Usage
+from rathaus.llm.backend import (
+    BackendError,
+    ChatRequest,
+    InvalidModelRequest,
+    ModelBusy,
+    ModelUnavailable,
+    StreamItem,
+    TextChunk,
+    Usage,
+)
 from rathaus.llm.catalogue import Profile
 from rathaus.settings import Settings
 
 _DONE = object()
+logger = logging.getLogger(__name__)
 
 
 class LlamaCppOptions(BaseModel):
@@ -39,7 +50,37 @@ class LlamaCppOptions(BaseModel):
 
 def _missing_message(profile_id: str, options: LlamaCppOptions) -> str:
     hint = options.install_hint or f"rathaus models register {profile_id} --path FILE.gguf"
-    return f"The weights of model '{profile_id}' are missing ({options.path}). Install them: {hint}"
+    return f"The weights of model '{profile_id}' are missing. Install them: {hint}"
+
+
+def runtime_params(path: Path, parallel: int, context_per_slot: int, threads: int) -> Any:
+    """llama.cpp server parameters: `parallel` slots of `context_per_slot` tokens, quiet, no warm-up."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.n_parallel = parallel
+    params.n_ctx = parallel * context_per_slot
+    params.verbosity = -1
+    params.warmup = False
+    if threads:
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+    return params
+
+
+def _runtime_error(profile_id: str, reported: Any) -> BackendError:
+    """Translate an error llama.cpp reported: its 4xx are the caller's mistakes, the rest are ours."""
+    if isinstance(reported, ValueError):  # raised for requests it cannot parse or a schema it cannot use
+        return InvalidModelRequest(f"model '{profile_id}' refused the request: {reported}")
+    if isinstance(reported, dict):
+        error = reported.get("error", reported)
+        code = error.get("code") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(code, int) and 400 <= code < 500 and message:
+            return InvalidModelRequest(f"model '{profile_id}' refused the request: {message}")
+    logger.error("llama.cpp error for %s: %r", profile_id, reported)
+    return BackendError(f"model '{profile_id}' failed; the details are in the server log")
 
 
 class LlamaCppBackend:
@@ -52,6 +93,8 @@ class LlamaCppBackend:
         self.context_per_slot = options.context_per_slot or settings.llm_context
         self.threads = options.threads if options.threads is not None else settings.llm_threads
         self.timeout_s = settings.request_timeout_s
+        self.queue_timeout_s = settings.llm_queue_timeout_s
+        self._slots = threading.BoundedSemaphore(self.parallel)
         self._server: Any = None
         self._lock = threading.Lock()
         self.capabilities = frozenset({"chat", "json_schema"})
@@ -75,22 +118,18 @@ class LlamaCppBackend:
             if self._server is not None:
                 return self._server
             if not self.available:
+                logger.warning("weights of %s missing at %s", self.profile_id, self.options.path)
                 raise ModelUnavailable(_missing_message(self.profile_id, self.options))
             import xllamacpp
 
-            params = xllamacpp.CommonParams()
-            params.model.path = str(self.options.path)
-            params.n_parallel = self.parallel
-            params.n_ctx = self.parallel * self.context_per_slot
-            params.verbosity = -1
-            params.warmup = False
-            if self.threads:
-                params.cpuparams.n_threads = self.threads
-                params.cpuparams_batch.n_threads = self.threads
+            params = runtime_params(self.options.path, self.parallel, self.context_per_slot, self.threads)
             try:
                 self._server = xllamacpp.Server(params)
             except Exception as exc:  # the runtime reports a broken file as a generic error
-                raise ModelUnavailable(f"model '{self.profile_id}' could not be loaded: {exc}") from exc
+                logger.error("could not load %s from %s: %s", self.profile_id, self.options.path, exc)
+                raise ModelUnavailable(
+                    f"model '{self.profile_id}' could not be loaded; the details are in the server log"
+                ) from exc
             return self._server
 
     @staticmethod
@@ -103,6 +142,16 @@ class LlamaCppBackend:
     def chat(self, request: ChatRequest) -> Iterator[StreamItem]:
         """Stream the reply; closing the generator early cancels generation in its slot."""
         server = self.load()
+        if not self._slots.acquire(timeout=self.queue_timeout_s):
+            raise ModelBusy(
+                f"all {self.parallel} slots of model '{self.profile_id}' are busy; please try again shortly"
+            )
+        try:
+            yield from self._generate(server, request)
+        finally:
+            self._slots.release()
+
+    def _generate(self, server: Any, request: ChatRequest) -> Iterator[StreamItem]:
         items: queue.Queue[Any] = queue.Queue()
         cancelled = threading.Event()
 
@@ -135,10 +184,8 @@ class LlamaCppBackend:
                     ) from None
                 if item is _DONE:
                     break
-                if isinstance(item, Exception):
-                    raise BackendError(f"model '{self.profile_id}': {item}") from item
-                if "choices" not in item:
-                    raise BackendError(f"model '{self.profile_id}': {item.get('message', item)}")
+                if isinstance(item, Exception) or "choices" not in item:
+                    raise _runtime_error(self.profile_id, item)
                 if item.get("usage"):
                     final = item
                 for choice in item["choices"]:

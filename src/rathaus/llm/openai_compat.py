@@ -7,6 +7,7 @@ variable the profile names, so no secret is written into a catalogue file.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -15,9 +16,19 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from rathaus.llm.backend import BackendError, ChatRequest, ModelUnavailable, StreamItem, TextChunk, Usage
+from rathaus.llm.backend import (
+    BackendError,
+    ChatRequest,
+    InvalidModelRequest,
+    ModelUnavailable,
+    StreamItem,
+    TextChunk,
+    Usage,
+)
 from rathaus.llm.catalogue import Profile
 from rathaus.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class OpenAICompatOptions(BaseModel):
@@ -37,12 +48,30 @@ def _estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4) if text else 0
 
 
+def _count(value: Any) -> int:
+    """A token count from the server, or 0 when it sent none or nonsense."""
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _parse_chunk(data: str) -> dict[str, Any]:
+    chunk = json.loads(data)
+    if not isinstance(chunk, dict):
+        raise ValueError("event is not a JSON object")
+    return chunk
+
+
 class OpenAICompatBackend:
     """Streams chat completions from a remote OpenAI-compatible server."""
 
     capabilities = frozenset({"chat", "json_schema"})
 
-    def __init__(self, profile_id: str, options: OpenAICompatOptions, settings: Settings) -> None:
+    def __init__(
+        self,
+        profile_id: str,
+        options: OpenAICompatOptions,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.profile_id = profile_id
         self.options = options
         headers = {"Content-Type": "application/json"}
@@ -59,6 +88,7 @@ class OpenAICompatBackend:
             base_url=options.base_url.rstrip("/"),
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=options.connect_timeout_s),
+            transport=transport,
         )
 
     @classmethod
@@ -82,42 +112,51 @@ class OpenAICompatBackend:
             with self._client.stream("POST", "/chat/completions", json=self._body(request)) as response:
                 if response.status_code != 200:
                     response.read()
-                    raise BackendError(
-                        f"model '{self.profile_id}': server answered {response.status_code}: "
-                        f"{response.text[:300]}"
-                    )
+                    raise self._refusal(response.status_code, response.text)
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
                         break
-                    chunk = json.loads(data)
-                    if chunk.get("usage"):
+                    chunk = _parse_chunk(data)
+                    if "error" in chunk:
+                        raise self._refusal(502, json.dumps(chunk["error"])[:2000])
+                    if isinstance(chunk.get("usage"), dict):
                         usage = chunk["usage"]
-                    for choice in chunk.get("choices", []):
+                    for choice in chunk.get("choices") or []:
+                        if not isinstance(choice, dict):
+                            raise ValueError("choice is not an object")
                         text = (choice.get("delta") or {}).get("content")
-                        if text:
+                        if isinstance(text, str) and text:
                             first = first or time.perf_counter()
                             produced.append(text)
                             yield TextChunk(text)
                         finish = choice.get("finish_reason") or finish
         except httpx.HTTPError as exc:
-            raise BackendError(f"model '{self.profile_id}': {type(exc).__name__}: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise BackendError(f"model '{self.profile_id}': server sent invalid JSON") from exc
+            logger.warning("model %s at %s: %r", self.profile_id, self.options.base_url, exc)
+            raise BackendError(f"model '{self.profile_id}' is not reachable ({type(exc).__name__})") from exc
+        except (ValueError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+            logger.warning("model %s sent a malformed stream: %s", self.profile_id, exc)
+            raise BackendError(f"model '{self.profile_id}' sent a malformed answer") from exc
         now = time.perf_counter()
         yield Usage(
-            tokens_in=int(
-                usage.get("prompt_tokens") or _estimate_tokens(" ".join(m.content for m in request.messages))
-            ),
-            tokens_out=int(usage.get("completion_tokens") or _estimate_tokens("".join(produced))),
+            tokens_in=_count(usage.get("prompt_tokens"))
+            or _estimate_tokens(" ".join(m.content for m in request.messages)),
+            tokens_out=_count(usage.get("completion_tokens")) or _estimate_tokens("".join(produced)),
             ttft_ms=((first or now) - started) * 1000,
             duration_ms=(now - started) * 1000,
             cpu_seconds=None,
             finish_reason=finish,
             extra={"usage_reported": bool(usage)},
         )
+
+    def _refusal(self, status: int, detail: str) -> BackendError:
+        """The caller's 4xx mistakes pass on as 400; everything else is logged and kept generic."""
+        logger.warning("model %s answered %s: %s", self.profile_id, status, detail[:2000])
+        if 400 <= status < 500 and status not in (401, 403, 404, 429):
+            return InvalidModelRequest(f"model '{self.profile_id}' refused the request (HTTP {status})")
+        return BackendError(f"model '{self.profile_id}' answered with an error (HTTP {status})")
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
+
+from pydantic import ValidationError
 
 from rathaus.llm.backend import Backend, ModelUnavailable
 from rathaus.llm.catalogue import Catalogue, Profile
 from rathaus.llm.embeddings import Embedder
 from rathaus.plugins import plugin_manager
 from rathaus.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def _factories(hook_name: str) -> dict[str, Any]:
@@ -34,19 +39,27 @@ class ModelPool:
         self.settings = settings
         self.catalogue = catalogue
         self._lock = threading.Lock()
-        self._live: dict[str, Any] = {}
+        self._live: dict[tuple[str, str], Any] = {}
 
     def _build(self, profile: Profile, hook_name: str) -> Any:
+        key = (hook_name, profile.id)
         with self._lock:
-            if profile.id not in self._live:
+            if key not in self._live:
                 factories = _factories(hook_name)
                 if profile.backend not in factories:
                     raise ModelUnavailable(
                         f"model '{profile.id}' uses backend '{profile.backend}', which is not installed "
                         f"(known: {', '.join(sorted(factories))})"
                     )
-                self._live[profile.id] = factories[profile.backend](profile, self.settings)
-            return self._live[profile.id]
+                try:
+                    self._live[key] = factories[profile.backend](profile, self.settings)
+                except ValidationError as exc:
+                    logger.error("invalid params of model %s: %s", profile.id, exc)
+                    raise ModelUnavailable(
+                        f"model '{profile.id}' is misconfigured in the model catalogue (params); "
+                        "the details are in the server log"
+                    ) from None
+            return self._live[key]
 
     def backend(self, profile: Profile) -> Backend:
         """The chat backend of a profile."""

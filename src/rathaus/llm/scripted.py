@@ -29,20 +29,25 @@ class ScriptedOptions(BaseModel):
     fail: bool = Field(default=False, description="Raise a BackendError, to test failure handling.")
 
 
-def example_for_schema(schema: dict[str, Any]) -> Any:
+def example_for_schema(schema: Any) -> Any:
     """A small value valid against simple JSON schemas (objects, arrays, enums, scalars)."""
-    if "enum" in schema:
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
     kind = schema.get("type", "object")
     if isinstance(kind, list):
-        kind = kind[0]
+        kind = kind[0] if kind else "object"
     if kind == "object":
-        props = schema.get("properties", {})
-        return {name: example_for_schema(sub) for name, sub in props.items()}
+        props = schema.get("properties")
+        return (
+            {name: example_for_schema(sub) for name, sub in props.items()} if isinstance(props, dict) else {}
+        )
     if kind == "array":
         count = schema.get("minItems", 0)
+        count = min(count, 10) if isinstance(count, int) else 0
         return [example_for_schema(schema.get("items", {})) for _ in range(count)]
     return {"string": "beispiel", "integer": 0, "number": 0, "boolean": False, "null": None}.get(kind, "")
 
