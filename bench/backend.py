@@ -1,13 +1,13 @@
 """Backend benchmark: Rathaus' HTTP path against llama.cpp called directly, side by side.
 
-Run from the checkout: `rathaus bench backend [--models ...] [--rounds N] [--concurrency ...]`.
+Run from the checkout: `rathaus bench backend -- [--models ...] [--rounds N] [--concurrency ...]`.
 
-Both paths run in one go and are interleaved (raw, HTTP, HTTP, raw, ...), so that the load of a noisy
-machine falls on both alike; the results are reported as paired differences and ratios to the raw
-runtime. "raw" is `xllamacpp.Server` in this process, built with the parameters LlamaCppBackend uses;
-"HTTP" is a real `rathaus serve --demo` subprocess with a temporary data directory, called with httpx
-(streaming, as an OpenAI client would). Each request gets a short random tag at the start of its
-system message, so llama.cpp's prompt cache cannot skip the prompt on repeats.
+Both paths are measured in one run and interleaved (raw, HTTP, HTTP, raw, ...), so that other load on a
+noisy machine falls on both alike; results are reported as paired differences and ratios to raw.
+"raw" is `xllamacpp.Server` in this process, built with the parameters LlamaCppBackend resolves for the
+profile; "HTTP" is a real `rathaus serve --demo` subprocess with a temporary data directory, called with
+httpx and streaming, as an OpenAI client would. Both hold both models at once (a few GB of RAM). Every
+request starts its system message with a random tag, so llama.cpp's prompt cache cannot skip the prompt.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -42,19 +42,31 @@ PROMPT = (
 )
 MARK_BEGIN, MARK_END = "<!-- bench:backend:begin -->", "<!-- bench:backend:end -->"
 RATHAUS = [sys.executable, "-c", "from rathaus.cli import main; main()"]
+PATHS = ("raw", "HTTP")
+T = TypeVar("T")
+YES, MET = {True: "yes", False: "**no**"}, {True: "met", False: "missed"}
+NOTE = (
+    "Other processes on the machine move single requests by more than the HTTP path costs, so the paired "
+    "numbers (and the concurrency table) carry that noise; the in-request TTFT difference does not, but it "
+    "leaves out the cost of LlamaCppBackend itself, which only the paired comparison includes."
+)
 
 
 @dataclass
 class Sample:
-    """One streamed request as the client saw it, plus the engine's or server's own timings."""
+    """One streamed request as the client saw it, plus llama.cpp's or the server's own timings."""
 
     ttft_ms: float
-    gen_tps: float  # client-side: (tokens_out - 1) / (last token time - first token time)
+    gen_tps: float  # client side: (tokens_out - 1) / (arrival of last token - arrival of first token)
+    tokens_in: int
     tokens_out: int
     prompt_tps: float | None = None  # llama.cpp `timings` (raw only)
-    engine_tps: float | None = None  # llama.cpp `timings.predicted_per_second` (raw only)
-    server_ttft_ms: float | None = None  # Rathaus' request record (HTTP only)
+    engine_tps: float | None = None
+    server_ttft_ms: float | None = None  # Rathaus' request record, measured in LlamaCppBackend (HTTP only)
     server_tps: float | None = None
+
+    def __str__(self) -> str:
+        return f"TTFT {self.ttft_ms:5.0f} ms  {self.gen_tps:5.1f} tok/s"
 
 
 def body(max_tokens: int) -> dict[str, Any]:
@@ -69,29 +81,31 @@ def body(max_tokens: int) -> dict[str, Any]:
     }
 
 
-def sample(start: float, marks: list[float], tokens_out: int) -> Sample:
-    """Client-side TTFT and generation speed from the arrival times of the content chunks."""
+def has_text(chunk: dict[str, Any]) -> bool:
+    """Whether a streamed chunk carries generated text."""
+    return any((c.get("delta") or {}).get("content") for c in chunk.get("choices", []))
+
+
+def sample(start: float, marks: list[float], usage: dict[str, Any]) -> Sample:
+    """Client-side TTFT and generation speed from the arrival times of the text chunks."""
     if not marks:
         raise RuntimeError("the reply contained no text")
-    span = marks[-1] - marks[0]
-    return Sample((marks[0] - start) * 1000, (tokens_out - 1) / span if span > 0 else 0.0, tokens_out)
+    out, span = int(usage.get("completion_tokens", len(marks))), marks[-1] - marks[0]
+    gen = (out - 1) / span if span > 0 else 0.0
+    return Sample((marks[0] - start) * 1000, gen, int(usage.get("prompt_tokens", 0)), out)
 
 
 class Raw:
-    """llama.cpp in this process, with LlamaCppBackend's parameters but none of its code on the path."""
+    """llama.cpp in this process with LlamaCppBackend's parameters, but none of Rathaus on the path."""
 
     def __init__(self, backend: Any) -> None:
         import xllamacpp
 
-        params = xllamacpp.CommonParams()
-        params.model.path = str(backend.options.path)
-        params.n_parallel = backend.parallel
-        params.n_ctx = backend.parallel * backend.context_per_slot
-        params.verbosity = -1
-        params.warmup = False
-        if backend.threads:
-            params.cpuparams.n_threads = backend.threads
-            params.cpuparams_batch.n_threads = backend.threads
+        from rathaus.llm.llamacpp import runtime_params
+
+        params = runtime_params(
+            backend.options.path, backend.parallel, backend.context_per_slot, backend.threads
+        )
         self.server = xllamacpp.Server(params)
 
     def chat(self, max_tokens: int, record: bool = True) -> Sample:
@@ -100,9 +114,9 @@ class Raw:
         final: dict[str, Any] = {}
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
-            if any((c.get("delta") or {}).get("content") for c in chunk.get("choices", [])):
+            if has_text(chunk):
                 marks.append(time.perf_counter())
-            if "timings" in chunk or "usage" in chunk or "choices" not in chunk:
+            if "usage" in chunk or "choices" not in chunk:  # the last chunk, or an error
                 final.update(chunk)
             return False
 
@@ -110,8 +124,7 @@ class Raw:
         self.server.handle_chat_completions(body(max_tokens), on_chunk)
         if "usage" not in final:
             raise RuntimeError(f"llama.cpp: {final.get('message', final)}")
-        result = sample(start, marks, int(final["usage"]["completion_tokens"]))
-        timings = final.get("timings", {})
+        result, timings = sample(start, marks, final["usage"]), final.get("timings", {})
         result.prompt_tps, result.engine_tps = (
             timings.get("prompt_per_second"),
             timings.get("predicted_per_second"),
@@ -120,14 +133,13 @@ class Raw:
 
 
 class Http:
-    """A Rathaus server, called over loopback like any OpenAI client would."""
+    """A Rathaus server over loopback; `record` also reads the request record the server wrote."""
 
-    def __init__(self, url: str, api_key: str, database: Path, model: str) -> None:
-        self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=900)
-        self.database, self.model = database, model
+    def __init__(self, client: httpx.Client, database: Path, model: str) -> None:
+        self.client, self.database, self.model = client, database, model
 
     def chat(self, max_tokens: int, record: bool = True) -> Sample:
-        """One streamed POST /v1/chat/completions; `record` also reads the server's request record."""
+        """One streamed POST /v1/chat/completions."""
         marks: list[float] = []
         usage: dict[str, Any] = {}
         start = time.perf_counter()
@@ -137,16 +149,15 @@ class Http:
             if r.status_code != 200:
                 raise RuntimeError(f"HTTP {r.status_code}: {r.read().decode()[:500]}")
             for line in r.iter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                chunk = json.loads(line[6:])
-                if "error" in chunk:
-                    raise RuntimeError(f"server: {chunk['error']}")
-                if any((c.get("delta") or {}).get("content") for c in chunk.get("choices", [])):
-                    marks.append(time.perf_counter())
-                usage = chunk.get("usage") or usage
-        result = sample(start, marks, int(usage.get("completion_tokens", len(marks))))
-        if record:  # written before `[DONE]` is sent, so it is there now
+                if line.startswith("data: {"):
+                    chunk = json.loads(line[6:])
+                    if "error" in chunk:
+                        raise RuntimeError(f"server: {chunk['error']}")
+                    if has_text(chunk):
+                        marks.append(time.perf_counter())
+                    usage = chunk.get("usage") or usage
+        result = sample(start, marks, usage)
+        if record:  # the server writes the record before it sends `[DONE]`
             with sqlite3.connect(self.database) as db:
                 ttft, duration, out = db.execute(
                     "SELECT ttft_ms, duration_ms, tokens_out FROM request_records ORDER BY rowid DESC LIMIT 1"
@@ -156,8 +167,8 @@ class Http:
         return result
 
 
-def run(*args: str, env: dict[str, str]) -> str:
-    """Run a `rathaus` command, failing loudly with its output."""
+def rathaus(*args: str, env: dict[str, str]) -> str:
+    """Run a `rathaus` command; its output, or an error showing it."""
     done = subprocess.run([*RATHAUS, *args], env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"rathaus {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
@@ -166,7 +177,7 @@ def run(*args: str, env: dict[str, str]) -> str:
 
 @contextmanager
 def server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Start `rathaus serve --demo` on a free loopback port; yields its URL and always stops it."""
+    """`rathaus serve --demo` on a free loopback port until ready; yields its URL and always stops it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -177,16 +188,19 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
         )
     try:
         deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log.read_text()[-3000:]}")
+        while proc.poll() is None and time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             time.sleep(0.5)
+        else:
+            raise RuntimeError("the server did not start")
         yield url
+    except Exception:
+        print(f"server log (end):\n{log.read_text()[-4000:]}", file=sys.stderr)
+        raise
     finally:
         proc.terminate()
         try:
@@ -196,146 +210,140 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
             proc.wait()
 
 
-def batch(call: Callable[[int, bool], Sample], n: int, max_tokens: int) -> float:
-    """Aggregate generation throughput of n simultaneous requests: output tokens / wall time."""
+def batch(client: Raw | Http, n: int, max_tokens: int) -> float:
+    """Aggregate generation throughput of n simultaneous requests: all output tokens / wall time."""
     start = time.perf_counter()
     with ThreadPoolExecutor(n) as pool:
-        samples = list(pool.map(lambda _: call(max_tokens, False), range(n)))
+        samples = list(pool.map(lambda _: client.chat(max_tokens, False), range(n)))
     return sum(s.tokens_out for s in samples) / (time.perf_counter() - start)
 
 
-def spread(values: list[float]) -> tuple[float, float, float]:
-    """Lower quartile, median and upper quartile."""
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
+def spread(values: list[float], form: str) -> tuple[float, str]:
+    """The median, and a cell "median (lower quartile … upper quartile)" in the given number format."""
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else values * 3
+    return q[1], f"{q[1]:{form}} ({q[0]:{form}} … {q[2]:{form}})"
 
 
-def med(samples: list[Sample], field: str) -> float | None:
-    """Median of a field over samples, None if nobody measured it."""
+def med(samples: list[Sample], field: str, digits: int = 0) -> str:
+    """The median of a field as a table cell; a dash where this path does not measure it."""
     values = [v for s in samples if (v := getattr(s, field)) is not None]
-    return statistics.median(values) if values else None
-
-
-def f(value: float | None, digits: int = 0) -> str:
-    """A number for a table cell."""
-    return "–" if value is None else f"{value:.{digits}f}"
+    return f"{statistics.median(values):.{digits}f}" if values else "–"
 
 
 def machine() -> str:
-    """CPU, cores, RAM and load, for the record."""
+    """Cores, CPU model and RAM, for the record."""
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     cpu = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "?")
-    ram = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1]) / 2**20  # type: ignore[index]
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{len(os.sched_getaffinity(0))} cores (`nproc`), {cpu}, {ram:.1f} GiB RAM; load average {load}"
+    kib = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    ram = f"{int(kib[1]) / 2**20:.1f} GiB RAM" if kib else "RAM unknown"
+    return f"{len(os.sched_getaffinity(0))} cores (`nproc`), {cpu}, {ram}"
 
 
-Sequential = dict[str, dict[str, list[Sample]]]  # model -> path -> samples
-Concurrent = dict[tuple[str, int], dict[str, list[float]]]  # (model, n) -> path -> tok/s
+def load() -> str:
+    """The load average over 1, 5 and 15 minutes."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def report(args: argparse.Namespace, seq: Sequential, conc: Concurrent, info: str) -> str:
-    """The Markdown section: command, machine, date, tables and an interpretation."""
-    lines = [
-        "## Backend: HTTP path against the raw llama.cpp runtime",
-        "",
-        f"Command (from the checkout): `{shlex.join(['rathaus', 'bench', 'backend', *sys.argv[1:]])}`",
-        "",
-        f"Machine: {info}. Date: {datetime.now(UTC).strftime('%a %b %d %H:%M:%S UTC %Y')}.",
-        "",
-        f"One request at a time, {args.rounds} interleaved rounds (after {args.warmup} warm-up requests per "
-        f"path), {args.max_tokens} output tokens, temperature 0; medians. Client-side generation speed is "
-        "(output tokens − 1) / (last token − first token); *llama.cpp* is its own `predicted_per_second`; "
-        "*server* columns come from Rathaus' request record (measured inside LlamaCppBackend).",
-        "",
+def report(args: argparse.Namespace, seq: dict[str, dict[str, list[Sample]]], conc: dict[int, Any]) -> str:
+    """The Markdown section: command, machine, date, tables and an interpretation of the numbers."""
+    command = shlex.join(["rathaus", "bench", "backend", *(["--", *sys.argv[1:]] if sys.argv[1:] else [])])
+    tokens_in = statistics.median(s.tokens_in for rows in seq.values() for s in rows["raw"])
+    out = [
+        "## Backend: HTTP path against the raw llama.cpp runtime\n",
+        f"Command, from the checkout: `{command}`  \nMachine: {args.machine}; load average {args.load}  ",
+        f"Date: {args.date}\n",
+        f"One request at a time, {args.rounds} interleaved rounds after {args.warmup} warm-up request(s) per "
+        f"path and model; ≈{tokens_in:.0f} prompt tokens, {args.max_tokens} output tokens, temperature 0; "
+        "medians. Generation speed (client) = (output tokens − 1) / (last token − first token). *llama.cpp* "
+        "columns are its own `timings`; *server* columns are Rathaus' request record, measured inside "
+        "LlamaCppBackend (so without HTTP, authentication and routing).\n",
         "| Model | Path | TTFT ms | Prompt tok/s (llama.cpp) | Gen tok/s (client) | Gen tok/s (llama.cpp) "
-        "| Server TTFT ms | Gen tok/s (server) |",
+        "| TTFT ms (server) | Gen tok/s (server) |",
         "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
-    verdicts, compare = (
-        [],
-        ["", "| Model | TTFT added by HTTP, ms (IQR) | ≤ 20 ms | Gen speed HTTP / raw (IQR) | ≥ 95 % |"],
-    )
-    compare.append("|---|--:|:-:|--:|:-:|")
+    costs = [
+        "\nWhat the HTTP path costs, medians (interquartile ranges). *In-request*: client TTFT − server "
+        "TTFT of the same request. *Paired*: HTTP − raw in the same round, with the model's own noise.\n",
+        "| Model | TTFT added, in-request ms | TTFT added, paired ms | ≤ 20 ms "
+        "| Gen speed HTTP / raw, paired % | ≥ 95 % |",
+        "|---|--:|--:|:-:|--:|:-:|",
+    ]
+    text = []
     for model, paths in seq.items():
-        for name, rows in paths.items():
-            cells = [f(med(rows, "ttft_ms")), f(med(rows, "prompt_tps")), f(med(rows, "gen_tps"), 1)]
-            cells += [
-                f(med(rows, "engine_tps"), 1),
-                f(med(rows, "server_ttft_ms")),
-                f(med(rows, "server_tps"), 1),
-            ]
-            lines.append(f"| {model} | {name} | " + " | ".join(cells) + " |")
+        for path, rows in paths.items():
+            cells = [med(rows, "ttft_ms"), med(rows, "prompt_tps"), med(rows, "gen_tps", 1)]
+            cells += [med(rows, "engine_tps", 1), med(rows, "server_ttft_ms"), med(rows, "server_tps", 1)]
+            out.append(f"| {model} | {path} | " + " | ".join(cells) + " |")
         pairs = list(zip(paths["raw"], paths["HTTP"], strict=True))
-        d_lo, d_mid, d_hi = spread([h.ttft_ms - r.ttft_ms for r, h in pairs])
-        r_lo, r_mid, r_hi = spread([100 * h.gen_tps / r.gen_tps for r, h in pairs if r.gen_tps])
-        ok_t, ok_g = d_mid <= 20, r_mid >= 95
-        compare.append(
-            f"| {model} | {d_mid:+.0f} ({d_lo:+.0f} … {d_hi:+.0f}) | {'yes' if ok_t else '**no**'} "
-            f"| {r_mid:.1f} % ({r_lo:.1f} … {r_hi:.1f}) | {'yes' if ok_g else '**no**'} |"
+        own, own_cell = spread([h.ttft_ms - (h.server_ttft_ms or 0) for h in paths["HTTP"]], ".1f")
+        paired, paired_cell = spread([h.ttft_ms - r.ttft_ms for r, h in pairs], "+.0f")
+        ratio, ratio_cell = spread([100 * h.gen_tps / r.gen_tps for r, h in pairs], ".1f")
+        ok_t, ok_g = own <= 20, ratio >= 95
+        cells = [own_cell, paired_cell, YES[ok_t], ratio_cell, YES[ok_g]]
+        costs.append(f"| {model} | " + " | ".join(cells) + " |")
+        text.append(
+            f"{model}: the HTTP path adds {own:.0f} ms to the time to first token within a request (target "
+            f"≤ 20 ms {MET[ok_t]}); the paired difference to the raw runtime is {paired:+.0f} ms. "
+            f"Generation keeps {ratio:.0f} % of the raw speed (target ≥ 95 % {MET[ok_g]})."
         )
-        verdicts.append(
-            f"{model}: HTTP adds {d_mid:+.0f} ms to the time to first token (target ≤ 20 ms: "
-            f"{'met' if ok_t else 'missed'}) and keeps {r_mid:.1f} % of raw generation speed "
-            f"(target ≥ 95 %: {'met' if ok_g else 'missed'})."
+    out += costs
+    out.append(
+        "\nAggregate generation throughput, tok/s: all output tokens / wall time of a batch of concurrent "
+        f"requests (median of {args.batches} batch(es) per path, prompt processing included).\n"
+    )
+    out += ["| Model | Concurrent | raw | HTTP | HTTP / raw |", "|---|--:|--:|--:|--:|"]
+    for model in seq:
+        for n, by_model in conc.items():
+            tps = by_model[model]
+            raw, http = statistics.median(tps["raw"]), statistics.median(tps["HTTP"])
+            out.append(f"| {model} | {n} | {raw:.1f} | {http:.1f} | {100 * http / raw:.0f} % |")
+    if len(conc) > 1:
+        lo, hi = min(conc), max(conc)
+        scale = [statistics.median(conc[hi][m]["HTTP"]) / statistics.median(conc[lo][m]["HTTP"]) for m in seq]
+        text.append(
+            f"Through HTTP, {hi} concurrent requests give {' and '.join(f'{x:.1f}×' for x in scale)} the "
+            f"aggregate throughput of {lo} ({' and '.join(seq)})."
         )
-    lines += [
-        *compare,
-        "",
-        "Aggregate generation throughput (all output tokens / wall time of the batch), tok/s:",
-        "",
-    ]
-    lines += ["| Model | Concurrent | raw | HTTP | HTTP / raw |", "|---|--:|--:|--:|--:|"]
-    for (model, n), tps in conc.items():
-        raw, http = statistics.median(tps["raw"]), statistics.median(tps["HTTP"])
-        lines.append(f"| {model} | {n} | {raw:.1f} | {http:.1f} | {100 * http / raw:.0f} % |")
-    spreads = [
-        spread([100 * h.gen_tps / r.gen_tps for r, h in zip(*p.values(), strict=True)]) for p in seq.values()
-    ]
-    noisy = any(hi - lo > 10 for lo, _, hi in spreads)
-    lines += [
-        "",
-        "Interpretation: " + " ".join(verdicts),
-        "The HTTP path pays for authentication (a database write per key use), the request record, SSE "
-        "framing and loopback TCP; the comparison with the server-side columns shows how much of the "
-        "client's TTFT is spent before the model starts. "
-        + (
-            "The interquartile ranges are wide: other load on this machine moves single requests by more "
-            "than the effect measured, so treat the medians as indicative and rerun with more `--rounds`."
-            if noisy
-            else "The interquartile ranges are narrow enough to trust the medians at this sample size."
-        ),
-    ]
-    return "\n".join(lines) + "\n"
+    out.append("\nInterpretation (generated from the numbers above): " + " ".join(text) + " " + NOTE)
+    return "\n".join(out) + "\n"
 
 
 def write_docs(path: Path, section: str) -> None:
-    """Write or replace the benchmark's section of docs/benchmarks.md."""
+    """Write or replace this benchmark's section of docs/benchmarks.md, keeping the rest of the file."""
     block = f"{MARK_BEGIN}\n{section}{MARK_END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + block + rest.split(MARK_END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    old = re.compile(f"{re.escape(MARK_BEGIN)}.*?{re.escape(MARK_END)}\n?", re.DOTALL)
+    text = old.sub(lambda _: block, text) if old.search(text) else f"{text.rstrip()}\n\n{block}"
     path.write_text(text, encoding="utf-8")
+
+
+def alternate(clients: dict[str, dict[str, Any]], repeats: int, run: Callable[[Any], T], label: str) -> Any:
+    """Run each path `repeats` times per model, alternating which goes first; results by model and path."""
+    results: dict[str, dict[str, list[T]]] = {m: {p: [] for p in PATHS} for m in clients}
+    for i in range(repeats):
+        for model, pair in clients.items():
+            for path in PATHS[:: 1 if i % 2 == 0 else -1]:
+                results[model][path].append(value := run(pair[path]))
+                shown = f"{value:5.1f} tok/s in all" if isinstance(value, float) else value
+                print(f"{label} {i + 1}/{repeats}  {model}  {path:4}  {shown}", file=sys.stderr)
+    return results
 
 
 def main() -> None:
     """Set up a temporary Rathaus, measure both paths interleaved, print and record the results."""
-    parser = argparse.ArgumentParser(prog="rathaus bench backend", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="rathaus bench backend --", description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["qwen2.5-0.5b", "qwen2.5-1.5b"])
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="Measured sequential requests per path and model."
-    )
+    parser.add_argument("--rounds", type=int, default=6, help="Measured requests per path and model.")
     parser.add_argument("--warmup", type=int, default=1, help="Unmeasured requests per path and model.")
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 2, 4])
-    parser.add_argument("--batches", type=int, default=1, help="Batches per concurrency level and path.")
-    parser.add_argument("--docs", type=Path, default=Path("docs/benchmarks.md"), help="'-' to skip.")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--batches", type=int, default=2, help="Batches per concurrency level and path.")
+    parser.add_argument(
+        "--docs", default="docs/benchmarks.md", help="File to record the results in; '-': none."
+    )
     args = parser.parse_args()
+    args.machine, args.load = machine(), load()
+    args.date = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")  # as `date -u` prints it
 
     from rathaus.llm.catalogue import Catalogue
     from rathaus.llm.llamacpp import LlamaCppBackend
@@ -343,51 +351,35 @@ def main() -> None:
 
     for name in ("RATHAUS_CONFIG", "RATHAUS_DATABASE_URL"):  # never touch a real installation
         os.environ.pop(name, None)
-    info = machine()
-    models_dir = str(load_settings().effective_models_dir)
+    models_dir = str(load_settings().effective_models_dir)  # reuse the installed weights
     with tempfile.TemporaryDirectory(prefix="rathaus-bench-") as tmp:
-        env = {**os.environ, "RATHAUS_DATA_DIR": tmp, "RATHAUS_MODELS_DIR": models_dir}
-        env["RATHAUS_DEFAULT_MODEL"] = args.models[0]
-        os.environ.update(env)
-        run("models", "install", *args.models, env=env)
-        api_key = re.search(r"rh_\S+", run("demo", env=env))[0]  # type: ignore[index]
+        os.environ.update(
+            RATHAUS_DATA_DIR=tmp, RATHAUS_MODELS_DIR=models_dir, RATHAUS_DEFAULT_MODEL=args.models[0]
+        )
+        env = dict(os.environ)
+        rathaus("models", "install", *args.models, env=env)
+        found = re.search(r"rh_\S+", rathaus("demo", env=env))
+        if not found:
+            raise RuntimeError("`rathaus demo` printed no API key")
         settings = load_settings()
         catalogue = Catalogue(settings.catalogue_file)
         raw = {m: Raw(LlamaCppBackend.from_profile(catalogue.get(m), settings)) for m in args.models}
         with server(env, Path(tmp) / "server.log") as url:
-            db = settings.data_dir / "rathaus.db"
-            paths = {m: {"raw": raw[m], "HTTP": Http(url, api_key, db, m)} for m in args.models}
-            for pair in paths.values():
-                for client in pair.values():
-                    for _ in range(args.warmup):
-                        client.chat(args.max_tokens)
-            seq: Sequential = {m: {"raw": [], "HTTP": []} for m in args.models}
-            for i in range(args.rounds):
-                for model, pair in paths.items():
-                    for name in ("raw", "HTTP") if i % 2 == 0 else ("HTTP", "raw"):
-                        s = pair[name].chat(args.max_tokens)
-                        seq[model][name].append(s)
-                        print(
-                            f"round {i + 1} {model:14} {name:4} TTFT {s.ttft_ms:6.0f} ms  "
-                            f"{s.gen_tps:5.1f} tok/s",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-            conc: Concurrent = {}
-            for n in args.concurrency:
-                for model, pair in paths.items():
-                    conc[(model, n)] = {"raw": [], "HTTP": []}
-                    for i in range(args.batches):
-                        for name in ("raw", "HTTP") if i % 2 == 0 else ("HTTP", "raw"):
-                            conc[(model, n)][name].append(batch(pair[name].chat, n, args.max_tokens))
-                    print(f"concurrency {n} {model:14} {conc[(model, n)]}", file=sys.stderr, flush=True)
-        raw.clear()
-    section = report(
-        args, seq, conc, info + f" → {', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end"
-    )
+            headers = {"Authorization": f"Bearer {found[0]}"}
+            with httpx.Client(base_url=url, headers=headers, timeout=900) as http:
+                db = settings.data_dir / "rathaus.db"
+                clients = {m: {"raw": raw[m], "HTTP": Http(http, db, m)} for m in args.models}
+                alternate(clients, args.warmup, lambda c: c.chat(args.max_tokens), "warm-up")
+                seq = alternate(clients, args.rounds, lambda c: c.chat(args.max_tokens), "round")
+                conc = {
+                    n: alternate(clients, args.batches, lambda c, n=n: batch(c, n, args.max_tokens), f"{n} ×")
+                    for n in args.concurrency
+                }
+    args.load += f" at the start, {load()} at the end"
+    section = report(args, seq, conc)
     print("\n" + section)
-    if str(args.docs) != "-":
-        write_docs(args.docs, section)
+    if args.docs != "-":
+        write_docs(Path(args.docs), section)
         print(f"written to {args.docs}", file=sys.stderr)
 
 
