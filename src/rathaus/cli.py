@@ -372,7 +372,7 @@ def models_test(
         pool.close()
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(
     name: Annotated[str, typer.Argument(help="Benchmark in bench/, for example 'backend'.")],
     args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the benchmark.")] = None,
