@@ -132,3 +132,33 @@ def test_key_list_and_revoke_and_user_update(env: Path) -> None:
     assert again.exit_code == 0 and "admin" in again.output  # no password prompt for an existing user
     weak = runner.invoke(app, ["demo", "--password", "kurz"])
     assert weak.exit_code == 2 and "at least" in weak.output
+
+
+def test_spec_validate_apply_export_and_chat(env: Path) -> None:
+    import yaml
+
+    from tests.conftest import SCRIPTED_CATALOGUE
+
+    (env / "models.yaml").write_text(yaml.safe_dump(SCRIPTED_CATALOGUE), encoding="utf-8")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["tenant", "create", "jena"]).exit_code == 0
+    document = env / "auskunft.yaml"
+    document.write_text(
+        "apiVersion: rathaus/v1\nkind: Assistant\nmetadata:\n  name: auskunft\n  title: Auskunft\n"
+        "spec:\n  instructions: Antworte knapp.\n  model:\n    mode: profile\n    profile: scripted\n",
+        encoding="utf-8",
+    )
+    assert "gültig" in runner.invoke(app, ["spec", "validate", str(document)]).output
+    broken = env / "kaputt.yaml"
+    broken.write_text(document.read_text().replace("profile: scripted", "profile: scripted\n  creativity: 7"))
+    invalid = runner.invoke(app, ["spec", "validate", str(broken)])
+    assert invalid.exit_code == 1 and f"{broken}:11:3: spec.creativity" in invalid.output
+    assert "Version 1" in runner.invoke(app, ["spec", "apply", str(document), "--tenant", "jena"]).output
+    assert "Version 2" in runner.invoke(app, ["spec", "apply", str(document), "--tenant", "jena"]).output
+    exported = runner.invoke(app, ["spec", "export", "auskunft", "--tenant", "jena"])
+    assert yaml.safe_load(exported.output)["spec"]["instructions"] == "Antworte knapp."
+    answer = runner.invoke(app, ["chat", "auskunft", "Wo ist das Bürgeramt?", "--tenant", "jena"])
+    assert answer.exit_code == 0, answer.output
+    assert "Antworte knapp." in answer.output and "Echo: Wo ist das Bürgeramt?" in answer.output
+    missing = runner.invoke(app, ["chat", "gibt-es-nicht", "Hallo", "--tenant", "jena"])
+    assert missing.exit_code == 1 and "not found" in missing.output

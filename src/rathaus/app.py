@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from rathaus import __version__
-from rathaus.api import health, identity_api, openai_api
+from rathaus.api import assistants_api, health, identity_api, openai_api
 from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
 from rathaus.services import Services
@@ -38,4 +38,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(openai_api.router)
     app.include_router(identity_api.router)
+    app.include_router(assistants_api.router)
     return app

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from pydantic import SecretStr
 
 from rathaus.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from rathaus.identity.models import Role
+    from rathaus.identity.principal import Principal
     from rathaus.store.db import Database
 
 app = typer.Typer(help="Rathaus: open AI platform for municipal administrations.", no_args_is_help=True)
@@ -23,11 +25,15 @@ tenant_app = typer.Typer(help="Tenants (cities, administrations).", no_args_is_h
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalogue and bundled model weights.", no_args_is_help=True)
+spec_app = typer.Typer(
+    help="Spec documents (assistants): validate, apply, export, schemas.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(models_app, name="models")
+app.add_typer(spec_app, name="spec")
 
 RoleOption = Annotated[str, typer.Option(help="admin, builder or staff.")]
 
@@ -370,6 +376,142 @@ def models_test(
         fail(str(exc), code=1)
     finally:
         pool.close()
+
+
+def _cli_principal(db: Database, tenant: str, user: str | None) -> Principal:
+    """Act as a member (by e-mail) or, without one, as the tenant's administrator."""
+    from rathaus.identity.directory import memberships_of, user_by_email
+    from rathaus.identity.models import Role
+    from rathaus.identity.principal import Principal
+
+    tenant_id = _tenant_id(db, tenant)
+    if user is None:
+        return Principal(tenant_id=tenant_id, role=Role.admin)
+    with db.system_session() as session:
+        found = user_by_email(session, user)
+        role = (
+            next((r for t, r in memberships_of(session, found) if t.id == tenant_id), None) if found else None
+        )
+        if found is None or role is None:
+            fail(f"{user} is not a member of {tenant}")
+        return Principal(tenant_id=tenant_id, role=role, user_id=found.id)
+
+
+TenantOption = Annotated[str, typer.Option(help="Tenant slug.")]
+UserOption = Annotated[
+    str | None, typer.Option(help="Act as this member (e-mail); default: as administrator.")
+]
+
+
+@spec_app.command("validate")
+def spec_validate(file: Annotated[Path, typer.Argument(help="A spec document (.yaml or .json).")]) -> None:
+    """Check a document; every problem is shown with its line and field."""
+    from rathaus.assistants.spec import AssistantSpec
+    from rathaus.formats.documents import DocumentError, load_document
+
+    try:
+        spec = load_document(AssistantSpec, file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror}")
+    except DocumentError as exc:
+        for problem in exc.problems:
+            typer.secho(
+                f"{file}:{problem.line or 1}:{problem.column or 1}: {problem.path or 'document'}: "
+                f"{problem.message}",
+                fg=typer.colors.RED,
+                err=True,
+            )
+        raise typer.Exit(1) from None
+    typer.echo(f"{file}: gültig / valid ({spec.kind} {spec.metadata.name})")
+
+
+@spec_app.command("apply")
+def spec_apply(
+    file: Annotated[Path, typer.Argument(help="A spec document (.yaml or .json).")],
+    tenant: TenantOption,
+    user: UserOption = None,
+) -> None:
+    """Create the assistant or store the document as its next version."""
+    from rathaus.assistants import registry
+    from rathaus.assistants.spec import AssistantSpec
+    from rathaus.formats.documents import DocumentError, load_document
+
+    try:
+        spec = load_document(AssistantSpec, file.read_text(encoding="utf-8"))
+    except (OSError, DocumentError) as exc:
+        fail(f"{file}: {exc}")
+    db = _database(settings_or_exit())
+    principal = _cli_principal(db, tenant, user)
+    try:
+        with db.session(principal.tenant_id) as session:
+            saved = registry.save(session, principal, spec)
+            typer.echo(f"{saved.assistant.name}: Version {saved.version}")
+    except (PermissionError, ValueError) as exc:
+        fail(str(exc))
+
+
+@spec_app.command("export")
+def spec_export(
+    name: Annotated[str, typer.Argument(help="Assistant name.")],
+    tenant: TenantOption,
+    version: Annotated[int | None, typer.Option(help="Version; default: current.")] = None,
+) -> None:
+    """Print an assistant's document as YAML."""
+    from rathaus.assistants import registry
+    from rathaus.formats.documents import dump_document
+    from rathaus.store.tenancy import NotFound
+
+    db = _database(settings_or_exit())
+    principal = _cli_principal(db, tenant, None)
+    try:
+        with db.session(principal.tenant_id) as session:
+            typer.echo(dump_document(registry.load(session, principal, name, version).spec), nl=False)
+    except NotFound as exc:
+        fail(str(exc))
+
+
+@spec_app.command("schemas")
+def spec_schemas(
+    out: Annotated[Path, typer.Option(help="Folder for the JSON Schemas.")] = Path("docs/schemas"),
+) -> None:
+    """Write the JSON Schemas of all document kinds (generated from the code)."""
+    from rathaus.formats.schemas import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+@app.command()
+def chat(
+    assistant: Annotated[str, typer.Argument(help="Assistant name.")],
+    question: Annotated[str, typer.Argument(help="What to ask.")],
+    tenant: TenantOption,
+    user: UserOption = None,
+) -> None:
+    """Ask an assistant; the answer streams into the terminal."""
+    from rathaus.assistants.runtime import prepare_chat
+    from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
+    from rathaus.llm.catalogue import UnknownModel
+    from rathaus.llm.gateway import UnsupportedRequest
+    from rathaus.services import Services
+    from rathaus.store.tenancy import NotFound
+
+    settings = settings_or_exit()
+    if settings.secret_key is None:  # this process issues no cookies: a throwaway key is enough
+        settings = settings.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(48))})
+    services = Services.build(settings)
+    principal = _cli_principal(services.db, tenant, user)
+    try:
+        request = ChatRequest(messages=[Message(role="user", content=question)])
+        profile, request = prepare_chat(services, principal, assistant, request)
+        for item in services.gateway.chat(principal, profile, request, endpoint="cli.chat"):
+            if isinstance(item, TextChunk):
+                typer.echo(item.text, nl=False)
+        typer.echo()
+    except (NotFound, UnknownModel, UnsupportedRequest, BackendError) as exc:
+        fail(str(exc), code=1)
+    finally:
+        services.close()
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

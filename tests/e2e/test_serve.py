@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import jsonschema
 import openai
 import pytest
@@ -169,3 +170,31 @@ def test_models_test_names_install_command_when_weights_are_missing(tmp_path: Pa
         [*RATHAUS, "models", "test", "qwen2.5-0.5b"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1 and "rathaus models install qwen2.5-0.5b" in result.stderr
+
+
+def test_assistant_answers_in_german_with_the_bundled_model(server: Running, oai: openai.OpenAI) -> None:
+    document = {
+        "apiVersion": "rathaus/v1",
+        "kind": "Assistant",
+        "metadata": {"name": "standesamt", "title": "Standesamt-Auskunft"},
+        "spec": {
+            "instructions": "Du bist die Auskunft des Standesamts Musterstadt. Antworte immer auf Deutsch, "
+            "in höchstens zwei Sätzen.",
+            "output": {"format": "text"},
+        },
+    }
+    created = httpx.post(
+        f"{server.url}/api/assistants",
+        json=document,
+        headers={"Authorization": f"Bearer {server.key}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    reply = oai.chat.completions.create(
+        model="assistant/standesamt",
+        max_tokens=60,
+        messages=[{"role": "user", "content": "Welche Unterlagen brauche ich für eine Geburtsurkunde?"}],
+    )
+    text = reply.choices[0].message.content or ""
+    assert _germanish(text), text
+    assert reply.model == "assistant/standesamt"

@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rathaus.assistants.registry import Forbidden
+from rathaus.formats.documents import DocumentError
 from rathaus.identity.directory import Conflict
 from rathaus.llm.backend import BackendError, ModelBusy
 from rathaus.llm.catalogue import UnknownModel
@@ -62,6 +64,7 @@ def error_response(
     code: str | None = None,
     param: str | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """An error body in the format of the API that `path` belongs to."""
     if path.startswith("/v1"):
@@ -73,14 +76,16 @@ def error_response(
                 ),
                 "param": param,
                 "code": code,
+                **(extra or {}),
             }
         }
         return JSONResponse(body, status_code=status, headers=headers)
-    problem = {
+    problem: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": message,
+        **(extra or {}),
     }
     if code:
         problem["code"] = code
@@ -141,6 +146,17 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.info("database refused a value on %s: %s", request.url.path, exc.orig)
         message = "The request contains a value the database cannot store (for example a NUL character)."
         return error_response(request.url.path, 400, message, "invalid_value")
+
+    @app.exception_handler(DocumentError)
+    async def _document(request: Request, exc: DocumentError) -> JSONResponse:
+        problems = [p.__dict__ for p in exc.problems]
+        return error_response(
+            request.url.path, 422, str(exc), "invalid_document", extra={"problems": problems}
+        )
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return error_response(request.url.path, 403, str(exc), "forbidden")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import PrincipalDep, ServicesDep
 from rathaus.api.errors import ApiError
+from rathaus.assistants import registry
+from rathaus.assistants.runtime import MODEL_PREFIX, assistant_name, prepare_chat
 from rathaus.llm.backend import MAX_INT32, BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
 from rathaus.llm.embeddings import InputType
 
@@ -164,6 +166,18 @@ def list_models(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any
         }
         for p in services.catalogue.profiles()
     ]
+    with services.db.session(principal.tenant_id) as session:
+        assistants = registry.listing(session, principal)
+        data += [
+            {
+                "id": f"{MODEL_PREFIX}{a.name}",
+                "object": "model",
+                "created": int(a.created_at.timestamp()),
+                "owned_by": "rathaus",
+                "rathaus": {"assistant": True, "title": a.title, "version": a.current_version},
+            }
+            for a in assistants
+        ]
     return {"object": "list", "data": data}
 
 
@@ -246,13 +260,17 @@ async def chat_completions(
 ) -> JSONResponse | StreamingResponse:
     """Chat with a model; `stream: true` answers with server-sent events."""
     request = body.to_request()
-    profile = services.gateway.chat_profile(body.model, request)
+    name = assistant_name(body.model)
+    if name is not None:
+        profile, request = await run_in_threadpool(prepare_chat, services, principal, name, request)
+    else:
+        profile = services.gateway.chat_profile(body.model, request)
     stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
     if body.stream:
         # Start generating before sending headers, so a model that cannot run gets a proper error status.
         first = await run_in_threadpool(next, stream)
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        events = _stream_events(first, stream, profile.id, include_usage)
+        events = _stream_events(first, stream, body.model, include_usage)
         return StreamingResponse(
             _relay(events),
             media_type="text/event-stream",
@@ -275,7 +293,7 @@ async def chat_completions(
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": profile.id,
+            "model": body.model,
             "choices": [
                 {
                     "index": 0,

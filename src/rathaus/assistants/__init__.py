@@ -1,0 +1,1 @@
+"""Assistants: the no-code spec, its versions, and running it on a model."""

@@ -1,0 +1,119 @@
+"""Reading spec documents (YAML or JSON) and reporting every problem at its field and its line.
+
+A person editing YAML needs to know where the mistake is: each error carries the field path
+(`spec.creativity`), a message, and the line and column in the text it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a document."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.column}: " if self.line else ""
+        return f"{where}{self.path or 'document'}: {self.message}"
+
+
+class DocumentError(ValueError):
+    """A document is not valid; `problems` lists every error found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _positions(
+    node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], yaml.Mark]
+) -> None:
+    out[path] = node.start_mark
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _positions(value, (*path, str(key.value)), out)
+            out[(*path, str(key.value))] = key.start_mark  # a field's errors point at its key
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _positions(item, (*path, index), out)
+
+
+def parse(text: str) -> tuple[Any, dict[tuple[str | int, ...], yaml.Mark]]:
+    """Parse YAML (JSON is YAML too); returns the data and the position of every field."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise DocumentError([Problem("", f"not valid YAML: {problem}", line, column)]) from None
+    positions: dict[tuple[str | int, ...], yaml.Mark] = {}
+    if node is not None:
+        _positions(node, (), positions)
+    return data, positions
+
+
+def _locate(
+    loc: tuple[str | int, ...], positions: dict[tuple[str | int, ...], yaml.Mark]
+) -> yaml.Mark | None:
+    for end in range(len(loc), -1, -1):  # the field itself, else the nearest parent that exists
+        key = tuple(str(p) if isinstance(p, str) else p for p in loc[:end])
+        if key in positions:
+            return positions[key]
+    return None
+
+
+def problems_from(exc: ValidationError, positions: dict[tuple[str | int, ...], yaml.Mark]) -> list[Problem]:
+    """Turn pydantic errors into problems with field paths and, where known, lines."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        mark = _locate(loc, positions)
+        problems.append(
+            Problem(
+                ".".join(str(p) for p in loc),
+                error["msg"],
+                mark.line + 1 if mark else None,
+                mark.column + 1 if mark else None,
+            )
+        )
+    return problems
+
+
+def load_document(model: type[M], text: str) -> M:
+    """Parse and validate a document; raises DocumentError with every problem."""
+    data, positions = parse(text)
+    if not isinstance(data, dict):
+        raise DocumentError(
+            [Problem("", "the document must be a mapping (apiVersion, kind, metadata, spec)", 1, 1)]
+        )
+    return validate_data(model, data, positions)
+
+
+def validate_data(
+    model: type[M], data: Any, positions: dict[tuple[str | int, ...], yaml.Mark] | None = None
+) -> M:
+    """Validate already parsed data (from JSON or a form); raises DocumentError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DocumentError(problems_from(exc, positions or {})) from None
+
+
+def dump_document(document: BaseModel) -> str:
+    """The document as YAML, in field order, with umlauts kept readable."""
+    data = document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
