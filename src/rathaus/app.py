@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from rathaus import __version__
 from rathaus.api import assistants_api, health, identity_api, openai_api
@@ -13,6 +16,7 @@ from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
 from rathaus.services import Services
 from rathaus.settings import Settings
+from rathaus.web import pages
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -39,4 +43,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(openai_api.router)
     app.include_router(identity_api.router)
     app.include_router(assistants_api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(files("rathaus.web").joinpath("static"))), name="static")
+
+    @app.exception_handler(pages.LoginRequired)
+    async def _login_required(request: Request, exc: pages.LoginRequired) -> RedirectResponse:
+        return pages.login_redirect(request)
+
     return app

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from rathaus.accounting.models import RequestRecord
@@ -16,24 +14,14 @@ from rathaus.app import create_app
 from rathaus.services import Services
 from rathaus.settings import Settings
 from tests.conftest import TenantFixture
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture
 def server_url(settings: Settings, services: Services) -> Iterator[str]:
-    """The app under uvicorn in a thread, on a free loopback port."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The app under uvicorn in a thread."""
+    with serve_in_thread(create_app(settings, services)) as url:
+        yield url
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

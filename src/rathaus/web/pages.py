@@ -1,0 +1,178 @@
+"""Web pages: login, logout, language switch and the assistant list. Handlers stay thin."""
+
+from __future__ import annotations
+
+import functools
+from importlib.resources import files
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from rathaus.api.deps import ServicesDep
+from rathaus.assistants import registry
+from rathaus.identity.login import COOKIE_NAME, LoginFailed
+from rathaus.identity.models import Tenant, User
+from rathaus.identity.principal import Principal
+from rathaus.web.i18n import COOKIE as LANG_COOKIE
+from rathaus.web.i18n import LANGUAGES, language, translator
+
+router = APIRouter(include_in_schema=False)
+
+
+@functools.cache
+def templates() -> Jinja2Templates:
+    """The page templates (autoescaped); a city can override them by name later."""
+    return Jinja2Templates(directory=str(files("rathaus.web").joinpath("templates")))
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in user; the handler redirects to the login page."""
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a login link can never send someone to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/assistants"
+
+
+def page_principal(request: Request, services: ServicesDep) -> Principal:
+    """The logged-in user of a page (cookie only; pages are for people, not API keys)."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        with services.db.system_session() as session:
+            principal = services.cookies.authenticate(session, cookie)
+        if principal is not None:
+            return principal
+    raise LoginRequired
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page with the language, translator and current path."""
+    lang = language(request.cookies.get(LANG_COOKIE))
+    return templates().TemplateResponse(
+        request,
+        name,
+        {"lang": lang, "t": translator(lang), "path": request.url.path, **context},
+        status_code=status,
+    )
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    """The start page is the assistant list."""
+    return RedirectResponse("/assistants", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    """The login form."""
+    return render(request, "login.html", next=_safe_next(next))
+
+
+@router.post("/login", response_model=None)
+async def login_submit(
+    request: Request,
+    services: ServicesDep,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1000)],
+    tenant: Annotated[str, Form(max_length=63)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/assistants",
+) -> Response:
+    """Check the password; on success set the session cookie and go on, else show the form again."""
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    client = request.client.host if request.client else "unknown"
+    throttle = services.login_throttle
+    wait = throttle.retry_after(email, client)
+    if wait is not None:
+        return render(
+            request, "login.html", 429, error=t("login.throttled", seconds=wait), email=email, next=next
+        )
+
+    def check() -> str | None:
+        if not throttle.checks.acquire(timeout=30):
+            return None
+        try:
+            with services.db.system_session() as session:
+                cookie, _user = services.cookies.login(
+                    session, email, password, tenant or None, services.settings.session_hours
+                )
+            return cookie
+        finally:
+            throttle.checks.release()
+
+    try:
+        cookie = await run_in_threadpool(check)
+    except LoginFailed:
+        throttle.failed(email, client)
+        return render(request, "login.html", 401, error=t("login.failed"), email=email, next=next)
+    if cookie is None:
+        return render(request, "login.html", 503, error=t("login.busy"), email=email, next=next)
+    throttle.succeeded(email)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=services.settings.session_hours * 3600,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, services: ServicesDep) -> RedirectResponse:
+    """End the session and return to the login page."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        with services.db.system_session() as session:
+            services.cookies.logout(session, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+@router.get("/language/{code}")
+def switch_language(code: str, request: Request, next: str | None = None) -> RedirectResponse:
+    """Remember the chosen language and go back."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return response
+
+
+@router.get("/assistants")
+def assistants_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, q: str = ""
+) -> HTMLResponse:
+    """The assistants the user may see, with search."""
+    with services.db.session(principal.tenant_id) as session:
+        found = registry.listing(session, principal, q[:200])
+        user = session.get(User, principal.user_id) if principal.user_id else None
+        tenant = session.get(Tenant, principal.tenant_id)
+        context: dict[str, Any] = {
+            "assistants": [
+                {"name": a.name, "title": a.title, "visibility": a.visibility, "version": a.current_version}
+                for a in found
+            ],
+            "q": q,
+            "user_email": user.email if user else "",
+            "tenant_name": tenant.name if tenant else "",
+            "role": principal.role.value,
+        }
+    return render(request, "assistants.html", **context)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Where a page without a session sends the browser."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
