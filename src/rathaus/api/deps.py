@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from rathaus.api.errors import ApiError
@@ -25,6 +25,28 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def cookie_principal(request: Request, services: Services) -> Principal | None:
+    """The person behind the session cookie, if any and still valid."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    if not cookie:
+        return None
+    with services.db.system_session() as session:
+        return services.cookies.authenticate(session, cookie)
+
+
+def set_session_cookie(response: Response, request: Request, cookie: str, hours: int) -> None:
+    """The session cookie: HTTP only, same-site lax, secure behind HTTPS."""
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=hours * 3600,
+        path="/",
+    )
+
+
 def get_principal(request: Request, services: ServicesDep) -> Principal:
     """The caller: a bearer API key, else a session cookie; 401 when neither is valid."""
     header = request.headers.get("authorization", "")
@@ -37,12 +59,9 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
         if principal is None:
             raise ApiError(401, "The API key is unknown or revoked.", "invalid_api_key")
         return principal
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie:
-        with services.db.system_session() as session:
-            principal = services.cookies.authenticate(session, cookie)
-        if principal is not None:
-            return principal
+    principal = cookie_principal(request, services)
+    if principal is not None:
+        return principal
     raise ApiError(
         401, "Authentication required: send an API key as a bearer token or log in.", "unauthenticated"
     )

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from rathaus.accounting.models import RequestRecord
-from rathaus.api.deps import AdminDep, PrincipalDep, ServicesDep, TenantSessionDep
+from rathaus.api.deps import AdminDep, PrincipalDep, ServicesDep, TenantSessionDep, set_session_cookie
 from rathaus.api.errors import ApiError
 from rathaus.identity.api_keys import issue_key, revoke_key
-from rathaus.identity.login import COOKIE_NAME, LoginFailed
+from rathaus.identity.login import COOKIE_NAME, LoginBusy, LoginFailed, LoginThrottled, attempt_login
 from rathaus.identity.models import ApiKey, Membership, Role, Tenant, User
 from rathaus.store.tenancy import NotFound, get_or_404
 
@@ -98,39 +98,33 @@ def _key_public(key: ApiKey) -> ApiKeyPublic:
 def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
     """Log in with e-mail and password; sets the session cookie. Repeated failures get 429."""
     client = request.client.host if request.client else "unknown"
-    throttle = services.login_throttle
-    wait = throttle.retry_after(body.email, client)
-    if wait is not None:
+    settings = services.settings
+    try:
+        cookie = attempt_login(
+            services.db,
+            services.cookies,
+            services.login_throttle,
+            body.email,
+            body.password,
+            body.tenant,
+            client,
+            settings.session_hours,
+        )
+    except LoginThrottled as exc:
         raise ApiError(
             429,
-            f"Too many failed logins. Try again in {wait} seconds.",
+            f"Too many failed logins. Try again in {exc.retry_after} seconds.",
             "too_many_attempts",
-            headers={"Retry-After": str(wait)},
-        )
-    if not throttle.checks.acquire(timeout=30):
-        raise ApiError(503, "Login is busy, please try again shortly.", "busy", headers={"Retry-After": "5"})
-    try:
-        with services.db.system_session() as session:
-            cookie, user = services.cookies.login(
-                session, body.email, body.password, body.tenant, services.settings.session_hours
-            )
-            email = user.email
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except LoginBusy:
+        raise ApiError(
+            503, "Login is busy, please try again shortly.", "busy", headers={"Retry-After": "5"}
+        ) from None
     except LoginFailed as exc:
-        throttle.failed(body.email, client)
         raise ApiError(401, str(exc), "login_failed") from None
-    finally:
-        throttle.checks.release()
-    throttle.succeeded(body.email)
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=services.settings.session_hours * 3600,
-        path="/",
-    )
-    return {"email": email}
+    set_session_cookie(response, request, cookie, settings.session_hours)
+    return {"email": body.email.strip().lower()}
 
 
 @router.post("/auth/logout", operation_id="logout", status_code=204)

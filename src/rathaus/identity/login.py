@@ -14,7 +14,9 @@ from rathaus.identity.directory import memberships_of, tenant_by_slug, user_by_e
 from rathaus.identity.models import LoginSession, User
 from rathaus.identity.passwords import verify_password
 from rathaus.identity.principal import Principal
+from rathaus.identity.throttle import LoginThrottle
 from rathaus.store.base import utcnow
+from rathaus.store.db import Database
 
 COOKIE_NAME = "rathaus_session"
 
@@ -92,3 +94,46 @@ class SessionCookies:
         ).first()
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()
+
+
+class LoginThrottled(PermissionError):
+    """Too many failed attempts; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+class LoginBusy(RuntimeError):
+    """Too many password checks are running at once."""
+
+
+def attempt_login(
+    db: Database,
+    cookies: SessionCookies,
+    throttle: LoginThrottle,
+    email: str,
+    password: str,
+    tenant_slug: str | None,
+    client: str,
+    hours: int,
+) -> str:
+    """The whole password login, shared by the API and the web pages; returns the cookie value.
+
+    Raises LoginThrottled, LoginBusy or LoginFailed (counted against the e-mail address and client).
+    """
+    wait = throttle.retry_after(email, client)
+    if wait is not None:
+        raise LoginThrottled(wait)
+    if not throttle.checks.acquire(timeout=30):
+        raise LoginBusy("login is busy")
+    try:
+        with db.system_session() as session:
+            cookie, _user = cookies.login(session, email, password, tenant_slug, hours)
+    except LoginFailed:
+        throttle.failed(email, client)
+        raise
+    finally:
+        throttle.checks.release()
+    throttle.succeeded(email)
+    return cookie

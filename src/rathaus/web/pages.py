@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from rathaus.api.deps import ServicesDep
+from rathaus.api.deps import ServicesDep, cookie_principal, set_session_cookie
 from rathaus.assistants import registry
-from rathaus.identity.login import COOKIE_NAME, LoginFailed
+from rathaus.identity.login import COOKIE_NAME, LoginBusy, LoginFailed, LoginThrottled, attempt_login
 from rathaus.identity.models import Tenant, User
 from rathaus.identity.principal import Principal
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
@@ -42,13 +42,10 @@ def _safe_next(target: str | None) -> str:
 
 def page_principal(request: Request, services: ServicesDep) -> Principal:
     """The logged-in user of a page (cookie only; pages are for people, not API keys)."""
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie:
-        with services.db.system_session() as session:
-            principal = services.cookies.authenticate(session, cookie)
-        if principal is not None:
-            return principal
-    raise LoginRequired
+    principal = cookie_principal(request, services)
+    if principal is None:
+        raise LoginRequired
+    return principal
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
@@ -89,43 +86,30 @@ async def login_submit(
     """Check the password; on success set the session cookie and go on, else show the form again."""
     t = translator(language(request.cookies.get(LANG_COOKIE)))
     client = request.client.host if request.client else "unknown"
-    throttle = services.login_throttle
-    wait = throttle.retry_after(email, client)
-    if wait is not None:
-        return render(
-            request, "login.html", 429, error=t("login.throttled", seconds=wait), email=email, next=next
-        )
-
-    def check() -> str | None:
-        if not throttle.checks.acquire(timeout=30):
-            return None
-        try:
-            with services.db.system_session() as session:
-                cookie, _user = services.cookies.login(
-                    session, email, password, tenant or None, services.settings.session_hours
-                )
-            return cookie
-        finally:
-            throttle.checks.release()
-
+    settings = services.settings
+    error, status = None, 200
     try:
-        cookie = await run_in_threadpool(check)
+        cookie = await run_in_threadpool(
+            attempt_login,
+            services.db,
+            services.cookies,
+            services.login_throttle,
+            email,
+            password,
+            tenant or None,
+            client,
+            settings.session_hours,
+        )
+    except LoginThrottled as exc:
+        error, status = t("login.throttled", seconds=exc.retry_after), 429
+    except LoginBusy:
+        error, status = t("login.busy"), 503
     except LoginFailed:
-        throttle.failed(email, client)
-        return render(request, "login.html", 401, error=t("login.failed"), email=email, next=next)
-    if cookie is None:
-        return render(request, "login.html", 503, error=t("login.busy"), email=email, next=next)
-    throttle.succeeded(email)
+        error, status = t("login.failed"), 401
+    if error is not None:
+        return render(request, "login.html", status, error=error, email=email, next=next)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=services.settings.session_hours * 3600,
-        path="/",
-    )
+    set_session_cookie(response, request, cookie, settings.session_hours)
     return response
 
 
