@@ -39,6 +39,7 @@ SCRIPTED_CATALOGUE = {
             "tier": 1,
             "params": {"replies": [" ".join(["Wort"] * 400)], "chunk_delay_s": 0.05},
         },
+        {"id": "scripted-paced", "backend": "scripted", "tier": 1, "params": {"chunk_delay_s": 0.08}},
         {"id": "extern", "backend": "scripted", "tier": 3, "location": "external"},
         {"id": "misconfigured", "backend": "openai", "tier": 3, "params": {"base_url": "http://127.0.0.1:9"}},
         {

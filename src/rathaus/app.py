@@ -16,7 +16,7 @@ from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
 from rathaus.services import Services
 from rathaus.settings import Settings
-from rathaus.web import pages
+from rathaus.web import chat, pages
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -44,6 +44,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(identity_api.router)
     app.include_router(assistants_api.router)
     app.include_router(pages.router)
+    app.include_router(chat.router)
     app.mount("/static", StaticFiles(directory=str(files("rathaus.web").joinpath("static"))), name="static")
 
     @app.exception_handler(pages.LoginRequired)

@@ -111,3 +111,54 @@ def test_wrong_password_shows_an_accessible_error(site: str, page: Page, jena: T
     page.get_by_role("button", name="Anmelden").click()
     expect(page.get_by_role("alert")).to_contain_text("E-Mail-Adresse oder Passwort ist falsch.")
     assert serious_violations(page) == []
+
+
+def test_staff_chats_and_sees_the_answer_stream_in(
+    site: str, page: Page, services: Services, jena: TenantFixture
+) -> None:
+    from rathaus.assistants.spec import AssistantSpec
+
+    document = templates()["buergeranfrage"].model_dump(by_alias=True)
+    document["metadata"]["name"] = "auskunft"
+    document["metadata"]["title"] = "Auskunft Bürgeramt"
+    document["spec"]["model"] = {"mode": "profile", "profile": "scripted-paced"}
+    document["spec"]["instructions"] = "Antworte kurz."
+    with services.db.session(jena.id) as session:
+        registry.save(
+            session, Principal(tenant_id=jena.id, role=Role.builder), AssistantSpec.model_validate(document)
+        )
+
+    page.goto(f"{site}/login")
+    page.get_by_label("E-Mail-Adresse").fill(jena.staff_email)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_role("link", name="Auskunft Bürgeramt").click()
+    expect(page.get_by_role("heading", name="Auskunft Bürgeramt", level=1)).to_be_visible()
+    assert serious_violations(page) == []
+
+    page.get_by_role("button", name="Wann wird bei uns der Sperrmüll abgeholt?").click()
+    expect(page.get_by_label("Ihre Nachricht")).to_have_value("Wann wird bei uns der Sperrmüll abgeholt?")
+    page.get_by_role("button", name="Senden").click()
+    answer = page.locator(".chat-message--assistant .chat-message__text").last
+    expect(answer).to_have_attribute("aria-busy", "true")
+    page.wait_for_function(  # part of the answer is on screen while it is still being written
+        """() => {
+             const e = [...document.querySelectorAll('.chat-message--assistant .chat-message__text')].pop();
+             return e.getAttribute('aria-busy') === 'true' && e.textContent.length > 0;
+           }"""
+    )
+    expect(answer).to_contain_text("Echo: Wann wird bei uns der Sperrmüll abgeholt?")
+    expect(answer).not_to_have_attribute("aria-busy", "true")
+    expect(page.get_by_role("status")).to_have_text("Antwort vollständig.")
+    assert serious_violations(page) == []
+
+    page.get_by_role("link", name="Meine Unterhaltungen").click()
+    expect(page.get_by_role("link", name="Wann wird bei uns der Sperrmüll abgeholt?")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Wann wird bei uns der Sperrmüll abgeholt?").click()
+    expect(page.locator(".chat-message")).to_have_count(2)  # the stored conversation, both messages
+    page.get_by_role("link", name="Meine Unterhaltungen").click()
+    page.get_by_role(
+        "button", name="Unterhaltung „Wann wird bei uns der Sperrmüll abgeholt?“ löschen"
+    ).click()
+    expect(page.get_by_text("Noch keine Unterhaltungen.")).to_be_visible()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, Literal
 
-import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import PrincipalDep, ServicesDep
 from rathaus.api.errors import ApiError
+from rathaus.api.streaming import relay, sse
 from rathaus.assistants import registry
 from rathaus.assistants.runtime import MODEL_PREFIX, assistant_name, prepare_chat
 from rathaus.llm.backend import MAX_INT32, BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
@@ -181,10 +180,6 @@ def list_models(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any
     return {"object": "list", "data": data}
 
 
-def _sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-
 def _stream_events(
     first: StreamItem, rest: Iterator[StreamItem], model: str, include_usage: bool
 ) -> Generator[str, None, None]:
@@ -193,7 +188,7 @@ def _stream_events(
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         choices = [{"index": 0, "delta": delta, "finish_reason": finish}]
-        return _sse(
+        return sse(
             {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
@@ -213,7 +208,7 @@ def _stream_events(
             else:
                 yield chunk({}, item.finish_reason)
                 if include_usage:
-                    yield _sse(
+                    yield sse(
                         {
                             "id": completion_id,
                             "object": "chat.completion.chunk",
@@ -225,7 +220,7 @@ def _stream_events(
                     )
             item = next(rest, None)
     except BackendError as exc:
-        yield _sse(
+        yield sse(
             {
                 "error": {
                     "message": str(exc),
@@ -240,18 +235,6 @@ def _stream_events(
         if close:
             close()
     yield "data: [DONE]\n\n"
-
-
-async def _relay(events: Generator[str, None, None]) -> AsyncIterator[str]:
-    """Feed a blocking event stream to the client; a client that hangs up stops generation at once."""
-    try:
-        while (event := await anyio.to_thread.run_sync(next, events, None)) is not None:
-            yield event
-    finally:
-        # The worker thread finishes its current step before cancellation lands, so closing is safe;
-        # shielded, because the response task is being cancelled when the client has gone.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(events.close)
 
 
 @router.post("/chat/completions", operation_id="v1_chat_completions", response_model=None)
@@ -272,7 +255,7 @@ async def chat_completions(
         include_usage = bool((body.stream_options or {}).get("include_usage"))
         events = _stream_events(first, stream, body.model, include_usage)
         return StreamingResponse(
-            _relay(events),
+            relay(events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from rathaus.accounting.records import record_request
 from rathaus.identity.principal import Principal
@@ -39,7 +39,7 @@ class ModelGateway:
 
     def chat(
         self, principal: Principal, profile: Profile, request: ChatRequest, endpoint: str
-    ) -> Iterator[StreamItem]:
+    ) -> Generator[StreamItem, None, None]:
         """Stream a reply; the request record is written when the stream ends, fails or is closed."""
         usage: Usage | None = None
         status, error = "cancelled", None

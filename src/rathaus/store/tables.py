@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 def all_tables() -> MetaData:
     """The metadata with every Rathaus table registered."""
     from rathaus.accounting import models as _accounting  # noqa: F401
+    from rathaus.assistants import conversations as _conversations  # noqa: F401
     from rathaus.assistants import models as _assistants  # noqa: F401
     from rathaus.identity import models as _identity  # noqa: F401
     from rathaus.store.base import Base

@@ -51,12 +51,12 @@ def page_principal(request: Request, services: ServicesDep) -> Principal:
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
 
 
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page with the language, translator and current path."""
     lang = language(request.cookies.get(LANG_COOKIE))
     return templates().TemplateResponse(
         request,
-        name,
+        template,
         {"lang": lang, "t": translator(lang), "path": request.url.path, **context},
         status_code=status,
     )

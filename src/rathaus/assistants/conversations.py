@@ -1,0 +1,84 @@
+"""Conversations with assistants: a person's chat history, kept per tenant and deletable by its owner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from rathaus.llm.backend import Message
+from rathaus.store.base import Base, TenantOwned, UtcDateTime, utcnow
+from rathaus.store.tenancy import NotFound, get_or_404
+
+TITLE_LENGTH = 80
+
+
+class Conversation(TenantOwned, Base):
+    """One chat of a person with an assistant."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assistant_name: Mapped[str] = mapped_column(String(63))
+    title: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ConversationMessage(TenantOwned, Base):
+    """One message of a conversation."""
+
+    __tablename__ = "conversation_messages"
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+
+
+def own(session: Session, user_id: str, conversation_id: str) -> Conversation:
+    """A conversation of this person; anyone else's answers NotFound."""
+    conversation = get_or_404(session, Conversation, conversation_id)
+    if conversation.user_id != user_id:
+        raise NotFound("Conversation", conversation_id)
+    return conversation
+
+
+def start(session: Session, user_id: str, assistant_name: str, first_message: str) -> Conversation:
+    """A new conversation titled after its first message."""
+    title = " ".join(first_message.split())[:TITLE_LENGTH] or assistant_name
+    conversation = Conversation(
+        user_id=user_id, assistant_name=assistant_name, title=title, updated_at=utcnow()
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def append(session: Session, conversation: Conversation, role: str, content: str) -> None:
+    """Add a message and mark the conversation as recently used."""
+    session.add(ConversationMessage(conversation_id=conversation.id, role=role, content=content))
+    conversation.updated_at = utcnow()
+
+
+def history(session: Session, conversation: Conversation) -> list[Message]:
+    """The messages in order, as model messages."""
+    rows = session.scalars(
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id == conversation.id)
+        .order_by(ConversationMessage.created_at, ConversationMessage.id)
+    )
+    return [Message(role="assistant" if r.role == "assistant" else "user", content=r.content) for r in rows]
+
+
+def recent(session: Session, user_id: str, limit: int = 50) -> list[Conversation]:
+    """A person's conversations, newest first."""
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.user_id == user_id)
+            .order_by(Conversation.updated_at.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,142 @@
+"""The chat pages: talk to an assistant with the answer streaming in, and one's own conversation list."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from rathaus.api.deps import ServicesDep
+from rathaus.api.errors import ApiError
+from rathaus.api.streaming import relay, sse
+from rathaus.assistants import conversations, registry
+from rathaus.assistants.runtime import prepare_chat
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
+from rathaus.services import Services
+from rathaus.web.pages import PagePrincipal, render
+
+router = APIRouter(include_in_schema=False)
+CSRF_HEADER = "x-rathaus-csrf"
+
+
+class SendBody(BaseModel):
+    """A message typed into the chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=20_000)
+    conversation_id: str | None = Field(default=None, max_length=32)
+
+
+def _person(principal: Principal) -> str:
+    if principal.user_id is None:
+        raise ApiError(403, "The chat is for people who are logged in.", "forbidden")
+    return principal.user_id
+
+
+@router.get("/chat/{name}")
+def chat_page(
+    name: str, request: Request, principal: PagePrincipal, services: ServicesDep, c: str | None = None
+) -> HTMLResponse:
+    """The chat with an assistant: a new conversation, or the one given as `c`."""
+    user_id = _person(principal)
+    with services.db.session(principal.tenant_id) as session:
+        spec = registry.load(session, principal, name).spec
+        messages: list[dict[str, str]] = []
+        if c:
+            conversation = conversations.own(session, user_id, c)
+            messages = [
+                {"role": m.role, "content": m.content} for m in conversations.history(session, conversation)
+            ]
+    return render(request, "chat.html", assistant=spec, name=name, conversation_id=c or "", messages=messages)
+
+
+@router.get("/conversations")
+def conversations_page(request: Request, principal: PagePrincipal, services: ServicesDep) -> HTMLResponse:
+    """One's own conversations, newest first, each deletable."""
+    user_id = _person(principal)
+    with services.db.session(principal.tenant_id) as session:
+        rows = [
+            {"id": c.id, "title": c.title, "assistant": c.assistant_name, "updated_at": c.updated_at}
+            for c in conversations.recent(session, user_id)
+        ]
+    return render(request, "conversations.html", conversations=rows)
+
+
+@router.post("/conversations/{conversation_id}/delete")
+def delete_conversation(
+    conversation_id: str,
+    principal: PagePrincipal,
+    services: ServicesDep,
+) -> RedirectResponse:
+    """Delete one's own conversation with all its messages."""
+    user_id = _person(principal)
+    with services.db.session(principal.tenant_id) as session:
+        session.delete(conversations.own(session, user_id, conversation_id))
+    return RedirectResponse("/conversations", status_code=303)
+
+
+def _begin(
+    services: Services, principal: Principal, name: str, body: SendBody
+) -> tuple[Any, ChatRequest, str]:
+    """Store the user's message and build the model request from the whole conversation."""
+    user_id = _person(principal)
+    with services.db.session(principal.tenant_id) as session:
+        registry.find(session, principal, name)
+        if body.conversation_id:
+            conversation = conversations.own(session, user_id, body.conversation_id)
+        else:
+            conversation = conversations.start(session, user_id, name, body.message)
+        past = conversations.history(session, conversation)
+        conversations.append(session, conversation, "user", body.message)
+        conversation_id = conversation.id
+    request = ChatRequest(messages=[*past, Message(role="user", content=body.message)])
+    profile, request = prepare_chat(services, principal, name, request)
+    return profile, request, conversation_id
+
+
+@router.post("/chat/{name}/send")
+async def send(
+    name: str,
+    body: SendBody,
+    principal: PagePrincipal,
+    services: ServicesDep,
+    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
+) -> StreamingResponse:
+    """Send a message; the answer streams back as server-sent events (meta, delta…, done or error).
+
+    The custom header cannot be sent by another site's form, which protects against cross-site requests.
+    """
+    if csrf != "1":
+        raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
+    profile, request, conversation_id = await run_in_threadpool(_begin, services, principal, name, body)
+    stream = services.gateway.chat(principal, profile, request, endpoint="web.chat")
+
+    def events() -> Generator[str, None, None]:
+        parts: list[str] = []
+        yield sse({"conversation_id": conversation_id, "model": profile.id}, "meta")
+        try:
+            for item in stream:
+                if isinstance(item, TextChunk):
+                    parts.append(item.text)
+                    yield sse({"text": item.text}, "delta")
+            yield sse({}, "done")
+        except BackendError as exc:
+            yield sse({"message": str(exc)}, "error")
+        finally:
+            stream.close()
+            if parts:
+                with services.db.session(principal.tenant_id) as session:
+                    conversation = conversations.own(session, principal.user_id or "", conversation_id)
+                    conversations.append(session, conversation, "assistant", "".join(parts))
+
+    return StreamingResponse(
+        relay(events()),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,71 @@
+"""The chat endpoint: cross-site protection, ownership of conversations, stored history."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from rathaus.assistants import registry
+from rathaus.assistants.templates import templates
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.services import Services
+from tests.conftest import PASSWORD, TenantFixture
+
+CSRF = {"X-Rathaus-CSRF": "1"}
+
+
+def _login(client: TestClient, email: str) -> None:
+    assert (
+        client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False).status_code
+        == 303
+    )
+
+
+def _events(text: str) -> list[tuple[str, str]]:
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    return [
+        (b.split("\n")[0].removeprefix("event: "), b.split("\n")[1].removeprefix("data: ")) for b in blocks
+    ]
+
+
+def test_chat_streams_stores_and_protects(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    with services.db.session(jena.id) as session:
+        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), templates()["zusammenfassen"])
+    _login(client, jena.staff_email)
+    body = {"message": "Bitte kurz zusammenfassen."}
+    assert client.post("/chat/zusammenfassen/send", json=body).status_code == 403  # no CSRF header
+    response = client.post("/chat/zusammenfassen/send", json=body, headers=CSRF)
+    events = _events(response.text)
+    assert events[0][0] == "meta" and events[-1][0] == "done"
+    text = "".join(json.loads(data)["text"] for kind, data in events if kind == "delta")
+    assert text.endswith("Echo: Bitte kurz zusammenfassen.")
+    conversation_id = response.text.split('"conversation_id": "')[1].split('"')[0]
+
+    follow_up = client.post(
+        "/chat/zusammenfassen/send",
+        headers=CSRF,
+        json={"message": "Und noch kürzer?", "conversation_id": conversation_id},
+    )
+    assert _events(follow_up.text)[-1][0] == "done"
+    page = client.get(f"/chat/zusammenfassen?c={conversation_id}")
+    assert page.text.count('class="chat-message chat-message--') == 4
+
+    client.cookies.clear()
+    _login(client, jena.admin_email)  # another person of the same tenant
+    assert client.get(f"/chat/zusammenfassen?c={conversation_id}").status_code == 404
+    stolen = client.post(
+        "/chat/zusammenfassen/send", headers=CSRF, json={"message": "x", "conversation_id": conversation_id}
+    )
+    assert stolen.status_code == 404
+    assert client.post(f"/conversations/{conversation_id}/delete").status_code == 404
+
+
+def test_pages_need_a_login(client: TestClient) -> None:
+    response = client.get("/conversations", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/conversations"
+    evil = client.get("/login?next=https://evil.example/")
+    assert 'value="/assistants"' in evil.text
