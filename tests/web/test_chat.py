@@ -69,3 +69,22 @@ def test_pages_need_a_login(client: TestClient) -> None:
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/conversations"
     evil = client.get("/login?next=https://evil.example/")
     assert 'value="/assistants"' in evil.text
+
+
+def test_simplify_assistants_get_the_leichte_sprache_check(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    with services.db.session(jena.id) as session:
+        registry.save(
+            session, Principal(tenant_id=jena.id, role=Role.builder), templates()["leichte-sprache"]
+        )
+    _login(client, jena.staff_email)
+    response = client.post("/chat/leichte-sprache/send", json={"message": "Bitte einfach."}, headers=CSRF)
+    events = _events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-2:] == ["check", "done"]
+    report = json.loads(events[-2][1])
+    assert report["rules"][0]["label"] == "Höchstens 12 Wörter pro Satz"
+    assert (
+        report["ok"] is False and report["findings"]
+    )  # the echoed instructions are far from Leichte Sprache

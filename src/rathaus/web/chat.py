@@ -13,11 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
-from rathaus.assistants import conversations, registry
+from rathaus.assistants import conversations, leichte_sprache, registry
 from rathaus.assistants.runtime import prepare_chat
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.services import Services
+from rathaus.web.i18n import COOKIE as LANG_COOKIE
+from rathaus.web.i18n import language, translator
 from rathaus.web.pages import PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
@@ -83,11 +85,11 @@ def delete_conversation(
 
 def _begin(
     services: Services, principal: Principal, name: str, body: SendBody
-) -> tuple[Any, ChatRequest, str]:
+) -> tuple[Any, ChatRequest, str, str]:
     """Store the user's message and build the model request from the whole conversation."""
     user_id = _person(principal)
     with services.db.session(principal.tenant_id) as session:
-        registry.find(session, principal, name)
+        task = registry.load(session, principal, name).spec.spec.task
         if body.conversation_id:
             conversation = conversations.own(session, user_id, body.conversation_id)
         else:
@@ -97,13 +99,26 @@ def _begin(
         conversation_id = conversation.id
     request = ChatRequest(messages=[*past, Message(role="user", content=body.message)])
     profile, request = prepare_chat(services, principal, name, request)
-    return profile, request, conversation_id
+    return profile, request, conversation_id, task
+
+
+def _leichte_sprache_event(text: str, t: Any) -> str:
+    report = leichte_sprache.check(text)
+    rules = [{"label": label, "passed": report.passed[rule]} for rule, label in leichte_sprache.RULES.items()]
+    findings = [
+        {"rule": leichte_sprache.RULES[f.rule], "sentence": f.sentence[:200], "detail": f.detail}
+        for f in report.findings[:20]
+    ]
+    return sse(
+        {"title": t("chat.check.title"), "ok": report.ok, "rules": rules, "findings": findings}, "check"
+    )
 
 
 @router.post("/chat/{name}/send")
 async def send(
     name: str,
     body: SendBody,
+    http_request: Request,
     principal: PagePrincipal,
     services: ServicesDep,
     csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
@@ -114,7 +129,8 @@ async def send(
     """
     if csrf != "1":
         raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
-    profile, request, conversation_id = await run_in_threadpool(_begin, services, principal, name, body)
+    profile, request, conversation_id, task = await run_in_threadpool(_begin, services, principal, name, body)
+    t = translator(language(http_request.cookies.get(LANG_COOKIE)))
     stream = services.gateway.chat(principal, profile, request, endpoint="web.chat")
 
     def events() -> Generator[str, None, None]:
@@ -125,6 +141,8 @@ async def send(
                 if isinstance(item, TextChunk):
                     parts.append(item.text)
                     yield sse({"text": item.text}, "delta")
+            if task == "simplify" and parts:
+                yield _leichte_sprache_event("".join(parts), t)
             yield sse({}, "done")
         except BackendError as exc:
             yield sse({"message": str(exc)}, "error")

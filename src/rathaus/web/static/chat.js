@@ -21,6 +21,33 @@
     return body;
   }
 
+  function showCheck(item, report) {
+    const box = document.createElement("div");
+    box.className = "chat-check";
+    const title = document.createElement("p");
+    title.className = "kern-label";
+    title.textContent = report.title;
+    const rules = document.createElement("ul");
+    rules.className = "kern-list";
+    report.rules.forEach(function (rule) {
+      const line = document.createElement("li");
+      line.textContent = (rule.passed ? "✓ " : "✗ ") + rule.label;
+      rules.append(line);
+    });
+    box.append(title, rules);
+    if (report.findings.length) {
+      const details = document.createElement("ul");
+      details.className = "kern-list kern-body--small";
+      report.findings.forEach(function (finding) {
+        const line = document.createElement("li");
+        line.textContent = finding.rule + ": " + finding.detail + " – „" + finding.sentence + "“";
+        details.append(line);
+      });
+      box.append(details);
+    }
+    item.append(box);
+  }
+
   document.querySelectorAll(".starter").forEach(function (button) {
     button.addEventListener("click", function () { input.value = button.dataset.text; input.focus(); });
   });
@@ -64,6 +91,8 @@
             history.replaceState(null, "", "?c=" + encodeURIComponent(data.conversation_id));
           } else if (kind === "delta") {
             answer.textContent += data.text;
+          } else if (kind === "check") {
+            showCheck(answer.parentElement, data);
           } else if (kind === "error") {
             throw new Error(data.message);
           }
