@@ -34,3 +34,13 @@ def test_typical_problems_are_found() -> None:
 
 def test_explained_long_words_are_fine() -> None:
     assert check("Sie brauchen eine Meldebescheinigung.\nDas bedeutet: ein Papier über Ihre Adresse.").ok
+
+
+def test_assistant_requests_are_bounded() -> None:
+    from rathaus.assistants.runtime import DEFAULT_MAX_TOKENS, build_request
+    from rathaus.assistants.templates import templates
+    from rathaus.llm.backend import Message
+
+    request = build_request(templates()["leichte-sprache"], [Message(role="user", content="Hallo")])
+    assert request.max_tokens == DEFAULT_MAX_TOKENS and request.temperature == 0.1
+    assert request.messages[0].role == "system" and "Leichter Sprache" in request.messages[0].content

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rathaus.services import Services
 
 MODEL_PREFIX = "assistant/"
+DEFAULT_MAX_TOKENS = 800  # an answer longer than about two pages is a runaway, not an answer
 FORMAT_HINTS = {
     "text": "Antworte als schlichter Text ohne Markdown.",
     "markdown": "Du darfst Markdown verwenden (Überschriften, Listen, Fettdruck).",
@@ -43,7 +44,7 @@ def build_request(
     return ChatRequest(
         messages=[Message(role="system", content=system), *conversation],
         temperature=TEMPERATURE[body.creativity],
-        max_tokens=max_tokens,
+        max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
         response_format=response_format,
     )
 
