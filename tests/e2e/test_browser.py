@@ -153,9 +153,11 @@ def test_staff_chats_and_sees_the_answer_stream_in(
     assert serious_violations(page) == []
 
     page.get_by_role("link", name="Meine Unterhaltungen").click()
-    expect(page.get_by_role("link", name="Wann wird bei uns der Sperrmüll abgeholt?")).to_be_visible()
+    expect(
+        page.get_by_role("link", name="Wann wird bei uns der Sperrmüll abgeholt?", exact=True)
+    ).to_be_visible()
     assert serious_violations(page) == []
-    page.get_by_role("link", name="Wann wird bei uns der Sperrmüll abgeholt?").click()
+    page.get_by_role("link", name="Wann wird bei uns der Sperrmüll abgeholt?", exact=True).click()
     expect(page.locator(".chat-message")).to_have_count(2)  # the stored conversation, both messages
     page.get_by_role("link", name="Meine Unterhaltungen").click()
     page.get_by_role(

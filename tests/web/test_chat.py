@@ -88,3 +88,32 @@ def test_simplify_assistants_get_the_leichte_sprache_check(
     assert (
         report["ok"] is False and report["findings"]
     )  # the echoed instructions are far from Leichte Sprache
+
+
+def test_conversation_export_as_markdown_and_docx(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    import io
+
+    import docx
+
+    with services.db.session(jena.id) as session:
+        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), templates()["vermerk"])
+    _login(client, jena.staff_email)
+    response = client.post("/chat/vermerk/send", json={"message": "Telefonat mit Frau Muster"}, headers=CSRF)
+    conversation_id = json.loads(_events(response.text)[0][1])["conversation_id"]
+
+    markdown = client.get(f"/conversations/{conversation_id}/export.md")
+    assert markdown.status_code == 200 and "attachment" in markdown.headers["content-disposition"]
+    assert "## Sie\n\nTelefonat mit Frau Muster" in markdown.text and "Vermerk schreiben" in markdown.text
+    word = client.get(f"/conversations/{conversation_id}/export.docx")
+    document = docx.Document(io.BytesIO(word.content))
+    headings = [
+        p.text for p in document.paragraphs if p.style is not None and p.style.name.startswith("Heading")
+    ]
+    assert headings == ["Telefonat mit Frau Muster", "Sie", "Assistent"]
+    assert client.get(f"/conversations/{conversation_id}/export.pdf").status_code == 404
+
+    client.cookies.clear()
+    _login(client, jena.admin_email)
+    assert client.get(f"/conversations/{conversation_id}/export.md").status_code == 404

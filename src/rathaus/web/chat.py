@@ -6,24 +6,26 @@ from collections.abc import Generator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
-from rathaus.assistants import conversations, leichte_sprache, registry
+from rathaus.assistants import conversations, export, leichte_sprache, registry
 from rathaus.assistants.runtime import prepare_chat
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.services import Services
+from rathaus.store.tenancy import NotFound
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
 from rathaus.web.i18n import language, translator
 from rathaus.web.pages import PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
 CSRF_HEADER = "x-rathaus-csrf"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class SendBody(BaseModel):
@@ -68,6 +70,31 @@ def conversations_page(request: Request, principal: PagePrincipal, services: Ser
             for c in conversations.recent(session, user_id)
         ]
     return render(request, "conversations.html", conversations=rows)
+
+
+@router.get("/conversations/{conversation_id}/export.{kind}")
+def export_conversation(
+    conversation_id: str, kind: str, principal: PagePrincipal, services: ServicesDep
+) -> Response:
+    """Download one's own conversation as Markdown (`md`) or Word (`docx`)."""
+    if kind not in ("md", "docx"):
+        raise ApiError(404, "Export formats are md and docx.", "not_found")
+    user_id = _person(principal)
+    with services.db.session(principal.tenant_id) as session:
+        conversation = conversations.own(session, user_id, conversation_id)
+        messages = conversations.history(session, conversation)
+        title, when, assistant_name = conversation.title, conversation.updated_at, conversation.assistant_name
+        try:
+            assistant_title = registry.find(session, principal, assistant_name).title
+        except NotFound:
+            assistant_title = assistant_name
+    filename = f"unterhaltung-{when:%Y-%m-%d}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if kind == "md":
+        text = export.as_markdown(title, assistant_title, when, messages)
+        return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
+    data = export.as_docx(title, assistant_title, when, messages)
+    return Response(data, media_type=DOCX_TYPE, headers=headers)
 
 
 @router.post("/conversations/{conversation_id}/delete")

@@ -59,6 +59,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "conversations.title": "Meine Unterhaltungen",
         "conversations.empty": "Noch keine Unterhaltungen.",
         "conversations.delete": "Löschen",
+        "conversations.export_md": "Markdown",
+        "conversations.export_md.label": "Unterhaltung „{title}“ als Markdown herunterladen",
+        "conversations.export_docx": "Word",
+        "conversations.export_docx.label": "Unterhaltung „{title}“ als Word-Dokument herunterladen",
         "conversations.delete.label": "Unterhaltung „{title}“ löschen",
     },
     "en": {
@@ -110,6 +114,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "conversations.title": "My conversations",
         "conversations.empty": "No conversations yet.",
         "conversations.delete": "Delete",
+        "conversations.export_md": "Markdown",
+        "conversations.export_md.label": "Download conversation “{title}” as Markdown",
+        "conversations.export_docx": "Word",
+        "conversations.export_docx.label": "Download conversation “{title}” as a Word document",
         "conversations.delete.label": "Delete conversation “{title}”",
     },
 }
