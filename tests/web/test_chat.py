@@ -23,6 +23,13 @@ def _login(client: TestClient, email: str) -> None:
     )
 
 
+def _chat_as_staff(client: TestClient, services: Services, tenant: TenantFixture, template: str) -> None:
+    """Publish a template as an assistant and log in as the tenant's staff member."""
+    with services.db.session(tenant.id) as session:
+        registry.save(session, Principal(tenant_id=tenant.id, role=Role.builder), templates()[template])
+    _login(client, tenant.staff_email)
+
+
 def _events(text: str) -> list[tuple[str, str]]:
     blocks = [b for b in text.split("\n\n") if b.strip()]
     return [
@@ -33,9 +40,7 @@ def _events(text: str) -> list[tuple[str, str]]:
 def test_chat_streams_stores_and_protects(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
-    with services.db.session(jena.id) as session:
-        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), templates()["zusammenfassen"])
-    _login(client, jena.staff_email)
+    _chat_as_staff(client, services, jena, "zusammenfassen")
     body = {"message": "Bitte kurz zusammenfassen."}
     assert client.post("/chat/zusammenfassen/send", json=body).status_code == 403  # no CSRF header
     response = client.post("/chat/zusammenfassen/send", json=body, headers=CSRF)
@@ -74,11 +79,7 @@ def test_pages_need_a_login(client: TestClient) -> None:
 def test_simplify_assistants_get_the_leichte_sprache_check(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
-    with services.db.session(jena.id) as session:
-        registry.save(
-            session, Principal(tenant_id=jena.id, role=Role.builder), templates()["leichte-sprache"]
-        )
-    _login(client, jena.staff_email)
+    _chat_as_staff(client, services, jena, "leichte-sprache")
     response = client.post("/chat/leichte-sprache/send", json={"message": "Bitte einfach."}, headers=CSRF)
     events = _events(response.text)
     kinds = [kind for kind, _ in events]
@@ -97,9 +98,7 @@ def test_conversation_export_as_markdown_and_docx(
 
     import docx
 
-    with services.db.session(jena.id) as session:
-        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), templates()["vermerk"])
-    _login(client, jena.staff_email)
+    _chat_as_staff(client, services, jena, "vermerk")
     response = client.post("/chat/vermerk/send", json={"message": "Telefonat mit Frau Muster"}, headers=CSRF)
     conversation_id = json.loads(_events(response.text)[0][1])["conversation_id"]
 

@@ -90,9 +90,14 @@ def prepare_chat(
     behaviour is what the tenant configured, whatever the client sends.
     """
     with services.db.session(principal.tenant_id) as session:
-        saved = registry.load(session, principal, name)
+        spec = registry.load(session, principal, name).spec
+    return prepare_for(services, spec, request)
+
+
+def prepare_for(services: Services, spec: AssistantSpec, request: ChatRequest) -> tuple[Profile, ChatRequest]:
+    """The profile and model request for an assistant document already loaded."""
     conversation = [m for m in request.messages if m.role != "system"]
     if not conversation:
         raise UnsupportedRequest("the conversation needs at least one user message")
-    profile = choose_profile(saved.spec, services.catalogue, services.pool, services.settings.default_model)
-    return profile, build_request(saved.spec, conversation, request.max_tokens)
+    profile = choose_profile(spec, services.catalogue, services.pool, services.settings.default_model)
+    return profile, build_request(spec, conversation, request.max_tokens)

@@ -14,7 +14,7 @@ from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
 from rathaus.assistants import conversations, export, leichte_sprache, registry
-from rathaus.assistants.runtime import prepare_chat
+from rathaus.assistants.runtime import prepare_for
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.services import Services
@@ -116,7 +116,7 @@ def _begin(
     """Store the user's message and build the model request from the whole conversation."""
     user_id = _person(principal)
     with services.db.session(principal.tenant_id) as session:
-        task = registry.load(session, principal, name).spec.spec.task
+        spec = registry.load(session, principal, name).spec
         if body.conversation_id:
             conversation = conversations.own(session, user_id, body.conversation_id)
         else:
@@ -125,8 +125,8 @@ def _begin(
         conversations.append(session, conversation, "user", body.message)
         conversation_id = conversation.id
     request = ChatRequest(messages=[*past, Message(role="user", content=body.message)])
-    profile, request = prepare_chat(services, principal, name, request)
-    return profile, request, conversation_id, task
+    profile, request = prepare_for(services, spec, request)
+    return profile, request, conversation_id, spec.spec.task
 
 
 def _leichte_sprache_event(text: str, t: Any) -> str:
