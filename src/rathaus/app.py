@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -14,9 +15,10 @@ from rathaus import __version__
 from rathaus.api import assistants_api, health, identity_api, openai_api
 from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
+from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
-from rathaus.web import chat, pages
+from rathaus.web import admin, builder, chat, pages
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -25,7 +27,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(run_regularly(built.db)) if services is None else None
         yield
+        if housekeeping is not None:
+            housekeeping.cancel()
         if services is None:
             built.close()
 
@@ -37,7 +42,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
     )
     app.state.services = built
-    install_error_handlers(app)
+    install_error_handlers(app, pages.error_page)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(openai_api.router)
@@ -45,6 +50,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(assistants_api.router)
     app.include_router(pages.router)
     app.include_router(chat.router)
+    app.include_router(builder.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(files("rathaus.web").joinpath("static"))), name="static")
 
     @app.exception_handler(pages.LoginRequired)

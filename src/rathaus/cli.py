@@ -126,6 +126,15 @@ def demo(
     typer.echo(f"  API-Schlüssel / API key (wird nur jetzt angezeigt / shown only now): {creds.api_key}")
 
 
+@app.command()
+def purge() -> None:
+    """Delete conversations past their tenant's retention now (the server also does this every hour)."""
+    from rathaus.housekeeping import purge_conversations
+
+    deleted = purge_conversations(_database(settings_or_exit()))
+    typer.echo(f"{deleted} Unterhaltungen gelöscht / conversations deleted")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema up to date."""

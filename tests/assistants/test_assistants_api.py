@@ -92,7 +92,11 @@ def test_staff_cannot_change_and_private_is_invisible(
 
     login = client.post("/api/auth/login", json={"email": jena.admin_email, "password": PASSWORD})
     assert login.status_code == 200
-    private = client.post("/api/assistants", json=_document("mein-entwurf", "private"))
+    cross_site = client.post("/api/assistants", json=_document("mein-entwurf", "private"))
+    assert cross_site.status_code == 403 and cross_site.json()["code"] == "csrf"  # cookie without header
+    private = client.post(
+        "/api/assistants", json=_document("mein-entwurf", "private"), headers={"X-Rathaus-CSRF": "1"}
+    )
     assert private.status_code == 201
     client.cookies.clear()
     for headers in (jena.headers("staff"), builder, jena.headers("admin")):

@@ -11,30 +11,16 @@ from rathaus.assistants.templates import templates
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.services import Services
-from tests.conftest import PASSWORD, TenantFixture
-
-CSRF = {"X-Rathaus-CSRF": "1"}
-
-
-def _login(client: TestClient, email: str) -> None:
-    assert (
-        client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False).status_code
-        == 303
-    )
+from tests.conftest import TenantFixture
+from tests.web.session import CSRF, form_token, login
+from tests.web.session import events as sse_events
 
 
 def _chat_as_staff(client: TestClient, services: Services, tenant: TenantFixture, template: str) -> None:
     """Publish a template as an assistant and log in as the tenant's staff member."""
     with services.db.session(tenant.id) as session:
         registry.save(session, Principal(tenant_id=tenant.id, role=Role.builder), templates()[template])
-    _login(client, tenant.staff_email)
-
-
-def _events(text: str) -> list[tuple[str, str]]:
-    blocks = [b for b in text.split("\n\n") if b.strip()]
-    return [
-        (b.split("\n")[0].removeprefix("event: "), b.split("\n")[1].removeprefix("data: ")) for b in blocks
-    ]
+    login(client, tenant.staff_email)
 
 
 def test_chat_streams_stores_and_protects(
@@ -44,7 +30,7 @@ def test_chat_streams_stores_and_protects(
     body = {"message": "Bitte kurz zusammenfassen."}
     assert client.post("/chat/zusammenfassen/send", json=body).status_code == 403  # no CSRF header
     response = client.post("/chat/zusammenfassen/send", json=body, headers=CSRF)
-    events = _events(response.text)
+    events = sse_events(response.text)
     assert events[0][0] == "meta" and events[-1][0] == "done"
     text = "".join(json.loads(data)["text"] for kind, data in events if kind == "delta")
     assert text.endswith("Echo: Bitte kurz zusammenfassen.")
@@ -55,21 +41,22 @@ def test_chat_streams_stores_and_protects(
         headers=CSRF,
         json={"message": "Und noch kürzer?", "conversation_id": conversation_id},
     )
-    assert _events(follow_up.text)[-1][0] == "done"
+    assert sse_events(follow_up.text)[-1][0] == "done"
     page = client.get(f"/chat/zusammenfassen?c={conversation_id}")
     assert page.text.count('class="chat-message chat-message--') == 4
 
     client.cookies.clear()
-    _login(client, jena.admin_email)  # another person of the same tenant
+    login(client, jena.admin_email)  # another person of the same tenant
     assert client.get(f"/chat/zusammenfassen?c={conversation_id}").status_code == 404
     stolen = client.post(
         "/chat/zusammenfassen/send", headers=CSRF, json={"message": "x", "conversation_id": conversation_id}
     )
     assert stolen.status_code == 404
-    assert client.post(f"/conversations/{conversation_id}/delete").status_code == 404
+    token = form_token(client)
+    assert client.post(f"/conversations/{conversation_id}/delete", data={"csrf": token}).status_code == 404
 
 
-def test_pages_need_a_login(client: TestClient) -> None:
+def test_pages_need_alogin(client: TestClient) -> None:
     response = client.get("/conversations", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/conversations"
     evil = client.get("/login?next=https://evil.example/")
@@ -81,7 +68,7 @@ def test_simplify_assistants_get_the_leichte_sprache_check(
 ) -> None:
     _chat_as_staff(client, services, jena, "leichte-sprache")
     response = client.post("/chat/leichte-sprache/send", json={"message": "Bitte einfach."}, headers=CSRF)
-    events = _events(response.text)
+    events = sse_events(response.text)
     kinds = [kind for kind, _ in events]
     assert kinds[-2:] == ["check", "done"]
     report = json.loads(events[-2][1])
@@ -100,7 +87,7 @@ def test_conversation_export_as_markdown_and_docx(
 
     _chat_as_staff(client, services, jena, "vermerk")
     response = client.post("/chat/vermerk/send", json={"message": "Telefonat mit Frau Muster"}, headers=CSRF)
-    conversation_id = json.loads(_events(response.text)[0][1])["conversation_id"]
+    conversation_id = json.loads(sse_events(response.text)[0][1])["conversation_id"]
 
     markdown = client.get(f"/conversations/{conversation_id}/export.md")
     assert markdown.status_code == 200 and "attachment" in markdown.headers["content-disposition"]
@@ -114,5 +101,5 @@ def test_conversation_export_as_markdown_and_docx(
     assert client.get(f"/conversations/{conversation_id}/export.pdf").status_code == 404
 
     client.cookies.clear()
-    _login(client, jena.admin_email)
+    login(client, jena.admin_email)
     assert client.get(f"/conversations/{conversation_id}/export.md").status_code == 404

@@ -16,6 +16,10 @@ from rathaus.identity.principal import Principal
 from rathaus.services import Services
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SCRIPT_HEADER = "X-Rathaus-CSRF"  # another site's form cannot send a custom header
+
+
 def get_services(request: Request) -> Services:
     """The services of the running app."""
     services: Services = request.app.state.services
@@ -48,7 +52,10 @@ def set_session_cookie(response: Response, request: Request, cookie: str, hours:
 
 
 def get_principal(request: Request, services: ServicesDep) -> Principal:
-    """The caller: a bearer API key, else a session cookie; 401 when neither is valid."""
+    """The caller: a bearer API key, else a session cookie; 401 when neither is valid.
+
+    With a cookie, changing requests must carry the script header, so no other site can make them.
+    """
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -61,6 +68,10 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
         return principal
     principal = cookie_principal(request, services)
     if principal is not None:
+        if request.method not in SAFE_METHODS and request.headers.get(SCRIPT_HEADER) != "1":
+            raise ApiError(
+                403, f"Changes with a login cookie need the header '{SCRIPT_HEADER}: 1'.", "csrf"
+            )
         return principal
     raise ApiError(
         401, "Authentication required: send an API key as a bearer token or log in.", "unauthenticated"

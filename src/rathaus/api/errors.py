@@ -6,12 +6,13 @@ Handlers translate domain exceptions into the caller's format, so routes never b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -102,68 +103,89 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, b
     return f"{param or 'request'}: {first.get('msg', 'invalid value')}", param, False
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the translations from exceptions to error responses."""
+PageError = Callable[[Request, int, str], Response]
+API_PREFIXES = ("/v1", "/api", "/static", "/healthz", "/readyz", "/metrics")
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not an API call or a script's fetch) gets an HTML error page."""
+    path = request.url.path
+    return not path.startswith(API_PREFIXES) and "text/html" in request.headers.get("accept", "")
+
+
+def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Register the translations from exceptions to error responses (`page_error` renders them for pages)."""
+
+    def respond(
+        request: Request,
+        status: int,
+        message: str,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Response:
+        if page_error is not None and _wants_page(request):
+            return page_error(request, status, message)
+        return error_response(request.url.path, status, message, code, param, headers, extra)
 
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
         headers = {"WWW-Authenticate": "Bearer", **exc.headers} if exc.status == 401 else exc.headers
-        return error_response(request.url.path, exc.status, exc.message, exc.code, exc.param, headers)
+        return respond(request, exc.status, exc.message, exc.code, exc.param, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         message, param, malformed = _validation_message(exc)
         status = 400 if malformed or request.url.path.startswith("/v1") else 422
-        return error_response(request.url.path, status, message, "invalid_json" if malformed else None, param)
+        return respond(request, status, message, "invalid_json" if malformed else None, param)
 
     @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return error_response(request.url.path, 404, str(exc), "not_found")
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return respond(request, 404, str(exc), "not_found")
 
     @app.exception_handler(UnknownModel)
-    async def _unknown_model(request: Request, exc: UnknownModel) -> JSONResponse:
-        return error_response(request.url.path, 404, str(exc), "model_not_found", "model")
+    async def _unknown_model(request: Request, exc: UnknownModel) -> Response:
+        return respond(request, 404, str(exc), "model_not_found", "model")
 
     @app.exception_handler(UnsupportedRequest)
-    async def _unsupported(request: Request, exc: UnsupportedRequest) -> JSONResponse:
-        return error_response(request.url.path, 400, str(exc), "unsupported")
+    async def _unsupported(request: Request, exc: UnsupportedRequest) -> Response:
+        return respond(request, 400, str(exc), "unsupported")
 
     @app.exception_handler(Conflict)
-    async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
-        return error_response(request.url.path, 409, str(exc), "conflict")
+    async def _conflict(request: Request, exc: Conflict) -> Response:
+        return respond(request, 409, str(exc), "conflict")
 
     @app.exception_handler(BackendError)
-    async def _backend(request: Request, exc: BackendError) -> JSONResponse:
+    async def _backend(request: Request, exc: BackendError) -> Response:
         retry = getattr(exc, "retry_after_s", None)
         headers = {"Retry-After": str(retry)} if retry else None
         code = {400: "invalid_model_request", 503: "model_unavailable"}.get(exc.status_code, "model_error")
         if isinstance(exc, ModelBusy):
             code = "model_busy"
-        return error_response(request.url.path, exc.status_code, str(exc), code, headers=headers)
+        return respond(request, exc.status_code, str(exc), code, headers=headers)
 
     @app.exception_handler(DataError)
-    async def _bad_value(request: Request, exc: DataError) -> JSONResponse:
+    async def _bad_value(request: Request, exc: DataError) -> Response:
         logger.info("database refused a value on %s: %s", request.url.path, exc.orig)
         message = "The request contains a value the database cannot store (for example a NUL character)."
-        return error_response(request.url.path, 400, message, "invalid_value")
+        return respond(request, 400, message, "invalid_value")
 
     @app.exception_handler(DocumentError)
-    async def _document(request: Request, exc: DocumentError) -> JSONResponse:
+    async def _document(request: Request, exc: DocumentError) -> Response:
         problems = [p.__dict__ for p in exc.problems]
-        return error_response(
-            request.url.path, 422, str(exc), "invalid_document", extra={"problems": problems}
-        )
+        return respond(request, 422, str(exc), "invalid_document", extra={"problems": problems})
 
     @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
-        return error_response(request.url.path, 403, str(exc), "forbidden")
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return respond(request, 403, str(exc), "forbidden")
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
         message = "An unexpected error occurred; it has been logged for the operator."
-        return error_response(request.url.path, 500, message, "internal_error")
+        return respond(request, 500, message, "internal_error")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(request.url.path, exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return respond(request, exc.status_code, str(exc.detail))

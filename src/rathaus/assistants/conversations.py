@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from rathaus.identity.models import Tenant
 from rathaus.llm.backend import Message
 from rathaus.store.base import Base, TenantOwned, UtcDateTime, utcnow
 from rathaus.store.tenancy import NotFound, get_or_404
@@ -22,7 +23,7 @@ class Conversation(TenantOwned, Base):
     user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
     assistant_name: Mapped[str] = mapped_column(String(63))
     title: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class ConversationMessage(TenantOwned, Base):
@@ -82,3 +83,30 @@ def recent(session: Session, user_id: str, limit: int = 50) -> list[Conversation
             .limit(limit)
         )
     )
+
+
+def kept_days(session: Session, tenant_id: str) -> int:
+    """How many days the tenant keeps conversations; 0 means they stay in the browser only."""
+    tenant = session.get(Tenant, tenant_id)
+    return tenant.conversation_days if tenant is not None else 0
+
+
+def purge(session: Session, now: datetime | None = None) -> int:
+    """Delete conversations past their tenant's retention, in every tenant (system session).
+
+    Returns how many conversations were deleted, with all their messages.
+    """
+    now = now or utcnow()
+    deleted = 0
+    for tenant in session.scalars(select(Tenant)):
+        cutoff = now - timedelta(days=tenant.conversation_days)
+        expired = select(Conversation.id).where(
+            Conversation.tenant_id == tenant.id, Conversation.updated_at <= cutoff
+        )
+        ids = list(session.scalars(expired))
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            session.execute(delete(ConversationMessage).where(ConversationMessage.conversation_id.in_(batch)))
+            session.execute(delete(Conversation).where(Conversation.id.in_(batch)))
+        deleted += len(ids)
+    return deleted

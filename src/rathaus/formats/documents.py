@@ -113,7 +113,23 @@ def validate_data(
         raise DocumentError(problems_from(exc, positions or {})) from None
 
 
+class _ReadableDumper(yaml.SafeDumper):
+    """YAML for people: multi-line text as a block (`|`), keys in their natural order."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReadableDumper.add_representer(str, _text)
+
+
+def dump_data(data: Any) -> str:
+    """Any document data as readable YAML, umlauts kept."""
+    return yaml.dump(data, Dumper=_ReadableDumper, allow_unicode=True, sort_keys=False, width=100)
+
+
 def dump_document(document: BaseModel) -> str:
     """The document as YAML, in field order, with umlauts kept readable."""
-    data = document.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return dump_data(document.model_dump(mode="json", by_alias=True, exclude_none=True))

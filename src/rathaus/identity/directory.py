@@ -7,8 +7,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rathaus.identity.models import Membership, Role, Tenant, User
+from rathaus.identity.models import LoginSession, Membership, Role, Tenant, User
 from rathaus.identity.passwords import check_strength, hash_password
+from rathaus.store.base import utcnow
+from rathaus.store.tenancy import NotFound
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -87,3 +89,75 @@ def memberships_of(session: Session, user: User) -> list[tuple[Tenant, Role]]:
         .order_by(Tenant.slug)
     )
     return [(tenant, role) for tenant, role in rows]
+
+
+class LastAdmin(ValueError):
+    """The change would leave the tenant without an administrator."""
+
+
+def members(session: Session) -> list[tuple[User, Role]]:
+    """The members of the session's tenant with their roles, by e-mail address (tenant session)."""
+    rows = session.execute(
+        select(User, Membership.role).join(Membership, Membership.user_id == User.id).order_by(User.email)
+    )
+    return [(user, role) for user, role in rows]
+
+
+def add_member(
+    session: Session, tenant_id: str, email: str, role: Role, name: str = "", password: str | None = None
+) -> tuple[User, bool]:
+    """Give a person a role in the tenant (tenant session); returns the user and whether it is new.
+
+    An account that already exists (in any tenant) only gains the membership: its name and password
+    stay as they are, so one tenant's administrator can never take over another tenant's account.
+    """
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise ValueError(f"'{email}' is not an e-mail address")
+    user = user_by_email(session, email)
+    created = user is None
+    if user is None:
+        if password is None:
+            raise ValueError("a new account needs a first password")
+        check_strength(password)
+        user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+        session.add(user)
+        session.flush()
+    elif session.scalars(select(Membership).where(Membership.user_id == user.id)).first() is not None:
+        raise Conflict(f"{email} is already a member")
+    session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
+    session.flush()
+    return user, created
+
+
+def _membership(session: Session, user_id: str) -> Membership:
+    membership = session.scalars(select(Membership).where(Membership.user_id == user_id)).first()
+    if membership is None:
+        raise NotFound("User", user_id)
+    return membership
+
+
+def _other_admins(session: Session, user_id: str) -> int:
+    return len(
+        session.scalars(
+            select(Membership.id).where(Membership.role == Role.admin, Membership.user_id != user_id)
+        ).all()
+    )
+
+
+def change_role(session: Session, user_id: str, role: Role) -> None:
+    """Change a member's role (tenant session); the last administrator stays an administrator."""
+    membership = _membership(session, user_id)
+    if membership.role == Role.admin and role != Role.admin and _other_admins(session, user_id) == 0:
+        raise LastAdmin("the tenant needs at least one administrator")
+    membership.role = role
+
+
+def remove_member(session: Session, user_id: str) -> None:
+    """Remove a person from the tenant and end their logins there (tenant session)."""
+    membership = _membership(session, user_id)
+    if membership.role == Role.admin and _other_admins(session, user_id) == 0:
+        raise LastAdmin("the tenant needs at least one administrator")
+    for login in session.scalars(select(LoginSession).where(LoginSession.user_id == user_id)):
+        login.revoked_at = login.revoked_at or utcnow()
+    session.delete(membership)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -34,6 +35,11 @@ class SessionCookies:
 
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeSerializer(secret_key, salt="rathaus-session")
+        self._form_key = hashlib.sha256(b"rathaus-form:" + secret_key.encode()).digest()
+
+    def form_token(self, cookie: str) -> str:
+        """The token the pages' forms carry: bound to one login session, unguessable without the key."""
+        return hmac.new(self._form_key, cookie.encode(), hashlib.sha256).hexdigest()
 
     def login(
         self, session: Session, email: str, password: str, tenant_slug: str | None, hours: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned, UtcDateTime
@@ -26,6 +26,8 @@ class Tenant(Base):
 
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # days conversations are kept after their last message; 0 keeps them in the browser only
+    conversation_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
 class User(Base):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Annotated, Any
+from collections.abc import Callable, Generator
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -19,13 +19,24 @@ from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.services import Services
 from rathaus.store.tenancy import NotFound
+from rathaus.web.forms import CheckedForm
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
 from rathaus.web.i18n import language, translator
+from rathaus.web.markdown import to_html
 from rathaus.web.pages import PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
 CSRF_HEADER = "x-rathaus-csrf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class PastMessage(BaseModel):
+    """A message of a conversation the browser keeps (tenants that store no conversations)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1, max_length=20_000)
 
 
 class SendBody(BaseModel):
@@ -35,6 +46,9 @@ class SendBody(BaseModel):
 
     message: str = Field(min_length=1, max_length=20_000)
     conversation_id: str | None = Field(default=None, max_length=32)
+    history: list[PastMessage] = Field(
+        default_factory=list, max_length=40, description="The conversation so far, when it is not stored."
+    )
 
 
 def _person(principal: Principal) -> str:
@@ -51,13 +65,27 @@ def chat_page(
     user_id = _person(principal)
     with services.db.session(principal.tenant_id) as session:
         spec = registry.load(session, principal, name).spec
-        messages: list[dict[str, str]] = []
+        stored = conversations.kept_days(session, principal.tenant_id) > 0
+        messages: list[dict[str, Any]] = []
         if c:
             conversation = conversations.own(session, user_id, c)
             messages = [
-                {"role": m.role, "content": m.content} for m in conversations.history(session, conversation)
+                {
+                    "role": m.role,
+                    "content": m.content,
+                    "html": to_html(m.content) if m.role == "assistant" else None,
+                }
+                for m in conversations.history(session, conversation)
             ]
-    return render(request, "chat.html", assistant=spec, name=name, conversation_id=c or "", messages=messages)
+    return render(
+        request,
+        "chat.html",
+        assistant=spec,
+        name=name,
+        conversation_id=c or "",
+        messages=messages,
+        stored=stored,
+    )
 
 
 @router.get("/conversations")
@@ -69,7 +97,8 @@ def conversations_page(request: Request, principal: PagePrincipal, services: Ser
             {"id": c.id, "title": c.title, "assistant": c.assistant_name, "updated_at": c.updated_at}
             for c in conversations.recent(session, user_id)
         ]
-    return render(request, "conversations.html", conversations=rows)
+        days = conversations.kept_days(session, principal.tenant_id)
+    return render(request, "conversations.html", conversations=rows, days=days)
 
 
 @router.get("/conversations/{conversation_id}/export.{kind}")
@@ -99,9 +128,7 @@ def export_conversation(
 
 @router.post("/conversations/{conversation_id}/delete")
 def delete_conversation(
-    conversation_id: str,
-    principal: PagePrincipal,
-    services: ServicesDep,
+    conversation_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> RedirectResponse:
     """Delete one's own conversation with all its messages."""
     user_id = _person(principal)
@@ -112,18 +139,22 @@ def delete_conversation(
 
 def _begin(
     services: Services, principal: Principal, name: str, body: SendBody
-) -> tuple[Any, ChatRequest, str, str]:
-    """Store the user's message and build the model request from the whole conversation."""
+) -> tuple[Any, ChatRequest, str | None, str]:
+    """Store the user's message (where the tenant keeps conversations) and build the model request."""
     user_id = _person(principal)
     with services.db.session(principal.tenant_id) as session:
         spec = registry.load(session, principal, name).spec
-        if body.conversation_id:
-            conversation = conversations.own(session, user_id, body.conversation_id)
+        conversation_id: str | None = None
+        if conversations.kept_days(session, principal.tenant_id) == 0:
+            past = [Message(role=m.role, content=m.content) for m in body.history]
         else:
-            conversation = conversations.start(session, user_id, name, body.message)
-        past = conversations.history(session, conversation)
-        conversations.append(session, conversation, "user", body.message)
-        conversation_id = conversation.id
+            if body.conversation_id:
+                conversation = conversations.own(session, user_id, body.conversation_id)
+            else:
+                conversation = conversations.start(session, user_id, name, body.message)
+            past = conversations.history(session, conversation)
+            conversations.append(session, conversation, "user", body.message)
+            conversation_id = conversation.id
     request = ChatRequest(messages=[*past, Message(role="user", content=body.message)])
     profile, request = prepare_for(services, spec, request)
     return profile, request, conversation_id, spec.spec.task
@@ -160,28 +191,49 @@ async def send(
     t = translator(language(http_request.cookies.get(LANG_COOKIE)))
     stream = services.gateway.chat(principal, profile, request, endpoint="web.chat")
 
-    def events() -> Generator[str, None, None]:
-        parts: list[str] = []
-        yield sse({"conversation_id": conversation_id, "model": profile.id}, "meta")
-        try:
-            for item in stream:
-                if isinstance(item, TextChunk):
-                    parts.append(item.text)
-                    yield sse({"text": item.text}, "delta")
-            if task == "simplify" and parts:
-                yield _leichte_sprache_event("".join(parts), t)
-            yield sse({}, "done")
-        except BackendError as exc:
-            yield sse({"message": str(exc)}, "error")
-        finally:
-            stream.close()
-            if parts:
-                with services.db.session(principal.tenant_id) as session:
-                    conversation = conversations.own(session, principal.user_id or "", conversation_id)
-                    conversations.append(session, conversation, "assistant", "".join(parts))
+    def keep(answer: str) -> None:
+        with services.db.session(principal.tenant_id) as session:
+            conversation = conversations.own(session, principal.user_id or "", conversation_id or "")
+            conversations.append(session, conversation, "assistant", answer)
 
+    meta = {"conversation_id": conversation_id, "model": profile.id}
+    return event_stream(answer_events(stream, meta, task, t, keep if conversation_id else None))
+
+
+def answer_events(
+    stream: Generator[object, None, None],
+    meta: dict[str, Any],
+    task: str,
+    t: Callable[..., str],
+    keep: Callable[[str], None] | None = None,
+) -> Generator[str, None, None]:
+    """An answer as server-sent events: meta, delta…, check (Leichte Sprache), done (with safe HTML) or error.
+
+    `keep` receives the answer written so far when the stream ends, also after an error or hang-up.
+    """
+    parts: list[str] = []
+    yield sse(meta, "meta")
+    try:
+        for item in stream:
+            if isinstance(item, TextChunk):
+                parts.append(item.text)
+                yield sse({"text": item.text}, "delta")
+        answer = "".join(parts)
+        if task == "simplify" and answer:
+            yield _leichte_sprache_event(answer, t)
+        yield sse({"html": str(to_html(answer))}, "done")
+    except BackendError as exc:
+        yield sse({"message": str(exc)}, "error")
+    finally:
+        stream.close()
+        if parts and keep is not None:
+            keep("".join(parts))
+
+
+def event_stream(events: Generator[str, None, None]) -> StreamingResponse:
+    """A server-sent event response that stops the model when the browser goes away."""
     return StreamingResponse(
-        relay(events()),
+        relay(events),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -13,10 +13,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import ServicesDep, cookie_principal, set_session_cookie
+from rathaus.api.errors import ApiError
 from rathaus.assistants import registry
 from rathaus.identity.login import COOKIE_NAME, LoginBusy, LoginFailed, LoginThrottled, attempt_login
-from rathaus.identity.models import Tenant, User
+from rathaus.identity.models import Role, Tenant, User
 from rathaus.identity.principal import Principal
+from rathaus.web.forms import CheckedForm, form_token, same_origin
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
 from rathaus.web.i18n import LANGUAGES, language, translator
 
@@ -45,6 +47,7 @@ def page_principal(request: Request, services: ServicesDep) -> Principal:
     principal = cookie_principal(request, services)
     if principal is None:
         raise LoginRequired
+    request.state.principal = principal
     return principal
 
 
@@ -54,12 +57,23 @@ PagePrincipal = Annotated[Principal, Depends(page_principal)]
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page with the language, translator and current path."""
     lang = language(request.cookies.get(LANG_COOKIE))
-    return templates().TemplateResponse(
-        request,
-        template,
-        {"lang": lang, "t": translator(lang), "path": request.url.path, **context},
-        status_code=status,
-    )
+    principal: Principal | None = getattr(request.state, "principal", None)
+    base = {
+        "lang": lang,
+        "t": translator(lang),
+        "path": request.url.path,
+        "csrf": form_token(request, request.app.state.services),
+        "can_build": principal is not None and principal.has_role(Role.builder),
+        "is_admin": principal is not None and principal.has_role(Role.admin),
+    }
+    return templates().TemplateResponse(request, template, {**base, **context}, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error as a page of the web interface (the API answers in its own formats)."""
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    title = t(f"error.{status}") if status in (403, 404) else t("error.title")
+    return render(request, "error.html", status, title=title, message=message)
 
 
 @router.get("/")
@@ -84,6 +98,8 @@ async def login_submit(
     next: Annotated[str, Form(max_length=2000)] = "/assistants",
 ) -> Response:
     """Check the password; on success set the session cookie and go on, else show the form again."""
+    if not same_origin(request):
+        raise ApiError(403, "Log in from this site's own login page.", "csrf")
     t = translator(language(request.cookies.get(LANG_COOKIE)))
     client = request.client.host if request.client else "unknown"
     settings = services.settings
@@ -114,7 +130,7 @@ async def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, services: ServicesDep) -> RedirectResponse:
+def logout(request: Request, services: ServicesDep, form: CheckedForm) -> RedirectResponse:
     """End the session and return to the login page."""
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie:

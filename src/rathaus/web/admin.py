@@ -1,0 +1,204 @@
+"""Tenant administration pages: people and their roles, API keys, and how long conversations are kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from rathaus.api.deps import ServicesDep
+from rathaus.api.errors import ApiError
+from rathaus.identity import directory
+from rathaus.identity.api_keys import issue_key, revoke_key
+from rathaus.identity.models import ApiKey, Role, Tenant
+from rathaus.identity.principal import Principal
+from rathaus.services import Services
+from rathaus.store.tenancy import get_or_404
+from rathaus.web.forms import CheckedForm
+from rathaus.web.i18n import COOKIE as LANG_COOKIE
+from rathaus.web.i18n import language, translator
+from rathaus.web.pages import PagePrincipal, render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+ROLES = [r.value for r in Role]
+MAX_DAYS = 3650
+
+
+def _require_admin(principal: Principal) -> None:
+    if not principal.has_role(Role.admin):
+        raise ApiError(403, "The administration pages need the role 'admin'.", "forbidden")
+
+
+def _field(form: CheckedForm, name: str, limit: int = 254) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _role(form: CheckedForm) -> Role:
+    value = _field(form, "role", 20)
+    if value not in ROLES:
+        raise ApiError(422, f"Unknown role '{value}'.", "invalid_role", "role")
+    return Role(value)
+
+
+def _users_page(
+    request: Request, services: Services, principal: Principal, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    with services.db.session(principal.tenant_id) as session:
+        rows = [
+            {"id": u.id, "email": u.email, "name": u.name, "role": r.value, "me": u.id == principal.user_id}
+            for u, r in directory.members(session)
+        ]
+    return render(request, "admin_users.html", status, members=rows, roles=ROLES, **extra)
+
+
+@router.get("/users")
+def users_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
+) -> HTMLResponse:
+    """The tenant's people with their roles; add, change a role, remove."""
+    _require_admin(principal)
+    return _users_page(request, services, principal, done=done)
+
+
+@router.post("/users", response_model=None)
+def add_user(
+    request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Add a person: a new account with a first password, or an existing account as a new member."""
+    _require_admin(principal)
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    email, name, password = _field(form, "email"), _field(form, "name", 200), _field(form, "password", 1000)
+    try:
+        with services.db.session(principal.tenant_id) as session:
+            _user, created = directory.add_member(
+                session, principal.tenant_id, email, _role(form), name, password or None
+            )
+    except (ValueError, directory.Conflict) as exc:
+        values = {"email": email, "name": name}
+        return _users_page(
+            request, services, principal, 422, error=t("admin.users.failed", reason=exc), values=values
+        )
+    return RedirectResponse(f"/admin/users?done={'created' if created else 'added'}", status_code=303)
+
+
+@router.post("/users/{user_id}/role", response_model=None)
+def change_role(
+    user_id: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Give a member another role."""
+    _require_admin(principal)
+    return _member_change(
+        request, services, principal, lambda s: directory.change_role(s, user_id, _role(form)), "role"
+    )
+
+
+@router.post("/users/{user_id}/remove", response_model=None)
+def remove_user(
+    user_id: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Remove a person from the tenant; their logins here end at once."""
+    _require_admin(principal)
+    return _member_change(
+        request, services, principal, lambda s: directory.remove_member(s, user_id), "removed"
+    )
+
+
+def _member_change(
+    request: Request, services: Services, principal: Principal, change: Any, done: str
+) -> Response:
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    try:
+        with services.db.session(principal.tenant_id) as session:
+            change(session)
+    except directory.LastAdmin:
+        return _users_page(request, services, principal, 409, error=t("admin.users.last_admin"))
+    return RedirectResponse(f"/admin/users?done={done}", status_code=303)
+
+
+def _keys_page(
+    request: Request, services: Services, principal: Principal, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    with services.db.session(principal.tenant_id) as session:
+        keys = [
+            {
+                "id": k.id,
+                "name": k.name,
+                "prefix": k.prefix,
+                "role": k.role.value,
+                "created_at": k.created_at,
+                "last_used_at": k.last_used_at,
+                "revoked": k.revoked_at is not None,
+            }
+            for k in session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))
+        ]
+    return render(request, "admin_keys.html", status, keys=keys, roles=ROLES, **extra)
+
+
+@router.get("/keys")
+def keys_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
+) -> HTMLResponse:
+    """The tenant's API keys: create (shown once) and revoke."""
+    _require_admin(principal)
+    return _keys_page(request, services, principal, done=done)
+
+
+@router.post("/keys")
+def create_key(
+    request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> HTMLResponse:
+    """Create a key and show it this once (the page is not cached and the key not stored)."""
+    _require_admin(principal)
+    name = _field(form, "name", 200)
+    if not name:
+        t = translator(language(request.cookies.get(LANG_COOKIE)))
+        return _keys_page(request, services, principal, 422, error=t("admin.keys.name_missing"))
+    with services.db.session(principal.tenant_id) as session:
+        issued = issue_key(session, name, _role(form), created_by=principal.user_id)
+        token = issued.token
+    response = _keys_page(request, services, principal, new_key=token, new_key_name=name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke(
+    key_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> RedirectResponse:
+    """Revoke a key; it stops working at once."""
+    _require_admin(principal)
+    with services.db.session(principal.tenant_id) as session:
+        revoke_key(get_or_404(session, ApiKey, key_id))
+    return RedirectResponse("/admin/keys?done=revoked", status_code=303)
+
+
+@router.get("/settings")
+def settings_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
+) -> HTMLResponse:
+    """The tenant's settings: how long conversations are kept."""
+    _require_admin(principal)
+    with services.db.session(principal.tenant_id) as session:
+        days = session.get(Tenant, principal.tenant_id).conversation_days  # type: ignore[union-attr]
+    return render(request, "admin_settings.html", days=str(days), done=done, max_days=MAX_DAYS)
+
+
+@router.post("/settings", response_model=None)
+def save_settings(
+    request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Save the retention; conversations older than the new limit are deleted at the next purge."""
+    _require_admin(principal)
+    raw = _field(form, "conversation_days", 10)
+    if not raw.isdigit() or int(raw) > MAX_DAYS:
+        t = translator(language(request.cookies.get(LANG_COOKIE)))
+        error = t("admin.settings.invalid", max=MAX_DAYS)
+        return render(request, "admin_settings.html", 422, days=raw, error=error, max_days=MAX_DAYS)
+    with services.db.system_session() as session:
+        tenant = session.get(Tenant, principal.tenant_id)
+        if tenant is not None:
+            tenant.conversation_days = int(raw)
+    return RedirectResponse("/admin/settings?done=saved", status_code=303)

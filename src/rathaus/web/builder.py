@@ -1,0 +1,298 @@
+"""The no-code assistant builder: a form with a live test chat beside it and a YAML tab on the same document.
+
+The page works as a plain HTML form (saved on the server, errors shown at their fields); its script
+adds the YAML tab (converted and checked here, errors at their line) and the test chat with the
+unsaved document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from rathaus.api.deps import ServicesDep
+from rathaus.api.errors import ApiError
+from rathaus.assistants import form as assistant_form
+from rathaus.assistants import registry
+from rathaus.assistants.runtime import prepare_for
+from rathaus.assistants.spec import AssistantSpec, Creativity, TaskType, Visibility
+from rathaus.assistants.templates import templates
+from rathaus.formats.documents import DocumentError, Problem, parse, problems_from
+from rathaus.identity.directory import Conflict
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import ChatRequest, Message
+from rathaus.llm.catalogue import DataClass
+from rathaus.services import Services
+from rathaus.web.chat import CSRF_HEADER, answer_events, event_stream
+from rathaus.web.forms import CheckedForm
+from rathaus.web.i18n import COOKIE as LANG_COOKIE
+from rathaus.web.i18n import language, translator
+from rathaus.web.pages import PagePrincipal, render
+
+router = APIRouter(include_in_schema=False)
+NEW_DEFAULTS: dict[str, Any] = {
+    "apiVersion": "rathaus/v1",
+    "kind": "Assistant",
+    "metadata": {"name": "", "title": "", "description": ""},
+    "spec": {
+        "instructions": "",
+        "task": "chat",
+        "model": {"mode": "auto"},
+        "creativity": "low",
+        "output": {"format": "markdown"},
+        "visibility": "tenant",
+        "data_class": "intern",
+    },
+}
+
+
+class FormBody(BaseModel):
+    """The builder's form fields (and hidden document) as the script sends them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    form: dict[str, str] = Field(max_length=40)
+
+
+class YamlBody(BaseModel):
+    """The YAML tab's text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    yaml: str = Field(max_length=200_000)
+
+
+class PreviewMessage(BaseModel):
+    """One message of the test chat (kept in the browser only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(pattern="^(user|assistant)$")
+    content: str = Field(min_length=1, max_length=20_000)
+
+
+class PreviewBody(FormBody):
+    """The unsaved document and the test conversation so far."""
+
+    messages: list[PreviewMessage] = Field(min_length=1, max_length=40)
+
+
+def _require_builder(principal: Principal) -> None:
+    if not principal.has_role(Role.builder):
+        raise ApiError(403, "Building assistants needs the role 'builder'.", "forbidden")
+
+
+def _require_script(csrf: str | None) -> None:
+    if csrf != "1":
+        raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {**problem.__dict__, "field": assistant_form.field_of(problem)}
+
+
+def _document_of(form: dict[str, str] | FormData) -> tuple[dict[str, Any], list[Problem]]:
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    base = assistant_form.base_document(values.get("document"))
+    return assistant_form.document_from_form(values, base)
+
+
+def _page(
+    request: Request,
+    services: Services,
+    document: dict[str, Any],
+    *,
+    name: str | None,
+    problems: list[Problem] | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    for problem in problems or []:
+        field = assistant_form.field_of(problem)
+        if field is None:
+            general.append(str(problem))
+        else:
+            errors.setdefault(field, []).append(problem.message)
+    profiles = [p for p in services.catalogue.profiles() if p.can("chat")]
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+
+    def options(group: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
+        return [(v, t(f"{group}.{v}")) for v in values]
+
+    return render(
+        request,
+        "builder.html",
+        status,
+        name=name,
+        values=assistant_form.form_from_document(document),
+        document_json=json.dumps(document, ensure_ascii=False),
+        errors=errors,
+        general_errors=general,
+        tasks=options("task", get_args(TaskType)),
+        creativities=options("creativity", get_args(Creativity)),
+        formats=options("format", ("text", "markdown", "json")),
+        modes=options("mode", ("auto", "tier", "profile")),
+        tier_options=[("", "—"), *((str(n), t("tier", n=n)) for n in sorted({p.tier for p in profiles}))],
+        profile_options=[("", "—"), *((p.id, f"{p.title or p.id} ({p.id})") for p in profiles)],
+        visibilities=options("assistants.visibility", get_args(Visibility)),
+        data_classes=options("data_class", get_args(DataClass)),
+        templates=[{"name": n, "title": s.metadata.title} for n, s in templates().items()],
+        **extra,
+    )
+
+
+def _versions(services: Services, principal: Principal, name: str) -> list[dict[str, Any]]:
+    with services.db.session(principal.tenant_id) as session:
+        return [
+            {"version": v.version, "created_at": v.created_at}
+            for v in registry.versions(session, principal, name)
+        ]
+
+
+@router.get("/assistants/new")
+def new_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, template: str = ""
+) -> HTMLResponse:
+    """A new assistant, empty or from a shipped template."""
+    _require_builder(principal)
+    shipped = templates().get(template)
+    document = (
+        shipped.model_dump(mode="json", by_alias=True) if shipped else json.loads(json.dumps(NEW_DEFAULTS))
+    )
+    return _page(request, services, document, name=None, chosen_template=template if shipped else "")
+
+
+@router.get("/assistants/{name}/edit")
+def edit_page(
+    name: str, request: Request, principal: PagePrincipal, services: ServicesDep, saved: int | None = None
+) -> HTMLResponse:
+    """Change an assistant; every save is a new version."""
+    _require_builder(principal)
+    with services.db.session(principal.tenant_id) as session:
+        document = registry.load(session, principal, name).spec.model_dump(mode="json", by_alias=True)
+    return _page(
+        request, services, document, name=name, saved=saved, versions=_versions(services, principal, name)
+    )
+
+
+def _save(
+    services: Services, principal: Principal, document: dict[str, Any], name: str | None, t: Any
+) -> tuple[registry.Saved | None, list[Problem]]:
+    spec, problems = assistant_form.check(document)
+    if spec is None:
+        return None, problems
+    with services.db.session(principal.tenant_id) as session:
+        if name is None and session.scalars(registry.exists_statement(spec.metadata.name)).first():
+            return None, [Problem("metadata.name", t("builder.name_taken"))]
+        try:
+            return registry.save(session, principal, spec), []
+        except Conflict:
+            return None, [Problem("metadata.name", t("builder.name_taken"))]
+
+
+async def _submit(
+    request: Request, services: Services, principal: Principal, form: FormData, name: str | None
+) -> Response:
+    _require_builder(principal)
+    document, problems = _document_of(form)
+    if name is not None:
+        document.setdefault("metadata", {})["name"] = name  # the name is the assistant's identity
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    saved = None
+    if not problems:
+        saved, problems = await run_in_threadpool(_save, services, principal, document, name, t)
+    if saved is None:
+        versions = _versions(services, principal, name) if name else []
+        return _page(request, services, document, name=name, problems=problems, status=422, versions=versions)
+    return RedirectResponse(f"/assistants/{saved.assistant.name}/edit?saved={saved.version}", status_code=303)
+
+
+@router.post("/assistants/new", response_model=None)
+async def create(
+    request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Save a new assistant as version 1."""
+    return await _submit(request, services, principal, form, None)
+
+
+@router.post("/assistants/{name}/edit", response_model=None)
+async def update(
+    name: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Save the form as the assistant's next version."""
+    return await _submit(request, services, principal, form, name)
+
+
+@router.post("/builder/yaml")
+def form_to_yaml(
+    body: FormBody, principal: PagePrincipal, csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None
+) -> dict[str, Any]:
+    """The form's document as YAML, for the YAML tab (unfinished documents too)."""
+    _require_script(csrf)
+    _require_builder(principal)
+    document, problems = _document_of(body.form)
+    return {"yaml": assistant_form.to_yaml(document), "problems": [_problem_json(p) for p in problems]}
+
+
+@router.post("/builder/check")
+def check_yaml(
+    body: YamlBody, principal: PagePrincipal, csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None
+) -> dict[str, Any]:
+    """Check the YAML tab's text: every problem with its line, and the form fields it fills."""
+    _require_script(csrf)
+    _require_builder(principal)
+    try:
+        data, positions = parse(body.yaml)
+    except DocumentError as exc:
+        return {"valid": False, "problems": [_problem_json(p) for p in exc.problems], "form": None}
+    if not isinstance(data, dict):
+        problem = Problem("", "the document must be a mapping (apiVersion, kind, metadata, spec)", 1, 1)
+        return {"valid": False, "problems": [_problem_json(problem)], "form": None}
+    problems: list[Problem] = []
+    try:
+        AssistantSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from(exc, positions)
+    return {
+        "valid": not problems,
+        "problems": [_problem_json(p) for p in problems],
+        "form": assistant_form.form_from_document(data),
+        "document": json.dumps(data, ensure_ascii=False, default=str),
+    }
+
+
+@router.post("/builder/preview")
+async def preview(
+    body: PreviewBody,
+    request: Request,
+    principal: PagePrincipal,
+    services: ServicesDep,
+    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
+) -> Response:
+    """Chat with the unsaved document; nothing is stored except the request record."""
+    _require_script(csrf)
+    _require_builder(principal)
+    document, problems = _document_of(body.form)
+    spec, more = assistant_form.check(document)
+    if spec is None or problems:
+        return JSONResponse(
+            {
+                "detail": "The assistant is not complete yet.",
+                "problems": [_problem_json(p) for p in problems + more],
+            },
+            status_code=422,
+        )
+    conversation = ChatRequest(messages=[Message(role=m.role, content=m.content) for m in body.messages])
+    profile, chat_request = await run_in_threadpool(prepare_for, services, spec, conversation)
+    stream = services.gateway.chat(principal, profile, chat_request, endpoint="web.preview")
+    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    return event_stream(answer_events(stream, {"model": profile.id}, spec.spec.task, t))
