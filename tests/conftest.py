@@ -138,7 +138,7 @@ def client(settings: Settings, services: Services) -> Iterator[TestClient]:
 
 @dataclass
 class TenantFixture:
-    """A tenant with an admin user, a staff user and API keys for both roles."""
+    """A tenant with an admin, a builder and a staff user, and API keys for admin and staff."""
 
     id: str
     slug: str
@@ -146,6 +146,7 @@ class TenantFixture:
     staff_key: str
     admin_email: str
     staff_email: str
+    builder_email: str
 
     def headers(self, role: str = "admin") -> dict[str, str]:
         """Authorization headers for the tenant's key of `role`."""
@@ -158,12 +159,19 @@ def make_tenant(services: Services, slug: str) -> TenantFixture:
         tenant = create_tenant(session, slug, slug.title())
         add_user(session, tenant, f"admin@{slug}.example", Role.admin, PASSWORD)
         add_user(session, tenant, f"staff@{slug}.example", Role.staff, PASSWORD)
+        add_user(session, tenant, f"builder@{slug}.example", Role.builder, PASSWORD)
         tenant_id = tenant.id
     with services.db.session(tenant_id) as session:
         admin_key = issue_key(session, "admin key", Role.admin).token
         staff_key = issue_key(session, "staff key", Role.staff).token
     return TenantFixture(
-        tenant_id, slug, admin_key, staff_key, f"admin@{slug}.example", f"staff@{slug}.example"
+        tenant_id,
+        slug,
+        admin_key,
+        staff_key,
+        f"admin@{slug}.example",
+        f"staff@{slug}.example",
+        f"builder@{slug}.example",
     )
 
 

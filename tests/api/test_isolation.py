@@ -41,7 +41,7 @@ def test_every_id_endpoint_hides_other_tenants_objects(
 def test_lists_show_only_own_tenant(client: TestClient, jena: TenantFixture, halle: TenantFixture) -> None:
     _ids(client, halle)
     users = client.get("/api/users", headers=jena.headers()).json()
-    assert {u["email"] for u in users} == {jena.admin_email, jena.staff_email}
+    assert {u["email"] for u in users} == {jena.admin_email, jena.staff_email, jena.builder_email}
     assert client.get("/api/requests", headers=jena.headers()).json() == []
     assert all(
         k["name"] != "Fachverfahren" for k in client.get("/api/api-keys", headers=jena.headers()).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,3 +165,101 @@ def test_staff_chats_and_sees_the_answer_stream_in(
         "button", name="Unterhaltung „Wann wird bei uns der Sperrmüll abgeholt?“ löschen"
     ).click()
     expect(page.get_by_text("Noch keine Unterhaltungen.")).to_be_visible()
+
+
+def _log_in(page: Page, site: str, email: str) -> None:
+    page.goto(f"{site}/login")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("heading", name="Assistenten", level=1)).to_be_visible()
+
+
+def test_builder_creates_tests_and_versions_an_assistant(
+    site: str, browser: Browser, page: Page, jena: TenantFixture
+) -> None:
+    _log_in(page, site, jena.builder_email)
+    page.get_by_role("link", name="Neuen Assistenten anlegen").click()
+    page.get_by_role("link", name="Vermerk schreiben").click()
+    expect(page.get_by_label("Titel", exact=True)).to_have_value("Vermerk schreiben")
+    assert serious_violations(page) == []
+
+    page.get_by_label("Titel", exact=True).fill("Vermerk Ordnungsamt")
+    page.get_by_label("Kurzname").fill("vermerk-ordnungsamt")
+    page.get_by_label("Modellwahl").select_option("profile")
+    expect(page.get_by_label("Leistungsstufe")).to_be_hidden()
+    page.get_by_label("Bestimmtes Modell", exact=True).select_option("scripted-paced")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_role("status").filter(has_text="Version 1 gespeichert.")).to_be_visible()
+
+    # edit the instructions and try them in the test chat before saving, by keyboard only
+    page.get_by_label("Anweisungen").fill("Schreibe einen Vermerk in drei Sätzen.")
+    page.get_by_label("Testnachricht").focus()
+    page.keyboard.type("Anruf von Herrn Beispiel wegen Lärm")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Test senden")).to_be_focused()
+    page.keyboard.press("Enter")
+    answer = page.locator("#preview-messages .chat-message--assistant .chat-message__text").last
+    expect(answer).to_contain_text("Echo: Anruf von Herrn Beispiel wegen Lärm", timeout=20_000)
+    expect(page.locator("#preview-messages .copy")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_role("status").filter(has_text="Version 2 gespeichert.")).to_be_visible()
+    expect(page.get_by_label("Anweisungen")).to_have_value("Schreibe einen Vermerk in drei Sätzen.")
+    expect(page.get_by_text("Version 2 ·")).to_be_visible()
+
+    # the YAML tab edits the same document; a mistake is shown at its line
+    page.get_by_role("tab", name="Formular").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="YAML")).to_have_attribute("aria-selected", "true")
+    yaml_box = page.get_by_label("Dokument als YAML")
+    expect(yaml_box).to_have_value(re.compile("Schreibe einen Vermerk in drei Sätzen."))
+    text = yaml_box.input_value()
+    lines = text.split("\n")
+    line = next(i for i, row in enumerate(lines, 1) if row.strip().startswith("creativity:"))
+    yaml_box.fill("\n".join("  creativity: sehr" if i == line else r for i, r in enumerate(lines, 1)))
+    page.get_by_role("button", name="YAML prüfen").click()
+    expect(page.locator(".yaml-problem")).to_contain_text("spec.creativity")
+    expect(page.get_by_role("button", name=f"Zeile {line}")).to_be_visible()
+    expect(page.locator(".yaml-lines__error")).to_have_text(str(line))
+    assert serious_violations(page) == []
+    page.get_by_role("button", name=f"Zeile {line}").click()
+    expect(yaml_box).to_be_focused()
+
+    # a staff member chats with the saved assistant and sees the answer stream in
+    context = browser.new_context(locale="de-DE")
+    staff = context.new_page()
+    _log_in(staff, site, jena.staff_email)
+    staff.get_by_role("link", name="Vermerk Ordnungsamt").click()
+    staff.get_by_label("Ihre Nachricht").fill("Ortstermin Parkstraße")
+    staff.get_by_role("button", name="Senden").click()
+    staff.wait_for_function(
+        """() => {
+             const e = [...document.querySelectorAll('.chat-message--assistant .chat-message__text')].pop();
+             return e && e.getAttribute('aria-busy') === 'true' && e.textContent.length > 0;
+           }"""
+    )
+    reply = staff.locator(".chat-message--assistant .chat-message__text").last
+    expect(reply).to_contain_text("Echo: Ortstermin Parkstraße")
+    expect(reply).not_to_have_attribute("aria-busy", "true")
+    assert "Schreibe einen Vermerk in drei Sätzen." in reply.inner_text()  # version 2's instructions
+    expect(staff.get_by_role("button", name="Kopieren")).to_be_visible()
+    assert staff.get_by_role("link", name="Neuer Assistent").count() == 0  # staff cannot build
+    context.close()
+
+
+def test_admin_pages_are_accessible(site: str, page: Page, jena: TenantFixture) -> None:
+    _log_in(page, site, jena.admin_email)
+    page.get_by_role("link", name="Verwaltung", exact=True).click()
+    expect(page.get_by_role("heading", name="Personen und Rollen", level=1)).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="API-Schlüssel").click()
+    page.get_by_label("Bezeichnung").fill("Fachverfahren Bürgeramt")
+    page.get_by_role("button", name="Erstellen").click()
+    expect(page.locator("#new-key")).to_contain_text("rh_")
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Einstellungen").click()
+    page.get_by_label("Unterhaltungen aufbewahren (Tage)").fill("0")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_role("status")).to_contain_text("Die Einstellungen wurden gespeichert.")
+    assert serious_violations(page) == []

@@ -11,9 +11,9 @@ from tests.conftest import PASSWORD
 CSRF = {"X-Rathaus-CSRF": "1"}
 
 
-def login(client: TestClient, email: str) -> None:
+def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
     """Log in through the login form; the client keeps the session cookie."""
-    response = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+    response = client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
     assert response.status_code == 303, response.text
 
 

@@ -15,7 +15,6 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.services import Services
 
-
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SCRIPT_HEADER = "X-Rathaus-CSRF"  # another site's form cannot send a custom header
 
@@ -69,9 +68,7 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
     principal = cookie_principal(request, services)
     if principal is not None:
         if request.method not in SAFE_METHODS and request.headers.get(SCRIPT_HEADER) != "1":
-            raise ApiError(
-                403, f"Changes with a login cookie need the header '{SCRIPT_HEADER}: 1'.", "csrf"
-            )
+            raise ApiError(403, f"Changes with a login cookie need the header '{SCRIPT_HEADER}: 1'.", "csrf")
         return principal
     raise ApiError(
         401, "Authentication required: send an API key as a bearer token or log in.", "unauthenticated"
