@@ -67,6 +67,7 @@ def test_form_errors_are_shown_at_their_fields(client: TestClient, jena: TenantF
     assert 'aria-invalid="true"' in name_input and "f-name-error" in name_input
     assert 'id="f-name-error"' in page.text and 'id="f-instructions-error"' in page.text
     assert 'href="#f-name"' in page.text  # the summary links to the field
+    assert "Nur Kleinbuchstaben, Ziffern und Bindestriche" in page.text and "Bitte ausfüllen." in page.text
     assert 'value="Brief Mit Leerzeichen"' in page.text  # nothing typed is lost
 
 
@@ -87,6 +88,7 @@ def test_yaml_tab_converts_and_reports_lines(client: TestClient, jena: TenantFix
     assert [(p["path"], p["line"], p["field"]) for p in result["problems"]] == [
         ("spec.creativity", line, "creativity")
     ]
+    assert result["problems"][0]["text"] == "Erlaubt sind: 'low', 'medium' oder 'high'."
     assert result["form"]["creativity"] == "sehr"  # the form shows what was typed
 
     unreadable = client.post("/builder/check", json={"yaml": "spec: [\n  offen"}, headers=CSRF).json()

@@ -102,7 +102,9 @@ def _schema(text: str, problems: list[Problem]) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        problems.append(Problem("spec.output.schema", f"not valid JSON: {exc.msg} (line {exc.lineno})"))
+        problems.append(
+            Problem("spec.output.schema", f"not valid JSON: {exc.msg} (line {exc.lineno})", code="json")
+        )
         return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from rathaus.formats.metadata import Metadata
 from rathaus.llm.catalogue import DataClass
@@ -32,9 +33,9 @@ class ModelPolicy(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> ModelPolicy:
         if self.mode == "tier" and self.tier is None:
-            raise ValueError("mode 'tier' needs a tier (0 to 3)")
+            raise PydanticCustomError("tier_missing", "mode 'tier' needs a tier (0 to 3)")
         if self.mode == "profile" and not self.profile:
-            raise ValueError("mode 'profile' needs a profile id")
+            raise PydanticCustomError("profile_missing", "mode 'profile' needs a profile id")
         return self
 
 
@@ -49,9 +50,9 @@ class Output(BaseModel):
     @model_validator(mode="after")
     def _schema_for_json(self) -> Output:
         if self.format == "json" and not self.json_schema:
-            raise ValueError("format 'json' needs a schema (a JSON Schema object)")
+            raise PydanticCustomError("schema_missing", "format 'json' needs a schema (a JSON Schema object)")
         if self.format != "json" and self.json_schema:
-            raise ValueError("a schema is only used with format 'json'")
+            raise PydanticCustomError("schema_unused", "a schema is only used with format 'json'")
         return self
 
 
@@ -79,7 +80,7 @@ class AssistantBody(BaseModel):
     def _short_starters(cls, starters: list[str]) -> list[str]:
         for starter in starters:
             if not starter.strip() or len(starter) > 300:
-                raise ValueError("each starter prompt must be 1 to 300 characters")
+                raise PydanticCustomError("starter_length", "each starter prompt must be 1 to 300 characters")
         return starters
 
 

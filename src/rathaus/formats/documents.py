@@ -23,6 +23,8 @@ class Problem:
     message: str
     line: int | None = None
     column: int | None = None
+    code: str = ""  # what kind of problem (pydantic's error type, or yaml, not_mapping, …), for translations
+    limit: str = ""  # the allowed values or length the field missed, where there is one
 
     def __str__(self) -> str:
         where = f"line {self.line}, column {self.column}: " if self.line else ""
@@ -59,7 +61,7 @@ def parse(text: str) -> tuple[Any, dict[tuple[str | int, ...], yaml.Mark]]:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise DocumentError([Problem("", f"not valid YAML: {problem}", line, column)]) from None
+        raise DocumentError([Problem("", f"not valid YAML: {problem}", line, column, "yaml")]) from None
     positions: dict[tuple[str | int, ...], yaml.Mark] = {}
     if node is not None:
         _positions(node, (), positions)
@@ -88,9 +90,18 @@ def problems_from(exc: ValidationError, positions: dict[tuple[str | int, ...], y
                 error["msg"],
                 mark.line + 1 if mark else None,
                 mark.column + 1 if mark else None,
+                error["type"],
+                _limit(error.get("ctx") or {}),
             )
         )
     return problems
+
+
+def _limit(context: dict[str, Any]) -> str:
+    for key in ("expected", "max_length", "min_length", "ge", "le", "pattern"):
+        if key in context:
+            return str(context[key])
+    return ""
 
 
 def load_document(model: type[M], text: str) -> M:
@@ -98,7 +109,15 @@ def load_document(model: type[M], text: str) -> M:
     data, positions = parse(text)
     if not isinstance(data, dict):
         raise DocumentError(
-            [Problem("", "the document must be a mapping (apiVersion, kind, metadata, spec)", 1, 1)]
+            [
+                Problem(
+                    "",
+                    "the document must be a mapping (apiVersion, kind, metadata, spec)",
+                    1,
+                    1,
+                    "not_mapping",
+                )
+            ]
         )
     return validate_data(model, data, positions)
 

@@ -8,6 +8,7 @@ unsaved document.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Header, Request
@@ -94,8 +95,22 @@ def _require_script(csrf: str | None) -> None:
         raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
 
 
-def _problem_json(problem: Problem) -> dict[str, Any]:
-    return {**problem.__dict__, "field": assistant_form.field_of(problem)}
+def explain(problem: Problem, t: Callable[..., str]) -> str:
+    """The problem in the interface language, where there is a translation for its kind."""
+    key = f"problem.{problem.code}"
+    if not problem.code or t(key) == key:
+        return problem.message
+    detail = problem.message.removeprefix("not valid YAML: ").removeprefix("not valid JSON: ")
+    limit = problem.limit.replace(" or ", f" {t('problem.or')} ")
+    return t(key, limit=limit, message=detail)
+
+
+def _problem_json(problem: Problem, t: Callable[..., str]) -> dict[str, Any]:
+    return {**problem.__dict__, "field": assistant_form.field_of(problem), "text": explain(problem, t)}
+
+
+def _translator(request: Request) -> Callable[..., str]:
+    return translator(language(request.cookies.get(LANG_COOKIE)))
 
 
 def _document_of(form: dict[str, str] | FormData) -> tuple[dict[str, Any], list[Problem]]:
@@ -114,16 +129,16 @@ def _page(
     status: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
+    t = _translator(request)
     errors: dict[str, list[str]] = {}
     general: list[str] = []
     for problem in problems or []:
         field = assistant_form.field_of(problem)
         if field is None:
-            general.append(str(problem))
+            general.append(f"{problem.path or t('builder.document')}: {explain(problem, t)}")
         else:
-            errors.setdefault(field, []).append(problem.message)
+            errors.setdefault(field, []).append(explain(problem, t))
     profiles = [p for p in services.catalogue.profiles() if p.can("chat")]
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
 
     def options(group: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
         return [(v, t(f"{group}.{v}")) for v in values]
@@ -206,7 +221,7 @@ async def _submit(
     document, problems = _document_of(form)
     if name is not None:
         document.setdefault("metadata", {})["name"] = name  # the name is the assistant's identity
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    t = _translator(request)
     saved = None
     if not problems:
         saved, problems = await run_in_threadpool(_save, services, principal, document, name, t)
@@ -234,29 +249,39 @@ async def update(
 
 @router.post("/builder/yaml")
 def form_to_yaml(
-    body: FormBody, principal: PagePrincipal, csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None
+    body: FormBody,
+    request: Request,
+    principal: PagePrincipal,
+    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
 ) -> dict[str, Any]:
     """The form's document as YAML, for the YAML tab (unfinished documents too)."""
     _require_script(csrf)
     _require_builder(principal)
     document, problems = _document_of(body.form)
-    return {"yaml": assistant_form.to_yaml(document), "problems": [_problem_json(p) for p in problems]}
+    t = _translator(request)
+    return {"yaml": assistant_form.to_yaml(document), "problems": [_problem_json(p, t) for p in problems]}
 
 
 @router.post("/builder/check")
 def check_yaml(
-    body: YamlBody, principal: PagePrincipal, csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None
+    body: YamlBody,
+    request: Request,
+    principal: PagePrincipal,
+    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
 ) -> dict[str, Any]:
     """Check the YAML tab's text: every problem with its line, and the form fields it fills."""
     _require_script(csrf)
     _require_builder(principal)
+    t = _translator(request)
     try:
         data, positions = parse(body.yaml)
     except DocumentError as exc:
-        return {"valid": False, "problems": [_problem_json(p) for p in exc.problems], "form": None}
+        return {"valid": False, "problems": [_problem_json(p, t) for p in exc.problems], "form": None}
     if not isinstance(data, dict):
-        problem = Problem("", "the document must be a mapping (apiVersion, kind, metadata, spec)", 1, 1)
-        return {"valid": False, "problems": [_problem_json(problem)], "form": None}
+        problem = Problem(
+            "", "the document must be a mapping (apiVersion, kind, metadata, spec)", 1, 1, "not_mapping"
+        )
+        return {"valid": False, "problems": [_problem_json(problem, t)], "form": None}
     problems: list[Problem] = []
     try:
         AssistantSpec.model_validate(data)
@@ -264,7 +289,7 @@ def check_yaml(
         problems = problems_from(exc, positions)
     return {
         "valid": not problems,
-        "problems": [_problem_json(p) for p in problems],
+        "problems": [_problem_json(p, t) for p in problems],
         "form": assistant_form.form_from_document(data),
         "document": json.dumps(data, ensure_ascii=False, default=str),
     }
@@ -283,16 +308,16 @@ async def preview(
     _require_builder(principal)
     document, problems = _document_of(body.form)
     spec, more = assistant_form.check(document)
+    t = _translator(request)
     if spec is None or problems:
         return JSONResponse(
             {
                 "detail": "The assistant is not complete yet.",
-                "problems": [_problem_json(p) for p in problems + more],
+                "problems": [_problem_json(p, t) for p in problems + more],
             },
             status_code=422,
         )
     conversation = ChatRequest(messages=[Message(role=m.role, content=m.content) for m in body.messages])
     profile, chat_request = await run_in_threadpool(prepare_for, services, spec, conversation)
     stream = services.gateway.chat(principal, profile, chat_request, endpoint="web.preview")
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
     return event_stream(answer_events(stream, {"model": profile.id}, spec.spec.task, t))

@@ -91,7 +91,7 @@
     problems.forEach(function (p) {
       const item = document.createElement("li");
       item.className = "yaml-problem";
-      const text = (p.path ? p.path + ": " : "") + p.message;
+      const text = (p.path ? p.path + ": " : "") + (p.text || p.message);
       if (p.line) {
         const button = document.createElement("button");
         button.type = "button";

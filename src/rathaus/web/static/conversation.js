@@ -96,7 +96,7 @@ window.Rathaus = window.Rathaus || {};
       });
       if (!response.ok) {
         const problem = await response.json().catch(function () { return {}; });
-        const details = (problem.problems || []).map(function (p) { return p.path + ": " + p.message; });
+        const details = (problem.problems || []).map(function (p) { return p.path + ": " + (p.text || p.message); });
         throw new Error([problem.detail || response.statusText].concat(details).join(" "));
       }
       const reader = response.body.getReader();
