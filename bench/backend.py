@@ -35,12 +35,14 @@ from typing import Any, TypeVar
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write_docs
+
 SYSTEM = "Sie sind der digitale Assistent der Stadtverwaltung Musterstadt. Antworten Sie sachlich."
 PROMPT = (
     "Erklären Sie ausführlich, welche Aufgaben ein Bürgeramt hat und welche Unterlagen man "
     "für die Beantragung eines neuen Personalausweises mitbringen muss."
 )
-MARK_BEGIN, MARK_END = "<!-- bench:backend:begin -->", "<!-- bench:backend:end -->"
 RATHAUS = [sys.executable, "-c", "from rathaus.cli import main; main()"]
 PATHS = ("raw", "HTTP")
 T = TypeVar("T")
@@ -308,15 +310,6 @@ def report(args: argparse.Namespace, seq: dict[str, dict[str, list[Sample]]], co
     return "\n".join(out) + "\n"
 
 
-def write_docs(path: Path, section: str) -> None:
-    """Write or replace this benchmark's section of docs/benchmarks.md, keeping the rest of the file."""
-    block = f"{MARK_BEGIN}\n{section}{MARK_END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    old = re.compile(f"{re.escape(MARK_BEGIN)}.*?{re.escape(MARK_END)}\n?", re.DOTALL)
-    text = old.sub(lambda _: block, text) if old.search(text) else f"{text.rstrip()}\n\n{block}"
-    path.write_text(text, encoding="utf-8")
-
-
 def alternate(clients: dict[str, dict[str, Any]], repeats: int, run: Callable[[Any], T], label: str) -> Any:
     """Run each path `repeats` times per model, alternating which goes first; results by model and path."""
     results: dict[str, dict[str, list[T]]] = {m: {p: [] for p in PATHS} for m in clients}
@@ -379,7 +372,7 @@ def main() -> None:
     section = report(args, seq, conc)
     print("\n" + section)
     if args.docs != "-":
-        write_docs(Path(args.docs), section)
+        write_docs(Path(args.docs), "backend", section)
         print(f"written to {args.docs}", file=sys.stderr)
 
 

@@ -162,3 +162,34 @@ def test_spec_validate_apply_export_and_chat(env: Path) -> None:
     assert "Antworte knapp." in answer.output and "Echo: Wo ist das Bürgeramt?" in answer.output
     missing = runner.invoke(app, ["chat", "gibt-es-nicht", "Hallo", "--tenant", "jena"])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_ingest_and_reindex(env: Path, tmp_path: Path) -> None:
+    corpus = Path(__file__).parent.parent / "src" / "rathaus" / "knowledge" / "demo" / "corpus"
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["tenant", "create", "jena"]).exit_code == 0
+    created = runner.invoke(
+        app, ["collection", "create", "satzungen", "--tenant", "jena", "--title", "Satzungen"]
+    )
+    assert created.exit_code == 0, created.output
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for stem in ("hundesteuer", "reisepass"):
+        source = next(corpus.glob(f"{stem}.*"))
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "notiz.xyz").write_text("wird übersprungen")  # unreadable files in a folder are skipped
+    (folder / "kaputt.pdf").write_bytes(b"%PDF-1.4 kaputt")
+    result = runner.invoke(app, ["ingest", "satzungen", str(folder), "--tenant", "jena"])
+    assert result.exit_code == 1, result.output  # one document failed
+    assert "2 bereit / ready, 1 fehlgeschlagen / failed" in result.output
+    assert "kaputt.pdf" in result.output and "damaged" in result.output
+
+    refused = runner.invoke(app, ["ingest", "satzungen", str(folder / "notiz.xyz"), "--tenant", "jena"])
+    assert refused.exit_code == 2 and "cannot read" in refused.output
+    listed = runner.invoke(app, ["collection", "list", "--tenant", "jena"])
+    assert "2/3 bereit / ready" in listed.output
+
+    again = runner.invoke(app, ["reindex", "--tenant", "jena"])
+    assert (
+        again.exit_code == 1 and "satzungen: 3 Dokumente / documents" in again.output
+    )  # the PDF fails again

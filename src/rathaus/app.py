@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from rathaus import __version__
-from rathaus.api import assistants_api, health, identity_api, openai_api
+from rathaus.api import assistants_api, health, identity_api, knowledge_api, openai_api
 from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
 from rathaus.housekeeping import run_regularly
@@ -43,11 +43,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     install_error_handlers(app, pages.error_page)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_request_bytes, upload_bytes=settings.max_upload_bytes
+    )
     app.include_router(health.router)
     app.include_router(openai_api.router)
     app.include_router(identity_api.router)
     app.include_router(assistants_api.router)
+    app.include_router(knowledge_api.router)
     app.include_router(pages.router)
     app.include_router(chat.router)
     app.include_router(builder.router)

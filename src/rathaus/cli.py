@@ -6,6 +6,8 @@ import runpy
 import secrets
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -17,6 +19,7 @@ from rathaus.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from rathaus.identity.models import Role
     from rathaus.identity.principal import Principal
+    from rathaus.knowledge.service import Knowledge
     from rathaus.store.db import Database
 
 app = typer.Typer(help="Rathaus: open AI platform for municipal administrations.", no_args_is_help=True)
@@ -25,6 +28,7 @@ tenant_app = typer.Typer(help="Tenants (cities, administrations).", no_args_is_h
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalogue and bundled model weights.", no_args_is_help=True)
+collection_app = typer.Typer(help="Knowledge collections.", no_args_is_help=True)
 spec_app = typer.Typer(
     help="Spec documents (assistants): validate, apply, export, schemas.", no_args_is_help=True
 )
@@ -34,6 +38,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(models_app, name="models")
 app.add_typer(spec_app, name="spec")
+app.add_typer(collection_app, name="collection")
 
 RoleOption = Annotated[str, typer.Option(help="admin, builder or staff.")]
 
@@ -565,3 +570,119 @@ def main() -> None:
     except (CatalogueError, SettingsError) as exc:
         typer.secho(f"Fehler / Error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+
+
+@contextmanager
+def _knowledge(settings: Settings) -> Iterator[Knowledge]:
+    """The knowledge service without the web server's parts (no secret key needed)."""
+    from rathaus.knowledge.service import Knowledge
+    from rathaus.llm.catalogue import Catalogue
+    from rathaus.llm.gateway import ModelGateway
+    from rathaus.llm.pool import ModelPool
+
+    db = _database(settings)
+    catalogue = Catalogue(settings.catalogue_file)
+    pool = ModelPool(settings, catalogue)
+    knowledge = Knowledge(settings, db, ModelGateway(db, catalogue, pool))
+    try:
+        yield knowledge
+    finally:
+        knowledge.close()
+        pool.close()
+        db.dispose()
+
+
+def _report(line: str, replace: bool) -> None:
+    """Progress lines overwrite each other on a terminal; elsewhere only finished lines are printed."""
+    if sys.stdout.isatty():
+        typer.echo(f"\r{line}" if replace else line, nl=not replace)
+    elif line and not (replace and line.endswith("%")):
+        typer.echo(line)
+
+
+@collection_app.command("create")
+def collection_create(
+    name: Annotated[str, typer.Argument(help="Short name, e.g. 'dienstleistungen'.")],
+    tenant: TenantOption,
+    title: Annotated[str, typer.Option(help="Title shown to people.")] = "",
+    data_class: Annotated[
+        str, typer.Option(help="öffentlich, intern, vertraulich, personenbezogen.")
+    ] = "intern",
+    visibility: Annotated[str, typer.Option(help="private, team or tenant.")] = "tenant",
+    user: UserOption = None,
+) -> None:
+    """Create a knowledge collection."""
+    from rathaus.identity.directory import Conflict
+    from rathaus.knowledge import collections
+
+    settings = settings_or_exit()
+    db = _database(settings)
+    principal = _cli_principal(db, tenant, user)
+    new = collections.NewCollection(name, title or name, "", data_class, visibility)
+    try:
+        with db.session(principal.tenant_id) as session:
+            created = collections.create(session, principal, new, settings.embedding_model)
+            typer.echo(f"{created.name}: {created.id}")
+    except (PermissionError, ValueError, Conflict) as exc:
+        fail(str(exc))
+
+
+@collection_app.command("list")
+def collection_list(tenant: TenantOption) -> None:
+    """List the tenant's knowledge collections with their documents."""
+    from rathaus.knowledge import collections
+
+    db = _database(settings_or_exit())
+    principal = _cli_principal(db, tenant, None)
+    with db.session(principal.tenant_id) as session:
+        for collection in collections.listing(session, principal):
+            documents = collections.documents(session, collection)
+            ready = sum(d.status == "ready" for d in documents)
+            typer.echo(f"{collection.name:24} {ready}/{len(documents)} bereit / ready  {collection.title}")
+
+
+@app.command()
+def ingest(
+    collection: Annotated[str, typer.Argument(help="Collection name.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (PDF, DOCX, HTML, Markdown, text).")],
+    tenant: TenantOption,
+    user: UserOption = None,
+) -> None:
+    """Add documents to a collection and index them now, with progress; exit code 1 if any failed."""
+    from rathaus.knowledge.commands import files_to_ingest
+    from rathaus.knowledge.commands import ingest as run_ingest
+    from rathaus.knowledge.ingest import UnsupportedType
+    from rathaus.store.tenancy import NotFound
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        fail(f"not found: {', '.join(map(str, missing))}")
+    files, refused = files_to_ingest(paths)
+    if refused:
+        fail(f"cannot read {', '.join(map(str, refused))}: supported are PDF, DOCX, HTML, Markdown and text")
+    if not files:
+        fail("no readable files (PDF, DOCX, HTML, Markdown, text) found")
+    settings = settings_or_exit()
+    with _knowledge(settings) as knowledge:
+        principal = _cli_principal(knowledge.db, tenant, user)
+        try:
+            failed = run_ingest(knowledge, principal, collection, files, settings.max_upload_bytes, _report)
+        except (NotFound, PermissionError, UnsupportedType) as exc:
+            fail(str(exc))
+    typer.echo(f"{len(files) - failed} bereit / ready, {failed} fehlgeschlagen / failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reindex(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant; default: all.")] = None,
+) -> None:
+    """Read and embed every document again, e.g. after changing RATHAUS_EMBEDDING_MODEL."""
+    from rathaus.knowledge.commands import reindex as run_reindex
+
+    with _knowledge(settings_or_exit()) as knowledge:
+        tenant_id = _tenant_id(knowledge.db, tenant) if tenant else None
+        failed = run_reindex(knowledge, tenant_id, _report)
+    if failed:
+        fail(f"{failed} documents failed; see above", code=1)

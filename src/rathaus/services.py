@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rathaus.identity.login import SessionCookies
 from rathaus.identity.throttle import LoginThrottle
+from rathaus.knowledge.service import Knowledge
 from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
@@ -24,6 +25,7 @@ class Services:
     gateway: ModelGateway
     cookies: SessionCookies
     login_throttle: LoginThrottle
+    knowledge: Knowledge
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -31,17 +33,20 @@ class Services:
         db = Database(settings.effective_database_url)
         catalogue = Catalogue(settings.catalogue_file)
         pool = ModelPool(settings, catalogue)
+        gateway = ModelGateway(db, catalogue, pool)
         return cls(
             settings=settings,
             db=db,
             catalogue=catalogue,
             pool=pool,
-            gateway=ModelGateway(db, catalogue, pool),
+            gateway=gateway,
             cookies=SessionCookies(settings.require_secret()),
             login_throttle=LoginThrottle(),
+            knowledge=Knowledge(settings, db, gateway),
         )
 
     def close(self) -> None:
-        """Release models and database connections."""
+        """Stop background work, release models and database connections."""
+        self.knowledge.close()
         self.pool.close()
         self.db.dispose()

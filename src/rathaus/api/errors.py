@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rathaus.assistants.registry import Forbidden
 from rathaus.formats.documents import DocumentError
 from rathaus.identity.directory import Conflict
+from rathaus.identity.visibility import Forbidden
 from rathaus.llm.backend import BackendError, ModelBusy
 from rathaus.llm.catalogue import UnknownModel
 from rathaus.llm.gateway import UnsupportedRequest

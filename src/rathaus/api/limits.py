@@ -1,4 +1,4 @@
-"""Request body limit: bodies over RATHAUS_MAX_REQUEST_BYTES get 413 before they are read whole."""
+"""Request body limit: bodies over RATHAUS_MAX_REQUEST_BYTES (uploads: RATHAUS_MAX_UPLOAD_BYTES) get 413."""
 
 from __future__ import annotations
 
@@ -6,16 +6,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus.api.errors import error_response
 
+UPLOAD_SUFFIXES = ("/documents", "/upload")  # the API's and the pages' document uploads
+
 
 class BodyLimit:
     """ASGI middleware: checks Content-Length up front and counts streamed bodies as they arrive."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+
+    def limit(self, path: str) -> int:
+        """Document uploads may be larger than other requests."""
+        return self.upload_bytes if path.endswith(UPLOAD_SUFFIXES) else self.max_bytes
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"The request body is larger than the limit of {self.max_bytes} bytes."
+        message = f"The request body is larger than the limit of {self.limit(scope['path'])} bytes."
         await error_response(scope["path"], 413, message, "request_too_large")(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -24,7 +31,8 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        limit = self.limit(scope["path"])
+        if length is not None and length.isdigit() and int(length) > limit:
             await self._reject(scope, receive, send)
             return
         received = 0
@@ -35,7 +43,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes and not responded:
+                if received > limit and not responded:
                     # Answer 413 now and tell the app the client left, so it stops reading.
                     responded = True
                     await self._reject(scope, receive, send)

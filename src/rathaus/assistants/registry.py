@@ -17,12 +17,9 @@ from rathaus.assistants.spec import AssistantSpec
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
+from rathaus.identity.visibility import Forbidden, visible_to
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound
-
-
-class Forbidden(PermissionError):
-    """The caller may see the assistant but not change it."""
 
 
 @dataclass(frozen=True)
@@ -35,12 +32,7 @@ class Saved:
 
 
 def _visible(principal: Principal) -> ColumnElement[bool]:
-    conditions = [Assistant.visibility == "tenant"]
-    if principal.has_role(Role.builder):
-        conditions.append(Assistant.visibility == "team")
-    if principal.user_id:
-        conditions.append(Assistant.owner_id == principal.user_id)
-    return or_(*conditions)
+    return visible_to(principal, Assistant.visibility, Assistant.owner_id)
 
 
 def _check_can_change(principal: Principal, assistant: Assistant | None, spec: AssistantSpec) -> None:

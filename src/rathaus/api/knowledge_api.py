@@ -1,0 +1,229 @@
+"""REST API for knowledge (/api/collections): collections, document uploads with their progress, search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
+from rathaus.api.errors import ApiError
+from rathaus.knowledge import collections
+from rathaus.knowledge.ingest import UnsupportedType, Upload
+from rathaus.knowledge.models import Collection, Document
+from rathaus.knowledge.retrieval import Hit, Mode
+from rathaus.llm.catalogue import DataClass
+
+router = APIRouter(prefix="/api/collections", tags=["knowledge"])
+
+
+class CollectionCreate(BaseModel):
+    """A new collection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=collections.NAME.pattern, description="Short name, e.g. 'satzungen'.")
+    title: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=2000)
+    data_class: DataClass = "intern"
+    visibility: str = Field(default="tenant", pattern="^(private|team|tenant)$")
+
+
+class CollectionPublic(BaseModel):
+    """A collection as the API shows it."""
+
+    id: str
+    name: str
+    title: str
+    description: str
+    data_class: str
+    visibility: str
+    embedding_model: str
+    updated_at: datetime
+
+
+class DocumentPublic(BaseModel):
+    """A document with its ingestion state."""
+
+    id: str
+    filename: str
+    title: str
+    media_type: str
+    size_bytes: int
+    status: str
+    progress: float
+    error_code: str | None
+    error: str | None
+    pages: int | None
+    passages: int
+    created_at: datetime
+
+
+class SearchBody(BaseModel):
+    """A search in one collection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=5, ge=1, le=50)
+    mode: Mode = "hybrid"
+
+
+def _collection(c: Collection) -> CollectionPublic:
+    return CollectionPublic(
+        id=c.id, name=c.name, title=c.title, description=c.description, data_class=c.data_class,
+        visibility=c.visibility, embedding_model=c.embedding_model, updated_at=c.updated_at,
+    )  # fmt: skip
+
+
+def _document(d: Document) -> DocumentPublic:
+    return DocumentPublic(
+        id=d.id, filename=d.filename, title=d.title, media_type=d.media_type, size_bytes=d.size_bytes,
+        status=d.status.value, progress=d.progress, error_code=d.error_code, error=d.error, pages=d.pages,
+        passages=d.chunk_count, created_at=d.created_at,
+    )  # fmt: skip
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """A search hit with what a citation needs."""
+    return {
+        "passage_id": hit.passage_id,
+        "document_id": hit.document_id,
+        "document_title": hit.document_title,
+        "filename": hit.filename,
+        "heading": hit.heading,
+        "page": hit.page,
+        "text": hit.text,
+        "score": round(hit.score, 6),
+        "similarity": None if hit.similarity is None else round(hit.similarity, 4),
+        "dense_rank": hit.dense_rank,
+        "lexical_rank": hit.lexical_rank,
+    }
+
+
+@router.get("", operation_id="list_collections")
+def list_collections(principal: PrincipalDep, session: TenantSessionDep) -> list[CollectionPublic]:
+    """The collections the caller may see."""
+    return [_collection(c) for c in collections.listing(session, principal)]
+
+
+@router.post("", operation_id="create_collection", status_code=201)
+def create_collection(
+    body: CollectionCreate, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
+) -> CollectionPublic:
+    """Create an empty collection (role builder)."""
+    new = collections.NewCollection(body.name, body.title, body.description, body.data_class, body.visibility)
+    return _collection(collections.create(session, principal, new, services.settings.embedding_model))
+
+
+@router.get("/{collection}", operation_id="get_collection")
+def get_collection(collection: str, principal: PrincipalDep, session: TenantSessionDep) -> CollectionPublic:
+    """One collection, by id or name."""
+    return _collection(collections.find(session, principal, collection))
+
+
+@router.delete("/{collection}", operation_id="delete_collection", status_code=204)
+def delete_collection(
+    collection: str, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
+) -> None:
+    """Delete a collection with its documents, passages, vectors and original files."""
+    found = collections.find(session, principal, collection)
+    collections.delete_collection(session, principal, services.knowledge.files, found)
+
+
+@router.get("/{collection}/documents", operation_id="list_documents")
+def list_documents(
+    collection: str, principal: PrincipalDep, session: TenantSessionDep
+) -> list[DocumentPublic]:
+    """The collection's documents with status, progress and, for failed ones, the reason."""
+    return [
+        _document(d) for d in collections.documents(session, collections.find(session, principal, collection))
+    ]
+
+
+@router.post("/{collection}/documents", operation_id="upload_documents", status_code=202)
+async def upload_documents(
+    collection: str, request: Request, principal: PrincipalDep, services: ServicesDep, files: list[UploadFile]
+) -> JSONResponse:
+    """Upload files (multipart, field `files`); they are ingested in the background (202).
+
+    A file type Rathaus cannot read refuses the whole upload (415); an upload over
+    RATHAUS_MAX_UPLOAD_BYTES gets 413. A file that cannot be parsed fails on its own with a reason.
+    """
+    limit = services.settings.max_upload_bytes
+    uploads = []
+    for item in files:
+        data = await item.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, f"'{item.filename}' is larger than {limit} bytes.", "request_too_large")
+        uploads.append(Upload(item.filename or "", data))
+    if not uploads:
+        raise ApiError(422, "Send at least one file in the field 'files'.", "no_files", "files")
+    try:
+        ids = await run_in_threadpool(services.knowledge.upload, principal, collection, uploads)
+    except UnsupportedType as exc:
+        raise ApiError(415, str(exc), "unsupported_media_type") from None
+    with services.db.session(principal.tenant_id) as session:
+        found = collections.find(session, principal, collection)
+        documents = [_document(collections.document(session, found, i)).model_dump(mode="json") for i in ids]
+    return JSONResponse({"documents": documents}, status_code=202)
+
+
+@router.get("/{collection}/documents/{document_id}", operation_id="get_document")
+def get_document(
+    collection: str, document_id: str, principal: PrincipalDep, session: TenantSessionDep
+) -> DocumentPublic:
+    """One document with its ingestion state."""
+    return _document(
+        collections.document(session, collections.find(session, principal, collection), document_id)
+    )
+
+
+@router.get("/{collection}/documents/{document_id}/original", operation_id="download_document")
+def download_document(
+    collection: str,
+    document_id: str,
+    principal: PrincipalDep,
+    session: TenantSessionDep,
+    services: ServicesDep,
+) -> Response:
+    """The original file as it was uploaded."""
+    found = collections.document(session, collections.find(session, principal, collection), document_id)
+    data = services.knowledge.files.read(found.tenant_id, found.id)
+    quoted = found.filename.replace('"', "")
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{_rfc5987(quoted)}"}
+    return Response(data, media_type=found.media_type, headers=headers)
+
+
+def _rfc5987(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@router.delete("/{collection}/documents/{document_id}", operation_id="delete_document", status_code=204)
+def delete_document(
+    collection: str,
+    document_id: str,
+    principal: PrincipalDep,
+    session: TenantSessionDep,
+    services: ServicesDep,
+) -> None:
+    """Delete a document: its passages, vectors and original file; it is found nowhere afterwards."""
+    found = collections.document(session, collections.find(session, principal, collection), document_id)
+    collections.delete_document(session, principal, services.knowledge.files, found)
+
+
+@router.post("/{collection}/search", operation_id="search_collection")
+async def search_collection(
+    collection: str, body: SearchBody, principal: PrincipalDep, services: ServicesDep
+) -> dict[str, Any]:
+    """The passages that answer the query best, with document, heading and page for citations."""
+    hits = await run_in_threadpool(
+        services.knowledge.search, principal, [collection], body.query, body.k, body.mode
+    )
+    return {"query": body.query, "mode": body.mode, "hits": [hit_json(h) for h in hits]}

@@ -1,0 +1,136 @@
+"""Knowledge collections and their documents: create, find, list, delete; visibility as for assistants.
+
+Changing a collection (uploading, deleting) needs the role builder; a private collection only its owner.
+Deleting a document removes its original file, its passages and their vectors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy.orm import Session
+
+from rathaus.identity.directory import Conflict
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.identity.visibility import Forbidden, visible_to
+from rathaus.knowledge.files import FileStore
+from rathaus.knowledge.index import index_for
+from rathaus.knowledge.models import Collection, Document, Passage
+from rathaus.store.base import utcnow
+from rathaus.store.tenancy import NotFound, get_or_404
+
+NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class NewCollection:
+    """What a person fills in to create a collection."""
+
+    name: str
+    title: str
+    description: str = ""
+    data_class: str = "intern"
+    visibility: str = "tenant"
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    return visible_to(principal, Collection.visibility, Collection.owner_id)
+
+
+def check_can_change(principal: Principal, collection: Collection) -> None:
+    """Raise Forbidden unless the caller may upload to or delete from the collection."""
+    if not principal.has_role(Role.builder):
+        raise Forbidden("changing knowledge collections needs the role 'builder'")
+    if collection.visibility == "private" and collection.owner_id != principal.user_id:
+        raise Forbidden("only its owner can change a private collection")
+
+
+def create(session: Session, principal: Principal, new: NewCollection, embedding_model: str) -> Collection:
+    """A new, empty collection."""
+    if not principal.has_role(Role.builder):
+        raise Forbidden("creating knowledge collections needs the role 'builder'")
+    if not NAME.match(new.name):
+        raise ValueError("the name may contain lowercase letters, digits and hyphens (e.g. 'satzungen')")
+    if new.visibility == "private" and not principal.user_id:
+        raise Forbidden("a private collection needs a person as owner; API keys cannot own one")
+    if session.scalars(select(Collection.id).where(Collection.name == new.name)).first():
+        raise Conflict(f"a collection named '{new.name}' already exists")
+    collection = Collection(
+        name=new.name,
+        title=new.title.strip() or new.name,
+        description=new.description.strip(),
+        data_class=new.data_class,
+        visibility=new.visibility,
+        owner_id=principal.user_id,
+        embedding_model=embedding_model,
+        updated_at=utcnow(),
+    )
+    session.add(collection)
+    session.flush()
+    return collection
+
+
+def listing(session: Session, principal: Principal) -> list[Collection]:
+    """The collections the caller may see, by title."""
+    return list(session.scalars(select(Collection).where(_visible(principal)).order_by(Collection.title)))
+
+
+def find(session: Session, principal: Principal, name_or_id: str) -> Collection:
+    """A collection the caller may see, by name or id; otherwise NotFound (never 403)."""
+    found = session.scalars(
+        select(Collection).where(
+            (Collection.name == name_or_id) | (Collection.id == name_or_id), _visible(principal)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("Collection", name_or_id)
+    return found
+
+
+def documents(session: Session, collection: Collection) -> list[Document]:
+    """The collection's documents, newest first."""
+    return list(
+        session.scalars(
+            select(Document)
+            .where(Document.collection_id == collection.id)
+            .order_by(Document.created_at.desc(), Document.filename)
+        )
+    )
+
+
+def document(session: Session, collection: Collection, document_id: str) -> Document:
+    """One document of the collection."""
+    found = get_or_404(session, Document, document_id)
+    if found.collection_id != collection.id:
+        raise NotFound("Document", document_id)
+    return found
+
+
+def drop_passages(session: Session, document: Document) -> None:
+    """Remove a document's passages and their vectors and terms from the index."""
+    ids = list(session.scalars(select(Passage.id).where(Passage.document_id == document.id)))
+    index_for(session).remove(session, ids)
+    session.execute(delete(Passage).where(Passage.document_id == document.id))
+    document.chunk_count = 0
+
+
+def delete_document(session: Session, principal: Principal, files: FileStore, document: Document) -> None:
+    """Delete a document: its passages, vectors, terms and original file."""
+    collection = get_or_404(session, Collection, document.collection_id)
+    check_can_change(principal, collection)
+    drop_passages(session, document)
+    files.delete(document.tenant_id, document.id)
+    session.delete(document)
+
+
+def delete_collection(
+    session: Session, principal: Principal, files: FileStore, collection: Collection
+) -> None:
+    """Delete a collection with all its documents."""
+    check_can_change(principal, collection)
+    for item in documents(session, collection):
+        delete_document(session, principal, files, item)
+    session.delete(collection)
