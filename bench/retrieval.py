@@ -341,13 +341,14 @@ def database(name: str, folder: Path) -> Iterator[str]:
         return
     with postgres_url() as server:
         from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
 
         fresh = f"bench_{new_id()[:12]}"
         engine = create_engine(server, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.execute(text(f"CREATE DATABASE {fresh}"))
         engine.dispose()
-        yield server.rsplit("/", 1)[0] + f"/{fresh}"
+        yield make_url(server).set(database=fresh).render_as_string(hide_password=False)
 
 
 def row(*cells: object) -> str:
@@ -491,6 +492,7 @@ def main() -> None:
         ):
             mapping, figures = ingest_corpus(target, uploads)
             results[name] = {"ingest": figures, "eval": evaluate(target, dataset, mapping)}
+            print(table({name: results[name]}), file=sys.stderr)
             if args.scale:
                 results[name]["scale"] = scale(target, dataset, args.scale)
     section = report(args, dataset, results)

@@ -26,11 +26,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_demo_tenant_user_and_key(env: Path) -> None:
-    demo = runner.invoke(app, ["demo", "--password", "demo-passwort-123"])
+    demo = runner.invoke(app, ["demo", "--password", "demo-passwort-123", "--no-knowledge"])
     assert demo.exit_code == 0, demo.output
     key = re.search(r"rh_\S+", demo.output)
     assert key and "admin@musterstadt.example" in demo.output
-    again = runner.invoke(app, ["demo"])
+    again = runner.invoke(app, ["demo", "--no-knowledge"])
     new_key = re.search(r"rh_\S+", again.output)
     assert new_key and new_key.group(0) != key.group(0)  # a fresh key; the old one is revoked
 
@@ -130,7 +130,7 @@ def test_key_list_and_revoke_and_user_update(env: Path) -> None:
     assert runner.invoke(app, args).exit_code == 0
     again = runner.invoke(app, ["user", "add", "c@gera.example", "--tenant", "gera", "--role", "admin"])
     assert again.exit_code == 0 and "admin" in again.output  # no password prompt for an existing user
-    weak = runner.invoke(app, ["demo", "--password", "kurz"])
+    weak = runner.invoke(app, ["demo", "--password", "kurz", "--no-knowledge"])
     assert weak.exit_code == 2 and "at least" in weak.output
 
 

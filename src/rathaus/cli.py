@@ -113,9 +113,12 @@ def serve(
 @app.command()
 def demo(
     password: Annotated[str | None, typer.Option(help="Demo password; default: random.")] = None,
+    knowledge: Annotated[
+        bool, typer.Option(help="Also load the demo service pages and the assistant answering from them.")
+    ] = True,
 ) -> None:
     """Create or refresh the demo city Musterstadt and print its logins and API key once."""
-    from rathaus.demo import seed_demo
+    from rathaus.demo import seed_demo, seed_demo_knowledge
     from rathaus.store.migrate import upgrade
 
     settings = settings_or_exit()
@@ -129,6 +132,9 @@ def demo(
         typer.echo(f"  {role.value:8} {email}")
     typer.echo(f"  Passwort / password: {creds.password}")
     typer.echo(f"  API-Schlüssel / API key (wird nur jetzt angezeigt / shown only now): {creds.api_key}")
+    if knowledge:
+        with _knowledge(settings) as service:
+            seed_demo_knowledge(service, _report)
 
 
 @app.command()
@@ -517,11 +523,14 @@ def chat(
     principal = _cli_principal(services.db, tenant, user)
     try:
         request = ChatRequest(messages=[Message(role="user", content=question)])
-        profile, request = prepare_chat(services, principal, assistant, request)
-        for item in services.gateway.chat(principal, profile, request, endpoint="cli.chat"):
+        prepared = prepare_chat(services, principal, assistant, request)
+        for item in prepared.stream(services, principal, "cli.chat"):
             if isinstance(item, TextChunk):
                 typer.echo(item.text, nl=False)
         typer.echo()
+        for source in prepared.sources:
+            page = f", Seite {source.page}" if source.page else ""
+            typer.echo(f"[{source.number}] {source.document_title} – {source.heading}{page}")
     except (NotFound, UnknownModel, UnsupportedRequest, BackendError) as exc:
         fail(str(exc), code=1)
     finally:

@@ -15,7 +15,7 @@ from rathaus.api.errors import ApiError
 from rathaus.knowledge import collections
 from rathaus.knowledge.ingest import UnsupportedType, Upload
 from rathaus.knowledge.models import Collection, Document
-from rathaus.knowledge.retrieval import Hit, Mode
+from rathaus.knowledge.retrieval import DEFAULT_MODE, Hit, Mode
 from rathaus.llm.catalogue import DataClass
 
 router = APIRouter(prefix="/api/collections", tags=["knowledge"])
@@ -70,7 +70,7 @@ class SearchBody(BaseModel):
 
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=5, ge=1, le=50)
-    mode: Mode = "hybrid"
+    mode: Mode = DEFAULT_MODE
 
 
 def _collection(c: Collection) -> CollectionPublic:

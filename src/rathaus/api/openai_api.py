@@ -244,11 +244,14 @@ async def chat_completions(
     """Chat with a model; `stream: true` answers with server-sent events."""
     request = body.to_request()
     name = assistant_name(body.model)
+    sources: list[dict[str, Any]] = []
     if name is not None:
-        profile, request = await run_in_threadpool(prepare_chat, services, principal, name, request)
+        prepared = await run_in_threadpool(prepare_chat, services, principal, name, request)
+        stream = prepared.stream(services, principal, "v1.chat")
+        sources = [s.as_json() for s in prepared.sources]
     else:
         profile = services.gateway.chat_profile(body.model, request)
-    stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
+        stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
     if body.stream:
         # Start generating before sending headers, so a model that cannot run gets a proper error status.
         first = await run_in_threadpool(next, stream)
@@ -285,6 +288,7 @@ async def chat_completions(
                 }
             ],
             "usage": _usage_json(usage),
+            **({"rathaus": {"sources": sources}} if sources else {}),
         }
     )
 

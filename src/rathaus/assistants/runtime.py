@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rathaus.assistants import registry
+from rathaus.assistants import grounding, registry
 from rathaus.assistants.spec import TEMPERATURE, AssistantSpec
 from rathaus.identity.principal import Principal
-from rathaus.llm.backend import ChatRequest, Message
+from rathaus.llm.backend import ChatRequest, Message, StreamItem
 from rathaus.llm.catalogue import Catalogue, Profile
 from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.llm.pool import ModelPool
@@ -29,12 +31,40 @@ def assistant_name(model: str) -> str | None:
     return model[len(MODEL_PREFIX) :] if model.startswith(MODEL_PREFIX) else None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An assistant's model request: the model, the request, and for assistants with knowledge the sources."""
+
+    profile: Profile
+    request: ChatRequest
+    grounded: grounding.Grounding | None = None
+
+    def stream(
+        self, services: Services, principal: Principal, endpoint: str
+    ) -> Generator[StreamItem, None, None]:
+        """The answer: from the model, or the assistant's "not found" answer when retrieval found nothing."""
+        if self.grounded is not None and not self.grounded.found:
+            return grounding.fixed_answer(self.grounded.not_found_text)
+        return services.gateway.chat(principal, self.profile, self.request, endpoint=endpoint)
+
+    @property
+    def sources(self) -> list[grounding.Source]:
+        """The passages given to the model (empty without knowledge)."""
+        return self.grounded.sources if self.grounded is not None else []
+
+
 def build_request(
-    spec: AssistantSpec, conversation: list[Message], max_tokens: int | None = None
+    spec: AssistantSpec,
+    conversation: list[Message],
+    max_tokens: int | None = None,
+    grounded: grounding.Grounding | None = None,
 ) -> ChatRequest:
-    """The model request: the assistant's instructions first, its creativity and output format applied."""
+    """The model request: the instructions (with any sources) first, creativity and output format applied."""
     body = spec.spec
-    system = f"{body.instructions.strip()}\n\n{FORMAT_HINTS[body.output.format]}"
+    instructions = (
+        body.instructions if grounded is None else grounding.system_prompt(body.instructions, grounded)
+    )
+    system = f"{instructions.strip()}\n\n{FORMAT_HINTS[body.output.format]}"
     response_format = None
     if body.output.format == "json" and body.output.json_schema:
         response_format = {
@@ -81,9 +111,7 @@ def choose_profile(spec: AssistantSpec, catalogue: Catalogue, pool: ModelPool, d
     )
 
 
-def prepare_chat(
-    services: Services, principal: Principal, name: str, request: ChatRequest
-) -> tuple[Profile, ChatRequest]:
+def prepare_chat(services: Services, principal: Principal, name: str, request: ChatRequest) -> Prepared:
     """The profile and model request for a client that sent `model: assistant/<name>`.
 
     The client's own system messages are replaced by the assistant's instructions: the assistant's
@@ -91,13 +119,16 @@ def prepare_chat(
     """
     with services.db.session(principal.tenant_id) as session:
         spec = registry.load(session, principal, name).spec
-    return prepare_for(services, spec, request)
+    return prepare_for(services, principal, spec, request)
 
 
-def prepare_for(services: Services, spec: AssistantSpec, request: ChatRequest) -> tuple[Profile, ChatRequest]:
-    """The profile and model request for an assistant document already loaded."""
+def prepare_for(
+    services: Services, principal: Principal, spec: AssistantSpec, request: ChatRequest
+) -> Prepared:
+    """The model, the request and (with knowledge) the sources for an assistant document already loaded."""
     conversation = [m for m in request.messages if m.role != "system"]
     if not conversation:
         raise UnsupportedRequest("the conversation needs at least one user message")
     profile = choose_profile(spec, services.catalogue, services.pool, services.settings.default_model)
-    return profile, build_request(spec, conversation, request.max_tokens)
+    grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
+    return Prepared(profile, build_request(spec, conversation, request.max_tokens, grounded), grounded)

@@ -19,6 +19,10 @@ Creativity = Literal["low", "medium", "high"]
 Visibility = Literal["private", "team", "tenant"]
 
 TEMPERATURE: dict[str, float] = {"low": 0.1, "medium": 0.5, "high": 0.9}
+NOT_FOUND = (
+    "Dazu habe ich in den Unterlagen der Verwaltung nichts gefunden. Bitte wenden Sie sich an den "
+    "Bürgerservice Ihrer Verwaltung."
+)
 
 
 class ModelPolicy(BaseModel):
@@ -70,6 +74,12 @@ class AssistantBody(BaseModel):
     task: TaskType = "chat"
     model: ModelPolicy = Field(default_factory=ModelPolicy)
     knowledge: list[str] = Field(default_factory=list, description="Knowledge collections to answer from.")
+    not_found: str = Field(
+        default=NOT_FOUND,
+        min_length=1,
+        max_length=1000,
+        description="The answer when the collections hold nothing on the question; name a contact.",
+    )
     creativity: Creativity = "low"
     output: Output = Field(default_factory=Output)
     visibility: Visibility = "tenant"

@@ -19,6 +19,7 @@ from rathaus.knowledge.models import Document, Passage
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+DEFAULT_MODE: Mode = "dense"  # on the Musterstadt set dense alone beats hybrid (docs/benchmarks.md)
 RRF_K = 60
 CANDIDATES = 30
 
@@ -47,7 +48,7 @@ def search(
     query: str,
     vector: Sequence[float] | None,
     k: int = 5,
-    mode: Mode = "hybrid",
+    mode: Mode = DEFAULT_MODE,
 ) -> list[Hit]:
     """The k best passages for the query in these collections (already checked for the caller).
 

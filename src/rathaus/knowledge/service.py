@@ -71,7 +71,7 @@ class Knowledge:
         collection_names: Sequence[str],
         query: str,
         k: int = 5,
-        mode: retrieval.Mode = "hybrid",
+        mode: retrieval.Mode = retrieval.DEFAULT_MODE,
     ) -> list[retrieval.Hit]:
         """The best passages for the question in the collections the caller may see."""
         with self.db.session(principal.tenant_id) as session:

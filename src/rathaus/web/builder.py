@@ -318,6 +318,7 @@ async def preview(
             status_code=422,
         )
     conversation = ChatRequest(messages=[Message(role=m.role, content=m.content) for m in body.messages])
-    profile, chat_request = await run_in_threadpool(prepare_for, services, spec, conversation)
-    stream = services.gateway.chat(principal, profile, chat_request, endpoint="web.preview")
-    return event_stream(answer_events(stream, {"model": profile.id}, spec.spec.task, t))
+    prepared = await run_in_threadpool(prepare_for, services, principal, spec, conversation)
+    stream = prepared.stream(services, principal, "web.preview")
+    meta = {"model": prepared.profile.id}
+    return event_stream(answer_events(stream, meta, spec.spec.task, t, None, prepared.grounded))

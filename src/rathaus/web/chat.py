@@ -14,7 +14,8 @@ from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
 from rathaus.assistants import conversations, export, leichte_sprache, registry
-from rathaus.assistants.runtime import prepare_for
+from rathaus.assistants.grounding import Grounding, link_citations, shown_sources
+from rathaus.assistants.runtime import Prepared, prepare_for
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.services import Services
@@ -139,7 +140,7 @@ def delete_conversation(
 
 def _begin(
     services: Services, principal: Principal, name: str, body: SendBody
-) -> tuple[Any, ChatRequest, str | None, str]:
+) -> tuple[Prepared, str | None, str]:
     """Store the user's message (where the tenant keeps conversations) and build the model request."""
     user_id = _person(principal)
     with services.db.session(principal.tenant_id) as session:
@@ -156,8 +157,7 @@ def _begin(
             conversations.append(session, conversation, "user", body.message)
             conversation_id = conversation.id
     request = ChatRequest(messages=[*past, Message(role="user", content=body.message)])
-    profile, request = prepare_for(services, spec, request)
-    return profile, request, conversation_id, spec.spec.task
+    return prepare_for(services, principal, spec, request), conversation_id, spec.spec.task
 
 
 def _leichte_sprache_event(text: str, t: Any) -> str:
@@ -187,17 +187,18 @@ async def send(
     """
     if csrf != "1":
         raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
-    profile, request, conversation_id, task = await run_in_threadpool(_begin, services, principal, name, body)
+    prepared, conversation_id, task = await run_in_threadpool(_begin, services, principal, name, body)
     t = translator(language(http_request.cookies.get(LANG_COOKIE)))
-    stream = services.gateway.chat(principal, profile, request, endpoint="web.chat")
+    stream = prepared.stream(services, principal, "web.chat")
 
     def keep(answer: str) -> None:
         with services.db.session(principal.tenant_id) as session:
             conversation = conversations.own(session, principal.user_id or "", conversation_id or "")
             conversations.append(session, conversation, "assistant", answer)
 
-    meta = {"conversation_id": conversation_id, "model": profile.id}
-    return event_stream(answer_events(stream, meta, task, t, keep if conversation_id else None))
+    meta = {"conversation_id": conversation_id, "model": prepared.profile.id}
+    keeper = keep if conversation_id else None
+    return event_stream(answer_events(stream, meta, task, t, keeper, prepared.grounded))
 
 
 def answer_events(
@@ -206,10 +207,12 @@ def answer_events(
     task: str,
     t: Callable[..., str],
     keep: Callable[[str], None] | None = None,
+    grounded: Grounding | None = None,
 ) -> Generator[str, None, None]:
-    """An answer as server-sent events: meta, delta…, check (Leichte Sprache), done (with safe HTML) or error.
+    """An answer as server-sent events: meta, delta…, check (Leichte Sprache), sources, done or error.
 
-    `keep` receives the answer written so far when the stream ends, also after an error or hang-up.
+    `done` carries the answer as safe HTML with its citations linked. `keep` receives the answer written
+    so far when the stream ends, also after an error or hang-up.
     """
     parts: list[str] = []
     yield sse(meta, "meta")
@@ -221,7 +224,10 @@ def answer_events(
         answer = "".join(parts)
         if task == "simplify" and answer:
             yield _leichte_sprache_event(answer, t)
-        yield sse({"html": str(to_html(answer))}, "done")
+        shown = shown_sources(answer, grounded)
+        if shown:
+            yield sse({"title": t("chat.sources"), "sources": [s.as_json() for s in shown]}, "sources")
+        yield sse({"html": link_citations(str(to_html(answer)), shown)}, "done")
     except BackendError as exc:
         yield sse({"message": str(exc)}, "error")
     finally:

