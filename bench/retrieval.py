@@ -285,6 +285,7 @@ def scale(target: Store, dataset: Dataset, size: int, queries: int = 200) -> dic
             index_for(session).add(session, rows, vectors)
         print(f"{target.name}: {start + count}/{size} synthetic passages", end="\r", file=sys.stderr)
     print(file=sys.stderr)
+    knowledge.db.optimize()  # as after every ingested document
     load_s = time.perf_counter() - started
     embed = knowledge.query_embedder(principal)
     texts = list(dataset.queries.values())[:queries]

@@ -1,4 +1,4 @@
-"""Regular housekeeping of a running server: conversations past their tenant's retention are deleted."""
+"""Regular housekeeping: conversations past their tenant's retention are deleted, statistics refreshed."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ async def run_regularly(db: Database, interval_s: float = INTERVAL_S) -> None:
     while True:
         try:
             await run_in_threadpool(purge_conversations, db)
+            await run_in_threadpool(db.optimize)
         except Exception:
             logger.exception("housekeeping failed; trying again in %.0f s", interval_s)
         await asyncio.sleep(interval_s)

@@ -16,6 +16,7 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
 from rathaus.knowledge.ingest import Upload
+from rathaus.knowledge.models import Document
 from rathaus.services import Services
 from tests.conftest import TenantFixture
 from tests.web.session import CSRF, events, login
@@ -108,3 +109,21 @@ def test_citation_links_and_shown_sources() -> None:
     assert [s.number for s in shown_sources("Das kostet 240 € [1].", grounded)] == [1]
     assert [s.number for s in shown_sources("Das kostet 240 €.", grounded)] == [1, 2]  # uncited: all given
     assert shown_sources(NOT_FOUND, grounded) == []
+
+
+def test_deleted_documents_are_never_cited(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _setup(services, jena)
+    admin = Principal(tenant_id=jena.id, role=Role.admin)
+    with services.db.session(jena.id) as session:
+        hund = next(d for d in session.query(Document).all() if d.filename.startswith("hundesteuer"))
+        collections.delete_document(session, admin, services.knowledge.files, hund)
+    login(client, jena.staff_email)
+    response = client.post(
+        "/chat/auskunft/send", json={"message": "Was kostet die Hundesteuer?"}, headers=CSRF
+    )
+    found = dict(events(response.text))
+    titles = [s["document_title"] for s in json.loads(found.get("sources", '{"sources": []}'))["sources"]]
+    assert not any(t.startswith("Hundesteuer") for t in titles)
+    assert "Hundemarke" not in json.loads(found["done"])["html"]  # not in the prompt the model saw either

@@ -263,3 +263,62 @@ def test_admin_pages_are_accessible(site: str, page: Page, jena: TenantFixture) 
     page.get_by_role("button", name="Speichern").click()
     expect(page.get_by_role("status")).to_contain_text("Die Einstellungen wurden gespeichert.")
     assert serious_violations(page) == []
+
+
+def test_upload_search_and_cited_answer(
+    site: str, browser: Browser, page: Page, services: Services, jena: TenantFixture
+) -> None:
+    from pathlib import Path
+
+    from rathaus.assistants.spec import AssistantSpec
+
+    corpus = Path(__file__).parents[2] / "src" / "rathaus" / "knowledge" / "demo" / "corpus"
+    chosen = [next(corpus.glob(f"{stem}.*")) for stem in ("reisepass", "hundesteuer", "sperrmuell")]
+    assert {p.suffix for p in chosen} == {".pdf", ".docx", ".html"}
+
+    _log_in(page, site, jena.builder_email)
+    page.get_by_role("link", name="Wissen").click()
+    page.get_by_label("Titel").fill("Dienstleistungen")
+    page.get_by_label("Kurzname").fill("dienste")
+    page.get_by_role("button", name="Anlegen").click()
+    expect(page.get_by_role("heading", name="Dienstleistungen", level=1)).to_be_visible()
+    page.get_by_label("Dokumente hochladen").set_input_files([str(p) for p in chosen])
+    page.get_by_role("button", name="Hochladen", exact=True).click()
+    expect(page.locator("#documents .kern-badge--success")).to_have_count(
+        3, timeout=120_000
+    )  # polled in place
+    assert serious_violations(page) == []
+
+    page.get_by_label("Frage").fill("Wie viel kostet ein Reisepass im Expressverfahren?")
+    page.get_by_role("button", name="Suchen").click()
+    page.locator(".hit a").first.click()
+    expect(page.locator(".passage--cited mark")).to_be_visible()
+    assert serious_violations(page) == []
+
+    document = {
+        "metadata": {"name": "auskunft", "title": "Auskunft Bürgerservice"},
+        "spec": {
+            "instructions": "Beantworte Fragen.",
+            "task": "qa",
+            "knowledge": ["dienste"],
+            "model": {"mode": "profile", "profile": "scripted"},
+            "data_class": "öffentlich",
+        },
+    }
+    with services.db.session(jena.id) as session:
+        registry.save(
+            session, Principal(tenant_id=jena.id, role=Role.builder), AssistantSpec.model_validate(document)
+        )
+    context = browser.new_context(locale="de-DE")
+    staff = context.new_page()
+    _log_in(staff, site, jena.staff_email)
+    staff.get_by_role("link", name="Auskunft Bürgerservice").click()
+    staff.get_by_label("Ihre Nachricht").fill("Was kostet die Hundesteuer?")
+    staff.get_by_role("button", name="Senden").click()
+    expect(staff.get_by_role("status")).to_have_text("Antwort vollständig.", timeout=30_000)
+    source = staff.locator(".chat-sources a").first
+    expect(source).to_contain_text("Hundesteuer")
+    assert serious_violations(staff) == []
+    source.click()
+    expect(staff.locator(".passage--cited mark")).to_be_visible()
+    context.close()

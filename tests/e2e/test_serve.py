@@ -198,3 +198,23 @@ def test_assistant_answers_in_german_with_the_bundled_model(server: Running, oai
     text = reply.choices[0].message.content or ""
     assert _germanish(text), text
     assert reply.model == "assistant/standesamt"
+
+
+def test_demo_assistant_answers_from_the_service_pages(server: Running, oai: openai.OpenAI) -> None:
+    """The demo's Bürgerservice, the bundled model and the demo corpus: a sourced answer, or "not found"."""
+    reply = oai.chat.completions.create(
+        model="assistant/buergerservice",
+        max_tokens=120,
+        messages=[{"role": "user", "content": "Was kostet die Hundesteuer für einen zweiten Hund im Jahr?"}],
+    )
+    sources = (reply.model_extra or {}).get("rathaus", {}).get("sources", [])
+    assert sources and sources[0]["document_title"].startswith("Hundesteuer"), sources
+    assert sources[0]["url"].startswith("/knowledge/passages/")
+    assert _germanish(reply.choices[0].message.content or "")
+
+    unknown = oai.chat.completions.create(
+        model="assistant/buergerservice",
+        max_tokens=120,
+        messages=[{"role": "user", "content": "Wie hoch ist die Quantenfluktuation im Vakuum?"}],
+    )
+    assert (unknown.choices[0].message.content or "").startswith("Dazu habe ich auf den Serviceseiten")

@@ -161,6 +161,7 @@ def process(
         reason = f"the document could not be processed ({type(exc).__name__}); details are in the server log"
         _update(db, tenant_id, document_id, status=DocumentStatus.failed, error_code="internal", error=reason)
         return DocumentStatus.failed
+    db.optimize()
     if on_progress is not None:
         on_progress(1.0)
     return DocumentStatus.ready

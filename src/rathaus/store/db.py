@@ -37,6 +37,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA optimize=0x10002")  # statistics for tables that lack them (SQLite's advice)
         cursor.close()
         try:
             import sqlite_vec
@@ -94,6 +95,16 @@ class Database:
             session.info[SYSTEM_KEY] = True
             with session.begin():
                 yield session
+
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics after large changes (SQLite; PostgreSQL does it itself).
+
+        Without them SQLite may look passages up through the tenant index, which every row of one
+        tenant shares, instead of by id.
+        """
+        if self.dialect == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA optimize")
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
