@@ -143,3 +143,11 @@ def test_reopened_answers_keep_their_sources(
     page = client.get(f"/chat/auskunft?c={conversation_id}").text
     assert '<div class="chat-sources">' in page and f'href="{first["url"]}"' in page
     assert f'<a class="citation" href="{first["url"]}"' in page
+
+
+def test_citations_are_linked_only_in_text() -> None:
+    sources = [Source(1, "a" * 32, "Hundesteuer", "Gebühren", None, "…")]
+    html = '<p><a href="https://a.example/[1]" title="[1]">Link [1]</a> und Text [1].</p>'
+    linked = link_citations(html, sources)
+    assert linked.count('class="citation"') == 1
+    assert '<a href="https://a.example/[1]" title="[1]">Link [1]</a>' in linked

