@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.errors import ApiError
+from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
+from rathaus.knowledge.files import FileStore
 from rathaus.knowledge.ingest import UnsupportedType, Upload
 from rathaus.knowledge.models import Collection, Document
 from rathaus.knowledge.retrieval import DEFAULT_MODE, Hit, Mode
 from rathaus.llm.catalogue import DataClass
+from rathaus.services import Services
 
 router = APIRouter(prefix="/api/collections", tags=["knowledge"])
 
@@ -105,6 +111,40 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     }
 
 
+async def read_uploads(items: Iterable[object], limit: int) -> list[Upload]:
+    """The uploaded files of a multipart request; 413 for one over `limit` bytes.
+
+    Empty parts without a name (a browser form sent without choosing a file) are left out.
+    """
+    uploads = []
+    for item in items:
+        if not isinstance(item, StarletteUploadFile):
+            continue
+        data = await item.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, f"'{item.filename}' is larger than {limit} bytes.", "request_too_large")
+        if item.filename or data:
+            uploads.append(Upload(item.filename or "", data))
+    return uploads
+
+
+async def store_uploads(
+    services: Services, principal: Principal, collection: str, uploads: list[Upload]
+) -> list[str]:
+    """Keep the files and queue them for ingestion; 415 when a type cannot be read (nothing is kept then)."""
+    try:
+        return await run_in_threadpool(services.knowledge.upload, principal, collection, uploads)
+    except UnsupportedType as exc:
+        raise ApiError(415, str(exc), "unsupported_media_type") from None
+
+
+def original_response(files: FileStore, document: Document) -> Response:
+    """A download of the document's original file under its uploaded name."""
+    data = files.read(document.tenant_id, document.id)
+    disposition = f"attachment; filename*=UTF-8''{quote(document.filename, safe='')}"
+    return Response(data, media_type=document.media_type, headers={"Content-Disposition": disposition})
+
+
 @router.get("", operation_id="list_collections")
 def list_collections(principal: PrincipalDep, session: TenantSessionDep) -> list[CollectionPublic]:
     """The collections the caller may see."""
@@ -154,19 +194,10 @@ async def upload_documents(
     A file type Rathaus cannot read refuses the whole upload (415); an upload over
     RATHAUS_MAX_UPLOAD_BYTES gets 413. A file that cannot be parsed fails on its own with a reason.
     """
-    limit = services.settings.max_upload_bytes
-    uploads = []
-    for item in files:
-        data = await item.read(limit + 1)
-        if len(data) > limit:
-            raise ApiError(413, f"'{item.filename}' is larger than {limit} bytes.", "request_too_large")
-        uploads.append(Upload(item.filename or "", data))
+    uploads = await read_uploads(files, services.settings.max_upload_bytes)
     if not uploads:
         raise ApiError(422, "Send at least one file in the field 'files'.", "no_files", "files")
-    try:
-        ids = await run_in_threadpool(services.knowledge.upload, principal, collection, uploads)
-    except UnsupportedType as exc:
-        raise ApiError(415, str(exc), "unsupported_media_type") from None
+    ids = await store_uploads(services, principal, collection, uploads)
     with services.db.session(principal.tenant_id) as session:
         found = collections.find(session, principal, collection)
         documents = [_document(collections.document(session, found, i)).model_dump(mode="json") for i in ids]
@@ -193,16 +224,7 @@ def download_document(
 ) -> Response:
     """The original file as it was uploaded."""
     found = collections.document(session, collections.find(session, principal, collection), document_id)
-    data = services.knowledge.files.read(found.tenant_id, found.id)
-    quoted = found.filename.replace('"', "")
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{_rfc5987(quoted)}"}
-    return Response(data, media_type=found.media_type, headers=headers)
-
-
-def _rfc5987(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
+    return original_response(services.knowledge.files, found)
 
 
 @router.delete("/{collection}/documents/{document_id}", operation_id="delete_document", status_code=204)

@@ -15,7 +15,6 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from rathaus.identity.principal import Principal
-from rathaus.knowledge import collections
 from rathaus.knowledge.retrieval import Hit
 from rathaus.llm.backend import Message, TextChunk, Usage
 
@@ -92,12 +91,11 @@ def ground(
 ) -> Grounding:
     """Passages for the conversation's question from the assistant's collections that the asker may see."""
     body = spec.spec
-    with services.db.session(principal.tenant_id) as session:
-        visible = {c.name for c in collections.listing(session, principal)}
-    names = [name for name in body.knowledge if name in visible]
     question = _question(conversation)
     hits: list[Hit] = (
-        services.knowledge.search(principal, names, question, PASSAGES) if names and question else []
+        services.knowledge.search(principal, body.knowledge, question, PASSAGES, skip_invisible=True)
+        if question
+        else []
     )
     relevant = [h for h in hits if (h.similarity or 0.0) >= MIN_SIMILARITY]
     sources = [

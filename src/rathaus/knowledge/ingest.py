@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
@@ -19,7 +21,7 @@ from rathaus.knowledge.chunking import chunk
 from rathaus.knowledge.files import FileStore, display_name
 from rathaus.knowledge.german import index_text
 from rathaus.knowledge.index import index_for
-from rathaus.knowledge.models import Collection, Document, DocumentStatus, Passage
+from rathaus.knowledge.models import Document, DocumentStatus, Passage
 from rathaus.knowledge.parsing import ParseError, media_type, parse
 from rathaus.store.base import utcnow
 from rathaus.store.db import Database
@@ -169,8 +171,6 @@ def process(
 
 def pending(db: Database) -> list[tuple[str, str]]:
     """(tenant id, document id) of every document not finished yet, oldest first (system view)."""
-    from sqlalchemy import select
-
     with db.system_session() as session:
         rows = session.execute(
             select(Document.tenant_id, Document.id)
@@ -178,11 +178,3 @@ def pending(db: Database) -> list[tuple[str, str]]:
             .order_by(Document.created_at)
         )
         return [(str(t), str(d)) for t, d in rows]
-
-
-def collection_ids(db: Database, principal: Principal, names: Sequence[str]) -> list[Collection]:
-    """The collections with these names that the caller may see (others are NotFound)."""
-    with db.session(principal.tenant_id) as session:
-        found = [collections.find(session, principal, name) for name in names]
-        session.expunge_all()
-        return found

@@ -12,6 +12,7 @@ from rathaus.knowledge.queue import IngestQueue
 from rathaus.llm.gateway import ModelGateway
 from rathaus.settings import Settings
 from rathaus.store.db import Database
+from rathaus.store.tenancy import NotFound
 
 
 class Knowledge:
@@ -72,10 +73,23 @@ class Knowledge:
         query: str,
         k: int = 5,
         mode: retrieval.Mode = retrieval.DEFAULT_MODE,
+        skip_invisible: bool = False,
     ) -> list[retrieval.Hit]:
-        """The best passages for the question in the collections the caller may see."""
+        """The best passages for the question in the collections the caller may see.
+
+        A collection the caller may not see is NotFound, or left out with `skip_invisible` (an assistant
+        answers each asker only from the collections that person may see).
+        """
         with self.db.session(principal.tenant_id) as session:
-            ids = [collections.find(session, principal, name).id for name in collection_names]
+            ids = []
+            for name in collection_names:
+                try:
+                    ids.append(collections.find(session, principal, name).id)
+                except NotFound:
+                    if not skip_invisible:
+                        raise
+        if not ids:
+            return []
         # embedded outside the session: the embedding's request record is written meanwhile (SQLite)
         vector = self.query_embedder(principal)(query) if mode != "lexical" else None
         with self.db.session(principal.tenant_id) as session:

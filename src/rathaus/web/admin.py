@@ -17,9 +17,7 @@ from rathaus.identity.principal import Principal
 from rathaus.services import Services
 from rathaus.store.tenancy import get_or_404
 from rathaus.web.forms import CheckedForm
-from rathaus.web.i18n import COOKIE as LANG_COOKIE
-from rathaus.web.i18n import language, translator
-from rathaus.web.pages import PagePrincipal, render
+from rathaus.web.pages import PagePrincipal, page_translator, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 ROLES = [r.value for r in Role]
@@ -43,6 +41,11 @@ def _role(form: CheckedForm) -> Role:
     return Role(value)
 
 
+def _role_options(request: Request) -> list[tuple[str, str]]:
+    t = page_translator(request)
+    return [(role, t(f"role.{role}")) for role in ROLES]
+
+
 def _users_page(
     request: Request, services: Services, principal: Principal, status: int = 200, **extra: Any
 ) -> HTMLResponse:
@@ -51,7 +54,7 @@ def _users_page(
             {"id": u.id, "email": u.email, "name": u.name, "role": r.value, "me": u.id == principal.user_id}
             for u, r in directory.members(session)
         ]
-    return render(request, "admin_users.html", status, members=rows, roles=ROLES, **extra)
+    return render(request, "admin_users.html", status, members=rows, roles=_role_options(request), **extra)
 
 
 @router.get("/users")
@@ -69,7 +72,7 @@ def add_user(
 ) -> Response:
     """Add a person: a new account with a first password, or an existing account as a new member."""
     _require_admin(principal)
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    t = page_translator(request)
     email, name, password = _field(form, "email"), _field(form, "name", 200), _field(form, "password", 1000)
     try:
         with services.db.session(principal.tenant_id) as session:
@@ -109,7 +112,7 @@ def remove_user(
 def _member_change(
     request: Request, services: Services, principal: Principal, change: Any, done: str
 ) -> Response:
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    t = page_translator(request)
     try:
         with services.db.session(principal.tenant_id) as session:
             change(session)
@@ -134,7 +137,7 @@ def _keys_page(
             }
             for k in session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))
         ]
-    return render(request, "admin_keys.html", status, keys=keys, roles=ROLES, **extra)
+    return render(request, "admin_keys.html", status, keys=keys, roles=_role_options(request), **extra)
 
 
 @router.get("/keys")
@@ -154,7 +157,7 @@ def create_key(
     _require_admin(principal)
     name = _field(form, "name", 200)
     if not name:
-        t = translator(language(request.cookies.get(LANG_COOKIE)))
+        t = page_translator(request)
         return _keys_page(request, services, principal, 422, error=t("admin.keys.name_missing"))
     with services.db.session(principal.tenant_id) as session:
         issued = issue_key(session, name, _role(form), created_by=principal.user_id)
@@ -194,7 +197,7 @@ def save_settings(
     _require_admin(principal)
     raw = _field(form, "conversation_days", 10)
     if not raw.isdigit() or int(raw) > MAX_DAYS:
-        t = translator(language(request.cookies.get(LANG_COOKIE)))
+        t = page_translator(request)
         error = t("admin.settings.invalid", max=MAX_DAYS)
         return render(request, "admin_settings.html", 422, days=raw, error=error, max_days=MAX_DAYS)
     with services.db.system_session() as session:

@@ -33,9 +33,7 @@ from rathaus.llm.catalogue import DataClass
 from rathaus.services import Services
 from rathaus.web.chat import CSRF_HEADER, answer_events, event_stream
 from rathaus.web.forms import CheckedForm
-from rathaus.web.i18n import COOKIE as LANG_COOKIE
-from rathaus.web.i18n import language, translator
-from rathaus.web.pages import PagePrincipal, render
+from rathaus.web.pages import PagePrincipal, page_translator, render
 
 router = APIRouter(include_in_schema=False)
 NEW_DEFAULTS: dict[str, Any] = {
@@ -109,10 +107,6 @@ def _problem_json(problem: Problem, t: Callable[..., str]) -> dict[str, Any]:
     return {**problem.__dict__, "field": assistant_form.field_of(problem), "text": explain(problem, t)}
 
 
-def _translator(request: Request) -> Callable[..., str]:
-    return translator(language(request.cookies.get(LANG_COOKIE)))
-
-
 def _document_of(form: dict[str, str] | FormData) -> tuple[dict[str, Any], list[Problem]]:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     base = assistant_form.base_document(values.get("document"))
@@ -129,7 +123,7 @@ def _page(
     status: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    t = _translator(request)
+    t = page_translator(request)
     errors: dict[str, list[str]] = {}
     general: list[str] = []
     for problem in problems or []:
@@ -221,7 +215,7 @@ async def _submit(
     document, problems = _document_of(form)
     if name is not None:
         document.setdefault("metadata", {})["name"] = name  # the name is the assistant's identity
-    t = _translator(request)
+    t = page_translator(request)
     saved = None
     if not problems:
         saved, problems = await run_in_threadpool(_save, services, principal, document, name, t)
@@ -258,7 +252,7 @@ def form_to_yaml(
     _require_script(csrf)
     _require_builder(principal)
     document, problems = _document_of(body.form)
-    t = _translator(request)
+    t = page_translator(request)
     return {"yaml": assistant_form.to_yaml(document), "problems": [_problem_json(p, t) for p in problems]}
 
 
@@ -272,7 +266,7 @@ def check_yaml(
     """Check the YAML tab's text: every problem with its line, and the form fields it fills."""
     _require_script(csrf)
     _require_builder(principal)
-    t = _translator(request)
+    t = page_translator(request)
     try:
         data, positions = parse(body.yaml)
     except DocumentError as exc:
@@ -308,7 +302,7 @@ async def preview(
     _require_builder(principal)
     document, problems = _document_of(body.form)
     spec, more = assistant_form.check(document)
-    t = _translator(request)
+    t = page_translator(request)
     if spec is None or problems:
         return JSONResponse(
             {

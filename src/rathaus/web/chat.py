@@ -22,10 +22,8 @@ from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.services import Services
 from rathaus.store.tenancy import NotFound
 from rathaus.web.forms import CheckedForm
-from rathaus.web.i18n import COOKIE as LANG_COOKIE
-from rathaus.web.i18n import language, translator
 from rathaus.web.markdown import to_html
-from rathaus.web.pages import PagePrincipal, render
+from rathaus.web.pages import PagePrincipal, page_translator, render
 
 router = APIRouter(include_in_schema=False)
 CSRF_HEADER = "x-rathaus-csrf"
@@ -191,7 +189,7 @@ async def send(
     if csrf != "1":
         raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
     prepared, conversation_id, task = await run_in_threadpool(_begin, services, principal, name, body)
-    t = translator(language(http_request.cookies.get(LANG_COOKIE)))
+    t = page_translator(http_request)
     stream = prepared.stream(services, principal, "web.chat")
 
     def keep(answer: str) -> None:

@@ -7,22 +7,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from rathaus.api.deps import ServicesDep
-from rathaus.api.errors import ApiError
+from rathaus.api.knowledge_api import original_response, read_uploads, store_uploads
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.knowledge import collections
-from rathaus.knowledge.ingest import UnsupportedType, Upload
 from rathaus.knowledge.models import Collection, Document, DocumentStatus, Passage
 from rathaus.knowledge.retrieval import DEFAULT_MODE, MODES
 from rathaus.store.tenancy import get_or_404
 from rathaus.web.forms import CheckedForm
-from rathaus.web.i18n import COOKIE as LANG_COOKIE
-from rathaus.web.i18n import language, translator
-from rathaus.web.pages import PagePrincipal, render
+from rathaus.web.pages import PagePrincipal, page_translator, render
 
 router = APIRouter(prefix="/knowledge", include_in_schema=False)
 WORKING = (DocumentStatus.queued, DocumentStatus.parsing, DocumentStatus.embedding)
@@ -73,7 +68,7 @@ def create_collection(
             new = collections.NewCollection(name, title or name)
             collections.create(session, principal, new, services.settings.embedding_model)
     except (ValueError, Conflict) as exc:
-        t = translator(language(request.cookies.get(LANG_COOKIE)))
+        t = page_translator(request)
         error = t("knowledge.create_failed", reason=exc)
         rows = _collection_rows(services, principal)
         values = {"name": name, "title": title}
@@ -136,19 +131,9 @@ def documents_fragment(
 @router.post("/{name}/upload", response_model=None)
 async def upload(name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm) -> Response:
     """Store the chosen files and start ingesting them; the page then shows their progress."""
-    limit = services.settings.max_upload_bytes
-    uploads = []
-    for item in form.getlist("files"):
-        if isinstance(item, UploadFile) and item.filename:
-            data = await item.read(limit + 1)
-            if len(data) > limit:
-                raise ApiError(413, f"'{item.filename}' is larger than {limit} bytes.", "request_too_large")
-            uploads.append(Upload(item.filename, data))
+    uploads = await read_uploads(form.getlist("files"), services.settings.max_upload_bytes)
     if uploads:
-        try:
-            await run_in_threadpool(services.knowledge.upload, principal, name, uploads)
-        except UnsupportedType as exc:
-            raise ApiError(415, str(exc), "unsupported_media_type") from None
+        await store_uploads(services, principal, name, uploads)
     return RedirectResponse(f"/knowledge/{quote(name)}", status_code=303)
 
 
@@ -196,7 +181,4 @@ def original(name: str, document_id: str, principal: PagePrincipal, services: Se
     """Download the original file."""
     with services.db.session(principal.tenant_id) as session:
         document = collections.document(session, collections.find(session, principal, name), document_id)
-        filename, media_type, tenant_id = document.filename, document.media_type, document.tenant_id
-    data = services.knowledge.files.read(tenant_id, document_id)
-    disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
-    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+    return original_response(services.knowledge.files, document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -54,6 +55,11 @@ def page_principal(request: Request, services: ServicesDep) -> Principal:
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
 
 
+def page_translator(request: Request) -> Callable[..., str]:
+    """`t(key, **values)` in the language the person chose (German by default)."""
+    return translator(language(request.cookies.get(LANG_COOKIE)))
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page with the language, translator and current path."""
     lang = language(request.cookies.get(LANG_COOKIE))
@@ -71,7 +77,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """An error as a page of the web interface (the API answers in its own formats)."""
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    t = page_translator(request)
     title = t(f"error.{status}") if status in (403, 404) else t("error.title")
     return render(request, "error.html", status, title=title, message=message)
 
@@ -100,7 +106,7 @@ async def login_submit(
     """Check the password; on success set the session cookie and go on, else show the form again."""
     if not same_origin(request):
         raise ApiError(403, "Log in from this site's own login page.", "csrf")
-    t = translator(language(request.cookies.get(LANG_COOKIE)))
+    t = page_translator(request)
     client = request.client.host if request.client else "unknown"
     settings = services.settings
     error, status = None, 200
