@@ -4,10 +4,11 @@ Run from the checkout:
 `rathaus bench grounded --dataset bench/datasets/musterstadt --files src/rathaus/knowledge/demo/corpus`.
 
 Builds a temporary SQLite store with the corpus, an assistant over it (the demo "Bürgerservice" document,
-with the chosen model), and asks every unanswerable query and a sample of answerable ones. An answer counts
-as "not found" when it is the assistant's not-found sentence (given without a model when no passage is
-similar enough, or written by the model). For answerable queries it counts answers that were given and
-whose listed sources include a relevant document. The model must be installed (`rathaus models install`).
+with the chosen model), and asks every unanswerable query (per `metadata.set`) and a sample of answerable
+ones. An answer counts as "not found" when it is the assistant's not-found sentence, and the table says
+which step gave it: no passage similar enough, the model's yes/no check, or the answer itself. For
+answerable queries it counts answers that were given and whose listed sources include a relevant document.
+The model must be installed (`rathaus models install`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -41,19 +43,43 @@ from rathaus.store.migrate import upgrade
 from retrieval import Dataset, uploads_for
 
 
-def ask(
-    services: Services, principal: Principal, spec: AssistantSpec, question: str
-) -> tuple[str, bool, list[str], float]:
-    """The answer, whether a model was asked, the titles of the sources shown, and the seconds it took."""
+@dataclass
+class Asked:
+    """One question's outcome."""
+
+    answer: str
+    reason: str  # how "not found" came about: no_passage, not_answerable, model; or "answered"
+    sources: list[str]
+    seconds: float
+
+
+def ask(services: Services, principal: Principal, spec: AssistantSpec, question: str) -> Asked:
+    """Ask the assistant one question, as the chat does."""
     started = time.perf_counter()
     request = ChatRequest(messages=[Message(role="user", content=question)])
     prepared = prepare_for(services, principal, spec, request)
     answer = "".join(
         i.text for i in prepared.stream(services, principal, "bench.grounded") if isinstance(i, TextChunk)
     )
-    asked = prepared.grounded is None or prepared.grounded.found
-    titles = [s.passage_id for s in shown_sources(answer, prepared.grounded)]
-    return answer, asked, titles, time.perf_counter() - started
+    grounded = prepared.grounded
+    reason = "answered"
+    if grounded is not None and not grounded.found:
+        reason = grounded.reason
+    elif _is_not_found(answer, spec.spec.not_found):
+        reason = "model"
+    passages = [s.passage_id for s in shown_sources(answer, grounded)]
+    return Asked(answer, reason, passages, time.perf_counter() - started)
+
+
+def _refusals(outcomes: list[Asked]) -> str:
+    """'27 of 30 (90 %): 3 no similar passage, 20 by the check, 4 by the answer'."""
+    by = {r: sum(o.reason == r for o in outcomes) for r in ("no_passage", "not_answerable", "model")}
+    total = sum(by.values())
+    return (
+        f"{total} of {len(outcomes)} ({total / len(outcomes):.0%}) answered 'not found': "
+        f"{by['no_passage']} without a similar passage, {by['not_answerable']} by the check, "
+        f"{by['model']} by the answer itself"
+    )
 
 
 def main() -> None:
@@ -116,41 +142,45 @@ def main() -> None:
                     )
                 return {passage_doc[p] for p in passage_ids if p in passage_doc}
 
-            refused, by_model, times = 0, 0, []
-            for number, question in enumerate(dataset.unanswerable.values(), start=1):
-                answer, asked, _, seconds = ask(services, principal, spec, question)
-                times.append(seconds)
-                if _is_not_found(answer, spec.spec.not_found):
-                    refused += 1
-                    by_model += asked
+            outcomes: dict[str, list[Asked]] = {}
+            for number, (query_id, question) in enumerate(dataset.unanswerable.items(), start=1):
+                asked = ask(services, principal, spec, question)
+                outcomes.setdefault(dataset.sets.get(query_id, "all"), []).append(asked)
                 print(
-                    f"unanswerable {number}/{len(dataset.unanswerable)}: {question!r} → {answer[:100]!r}",
+                    f"unanswerable {number}/{len(dataset.unanswerable)}: {question!r} "
+                    f"→ {asked.reason}: {asked.answer[:100]!r}",
                     file=sys.stderr,
                 )
             sample = random.Random(11).sample(
                 sorted(dataset.queries), min(args.answerable, len(dataset.queries))
             )
-            answered, cited_right = 0, 0
+            answered: list[Asked] = []
+            cited_right = 0
             for number, query_id in enumerate(sample, start=1):
-                answer, _, passages, seconds = ask(services, principal, spec, dataset.queries[query_id])
-                times.append(seconds)
-                if not _is_not_found(answer, spec.spec.not_found):
-                    answered += 1
-                    cited_right += bool(document_of(passages) & dataset.qrels[query_id])
-                print(f"answerable {number}/{len(sample)}: {answer[:100]!r}", file=sys.stderr)
+                asked = ask(services, principal, spec, dataset.queries[query_id])
+                answered.append(asked)
+                if asked.reason == "answered":
+                    cited_right += bool(document_of(asked.sources) & dataset.qrels[query_id])
+                print(
+                    f"answerable {number}/{len(sample)}: {asked.reason}: {asked.answer[:100]!r}",
+                    file=sys.stderr,
+                )
         finally:
             services.close()
-    total = len(dataset.unanswerable)
+    times = [o.seconds for group in outcomes.values() for o in group] + [o.seconds for o in answered]
+    given = sum(o.reason == "answered" for o in answered)
     when = datetime.now(UTC).strftime("%d %b %Y %H:%M UTC")
+    rows = "".join(
+        f"| {len(group)} unanswerable (set `{name}`) | {_refusals(group)} |\n"
+        for name, group in outcomes.items()
+    )
     section = (
         "## Grounded answers: 'not found' instead of invented answers\n\n"
         f"`rathaus bench grounded {' '.join(sys.argv[1:])}` — {when}, {machine()}, model `{args.model}`.\n\n"
         "| queries | result |\n|---|---|\n"
-        f"| {total} unanswerable | {refused} answered 'not found' ({refused / total:.0%}); "
-        f"{refused - by_model} of them without asking the model (no passage similar enough), "
-        f"{by_model} by the model |\n"
-        f"| {len(sample)} answerable (random sample) | {answered} answered; "
-        f"{cited_right} of them list a relevant page among their sources |\n\n"
+        f"{rows}"
+        f"| {len(sample)} answerable (random sample) | {given} answered, "
+        f"{cited_right} of them list a relevant page among their sources; {_refusals(answered)} |\n\n"
         f"Time per question: median {statistics.median(times):.1f} s, max {max(times):.1f} s.\n"
     )
     print(section)

@@ -61,6 +61,7 @@ class Dataset:
     queries: dict[str, str]
     unanswerable: dict[str, str]
     qrels: dict[str, set[str]]
+    sets: dict[str, str] = field(default_factory=dict)  # unanswerable query id → its `metadata.set`
 
     @classmethod
     def load(cls, folder: Path) -> Dataset:
@@ -75,16 +76,17 @@ class Dataset:
             parts = line.split("\t")
             if len(parts) >= 3 and int(parts[2]) > 0:
                 qrels.setdefault(parts[0], set()).add(parts[1])
-        queries, unanswerable = {}, {}
+        queries, unanswerable, sets = {}, {}, {}
         for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                answerable = (row.get("metadata") or {}).get("answerable", True)
+                metadata = row.get("metadata") or {}
                 if str(row["_id"]) in qrels:
                     queries[str(row["_id"])] = row["text"]
-                elif not answerable:
+                elif not metadata.get("answerable", True):
                     unanswerable[str(row["_id"])] = row["text"]
-        return cls(corpus, queries, unanswerable, qrels)
+                    sets[str(row["_id"])] = str(metadata.get("set", "all"))
+        return cls(corpus, queries, unanswerable, qrels, sets)
 
 
 @dataclass

@@ -40,6 +40,18 @@ SCRIPTED_CATALOGUE = {
             "params": {"replies": [" ".join(["Wort"] * 400)], "chunk_delay_s": 0.05},
         },
         {"id": "scripted-paced", "backend": "scripted", "tier": 1, "params": {"chunk_delay_s": 0.08}},
+        {
+            "id": "scripted-doubtful",  # answers the answerability check with "Nein"
+            "backend": "scripted",
+            "tier": 1,
+            "params": {"logprobs": True, "replies": ["Nein", "Erfunden [1]."]},
+        },
+        {
+            "id": "scripted-sure",  # answers the answerability check with "Ja", then cites
+            "backend": "scripted",
+            "tier": 1,
+            "params": {"logprobs": True, "replies": ["Ja", "Zwei Hunde kosten 240 Euro [1]."]},
+        },
         {"id": "extern", "backend": "scripted", "tier": 3, "location": "external"},
         {"id": "misconfigured", "backend": "openai", "tier": 3, "params": {"base_url": "http://127.0.0.1:9"}},
         {

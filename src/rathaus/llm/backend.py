@@ -35,6 +35,19 @@ class ChatRequest(BaseModel):
     stop: list[str] | None = None
     seed: int | None = None
     response_format: dict[str, Any] | None = None
+    top_logprobs: int | None = Field(
+        default=None,
+        ge=1,
+        le=20,
+        description="Also report the most likely tokens at each position (backends that can 'logprobs').",
+    )
+
+    def openai_body(self) -> dict[str, Any]:
+        """The request as an OpenAI-style body (without model and streaming options)."""
+        body = self.model_dump(exclude_none=True)
+        if self.top_logprobs:
+            body["logprobs"] = True
+        return body
 
     @property
     def json_schema(self) -> dict[str, Any] | None:
@@ -47,9 +60,26 @@ class ChatRequest(BaseModel):
 
 @dataclass(frozen=True)
 class TextChunk:
-    """A piece of generated text."""
+    """A piece of generated text, with the most likely tokens at its position when they were asked for."""
 
     text: str
+    alternatives: dict[str, float] | None = None  # token → log probability
+
+
+def token_alternatives(choice: dict[str, Any]) -> dict[str, float] | None:
+    """The most likely tokens (token → log probability) of an OpenAI-style choice's first token, if sent."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list) or not content or not isinstance(content[0], dict):
+        return None
+    top = content[0].get("top_logprobs")
+    if not isinstance(top, list):
+        return None
+    return {
+        str(t["token"]): float(t["logprob"])
+        for t in top
+        if isinstance(t, dict) and "token" in t and isinstance(t.get("logprob"), int | float)
+    }
 
 
 @dataclass

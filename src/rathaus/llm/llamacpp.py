@@ -26,6 +26,7 @@ from rathaus.llm.backend import (
     StreamItem,
     TextChunk,
     Usage,
+    token_alternatives,
 )
 from rathaus.llm.catalogue import Profile
 from rathaus.settings import Settings
@@ -97,7 +98,7 @@ class LlamaCppBackend:
         self._slots = threading.BoundedSemaphore(self.parallel)
         self._server: Any = None
         self._lock = threading.Lock()
-        self.capabilities = frozenset({"chat", "json_schema"})
+        self.capabilities = frozenset({"chat", "json_schema", "logprobs"})
 
     @classmethod
     def from_profile(cls, profile: Profile, settings: Settings) -> LlamaCppBackend:
@@ -134,7 +135,7 @@ class LlamaCppBackend:
 
     @staticmethod
     def _body(request: ChatRequest) -> dict[str, Any]:
-        body = request.model_dump(exclude_none=True)
+        body = request.openai_body()
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
         return body
@@ -193,7 +194,7 @@ class LlamaCppBackend:
                     if text:
                         if first is None:
                             first = time.perf_counter()
-                        yield TextChunk(text)
+                        yield TextChunk(text, token_alternatives(choice))
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
             cpu = PROCESS_METER.stop(token)

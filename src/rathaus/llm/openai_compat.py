@@ -24,6 +24,7 @@ from rathaus.llm.backend import (
     StreamItem,
     TextChunk,
     Usage,
+    token_alternatives,
 )
 from rathaus.llm.catalogue import Profile
 from rathaus.settings import Settings
@@ -63,16 +64,17 @@ def _parse_chunk(data: str) -> dict[str, Any]:
 class OpenAICompatBackend:
     """Streams chat completions from a remote OpenAI-compatible server."""
 
-    capabilities = frozenset({"chat", "json_schema"})
-
     def __init__(
         self,
         profile_id: str,
         options: OpenAICompatOptions,
         settings: Settings,
         transport: httpx.BaseTransport | None = None,
+        logprobs: bool = False,
     ) -> None:
         self.profile_id = profile_id
+        # Servers differ in reporting token probabilities; the profile declares whether this one does.
+        self.capabilities = frozenset({"chat", "json_schema", *(["logprobs"] if logprobs else [])})
         self.options = options
         headers = {"Content-Type": "application/json"}
         if options.api_key_env:
@@ -94,10 +96,11 @@ class OpenAICompatBackend:
     @classmethod
     def from_profile(cls, profile: Profile, settings: Settings) -> OpenAICompatBackend:
         """Build from a catalogue profile."""
-        return cls(profile.id, OpenAICompatOptions.model_validate(profile.params), settings)
+        options = OpenAICompatOptions.model_validate(profile.params)
+        return cls(profile.id, options, settings, logprobs=profile.can("logprobs"))
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
-        body = request.model_dump(exclude_none=True)
+        body = request.openai_body()
         body.update(model=self.options.model, stream=True, stream_options={"include_usage": True})
         return body
 
@@ -131,7 +134,7 @@ class OpenAICompatBackend:
                         if isinstance(text, str) and text:
                             first = first or time.perf_counter()
                             produced.append(text)
-                            yield TextChunk(text)
+                            yield TextChunk(text, token_alternatives(choice))
                         finish = choice.get("finish_reason") or finish
         except httpx.HTTPError as exc:
             logger.warning("model %s at %s: %r", self.profile_id, self.options.base_url, exc)

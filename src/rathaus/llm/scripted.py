@@ -27,6 +27,9 @@ class ScriptedOptions(BaseModel):
     replies: list[str] = Field(default_factory=list, description="Replies in turn; empty: echo.")
     chunk_delay_s: float = Field(default=0.0, ge=0)
     fail: bool = Field(default=False, description="Raise a BackendError, to test failure handling.")
+    logprobs: bool = Field(
+        default=False, description="Report each word as the only likely token (certain), like a model would."
+    )
 
 
 def example_for_schema(schema: Any) -> Any:
@@ -55,11 +58,10 @@ def example_for_schema(schema: Any) -> Any:
 class ScriptedBackend:
     """Answers from a script; counts whitespace-separated words as tokens."""
 
-    capabilities = frozenset({"chat", "json_schema"})
-
     def __init__(self, profile_id: str, options: ScriptedOptions) -> None:
         self.profile_id = profile_id
         self.options = options
+        self.capabilities = frozenset({"chat", "json_schema", *(["logprobs"] if options.logprobs else [])})
         self._replies = itertools.cycle(options.replies) if options.replies else None
         self._lock = threading.Lock()
 
@@ -94,7 +96,9 @@ class ScriptedBackend:
                 time.sleep(self.options.chunk_delay_s)
             if first is None:
                 first = time.perf_counter()
-            yield TextChunk(word if index == 0 else " " + word)
+            text = word if index == 0 else " " + word
+            certain = {text: 0.0} if request.top_logprobs and self.options.logprobs else None
+            yield TextChunk(text, certain)
         now = time.perf_counter()
         yield Usage(
             tokens_in=sum(len(m.content.split()) for m in request.messages),
