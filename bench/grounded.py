@@ -51,6 +51,7 @@ class Asked:
     reason: str  # how "not found" came about: no_passage, not_answerable, model; or "answered"
     sources: list[str]
     seconds: float
+    answerable: float | None  # the check's probability of "yes", where it ran
 
 
 def ask(services: Services, principal: Principal, spec: AssistantSpec, question: str) -> Asked:
@@ -68,7 +69,8 @@ def ask(services: Services, principal: Principal, spec: AssistantSpec, question:
     elif _is_not_found(answer, spec.spec.not_found):
         reason = "model"
     passages = [s.passage_id for s in shown_sources(answer, grounded)]
-    return Asked(answer, reason, passages, time.perf_counter() - started)
+    chance = grounded.answerable if grounded is not None else None
+    return Asked(answer, reason, passages, time.perf_counter() - started, chance)
 
 
 def _refusals(outcomes: list[Asked]) -> str:
@@ -148,7 +150,7 @@ def main() -> None:
                 outcomes.setdefault(dataset.sets.get(query_id, "all"), []).append(asked)
                 print(
                     f"unanswerable {number}/{len(dataset.unanswerable)}: {question!r} "
-                    f"→ {asked.reason}: {asked.answer[:100]!r}",
+                    f"→ {asked.reason} (yes {asked.answerable}): {asked.answer[:100]!r}",
                     file=sys.stderr,
                 )
             sample = random.Random(11).sample(
