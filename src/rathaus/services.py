@@ -10,6 +10,8 @@ from rathaus.knowledge.service import Knowledge
 from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
+from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.router import Router
 from rathaus.settings import Settings
 from rathaus.store.db import Database
 
@@ -26,6 +28,8 @@ class Services:
     cookies: SessionCookies
     login_throttle: LoginThrottle
     knowledge: Knowledge
+    breaker: CircuitBreaker
+    router: Router
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -34,6 +38,7 @@ class Services:
         catalogue = Catalogue(settings.catalogue_file)
         pool = ModelPool(settings, catalogue)
         gateway = ModelGateway(db, catalogue, pool)
+        breaker = CircuitBreaker()
         return cls(
             settings=settings,
             db=db,
@@ -43,6 +48,8 @@ class Services:
             cookies=SessionCookies(settings.require_secret()),
             login_throttle=LoginThrottle(),
             knowledge=Knowledge(settings, db, gateway),
+            breaker=breaker,
+            router=Router(catalogue, pool, breaker),
         )
 
     def close(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned
@@ -30,3 +32,12 @@ class RequestRecord(TenantOwned, Base):
     ttft_ms: Mapped[float | None] = mapped_column(Float, default=None)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    wh: Mapped[float | None] = mapped_column(Float, default=None)
+    wh_method: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
+    wh_uncertainty: Mapped[float | None] = mapped_column(Float, default=None)
+    co2_g: Mapped[float | None] = mapped_column(Float, default=None)
+    eur: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    reference_profile_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    reference_wh: Mapped[float | None] = mapped_column(Float, default=None)
+    reference_eur: Mapped[float | None] = mapped_column(Float, default=None)
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

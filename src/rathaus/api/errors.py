@@ -22,6 +22,7 @@ from rathaus.identity.visibility import Forbidden
 from rathaus.llm.backend import BackendError, ModelBusy
 from rathaus.llm.catalogue import UnknownModel
 from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.routing.router import NoEligibleModel
 from rathaus.store.tenancy import NotFound
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,10 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(UnknownModel)
     async def _unknown_model(request: Request, exc: UnknownModel) -> Response:
         return respond(request, 404, str(exc), "model_not_found", "model")
+
+    @app.exception_handler(NoEligibleModel)
+    async def _no_model(request: Request, exc: NoEligibleModel) -> Response:
+        return respond(request, 422, str(exc), "no_eligible_model")
 
     @app.exception_handler(UnsupportedRequest)
     async def _unsupported(request: Request, exc: UnsupportedRequest) -> Response:

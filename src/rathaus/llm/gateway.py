@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Iterator
 
+from rathaus.accounting.costing import Costing
 from rathaus.accounting.records import record_request
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, StreamItem, Usage
 from rathaus.llm.catalogue import Catalogue, Profile
 from rathaus.llm.embeddings import Embeddings, InputType
 from rathaus.llm.pool import ModelPool
+from rathaus.routing.route import Route
 from rathaus.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ class ModelGateway:
         self.db = db
         self.catalogue = catalogue
         self.pool = pool
+        self.costing = Costing(pool.settings, catalogue)
 
     def chat_profile(self, model_id: str, request: ChatRequest) -> Profile:
         """The profile for a chat request; raises UnknownModel or UnsupportedRequest."""
@@ -38,7 +41,12 @@ class ModelGateway:
         return profile
 
     def chat(
-        self, principal: Principal, profile: Profile, request: ChatRequest, endpoint: str
+        self,
+        principal: Principal,
+        profile: Profile,
+        request: ChatRequest,
+        endpoint: str,
+        route: Route | None = None,
     ) -> Generator[StreamItem, None, None]:
         """Stream a reply; the request record is written when the stream ends, fails or is closed."""
         usage: Usage | None = None
@@ -64,7 +72,7 @@ class ModelGateway:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops generation at once (frees the model's slot)
-            self._record(principal, profile, endpoint, usage, status, error)
+            self._record(principal, profile, endpoint, usage, status, error, route)
 
     def _record(
         self,
@@ -74,9 +82,12 @@ class ModelGateway:
         usage: Usage | None,
         status: str,
         error: str | None,
+        route: Route | None = None,
     ) -> None:
         try:
-            record_request(self.db, principal, profile, endpoint, usage, status, error)
+            costed = self.costing.cost(profile, usage or Usage())
+            routed = route.as_json() if route is not None else None
+            record_request(self.db, principal, profile, endpoint, usage, status, error, costed, routed)
         except Exception:  # never let bookkeeping hide the request's own outcome
             logger.exception("could not write the request record for %s", profile.id)
 

@@ -1,0 +1,145 @@
+"""The router: for each request, the smallest adequate model among those allowed to see it.
+
+Eligible: a chat model cleared for the request's data class (which also decides where it may run), able to
+follow a JSON schema when one is asked for, with context for the prompt, ready to serve, and not cut off by
+its circuit breaker. Adequate: at least the tier the task type needs, one tier more for long inputs. The
+router prefers the lowest adequate tier, then the cheaper, and keeps the other eligible models as fallbacks
+in that order. Nothing here names a model: the catalogue says what exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rathaus.llm.backend import ChatRequest
+from rathaus.llm.catalogue import Catalogue, DataClass, Profile
+from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.llm.pool import ModelPool
+from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.route import Rejected, Route
+
+# The least capable tier that does each task well enough (tier 0 needs a handler, not a chat model).
+TASK_MIN_TIER: dict[str, int] = {
+    "classify": 1,
+    "extract": 1,
+    "qa": 1,
+    "summarize": 1,
+    "chat": 1,
+    "simplify": 2,
+    "draft": 2,
+    "translate": 2,
+}
+LONG_INPUT_TOKENS = 2000  # above this a small model loses the thread: one tier more
+CHARS_PER_TOKEN = 4  # for estimates before a tokenizer has seen the text
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count of German text (about four characters per token)."""
+    return max(1, len(text) // CHARS_PER_TOKEN)
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a request needs from a model."""
+
+    task: str = "chat"
+    data_class: DataClass = "personenbezogen"
+    json_schema: bool = False
+    prompt_tokens: int = 0
+    max_tokens: int = 800
+
+
+def classification_labels(schema: dict[str, Any] | None) -> list[str] | None:
+    """The labels when a JSON schema asks for exactly one choice from a list (a classification)."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("enum"), list):
+        return [str(v) for v in schema["enum"]]
+    properties = schema.get("properties")
+    if schema.get("type") == "object" and isinstance(properties, dict) and len(properties) == 1:
+        return classification_labels(next(iter(properties.values())))
+    return None
+
+
+def need_of(request: ChatRequest, data_class: DataClass, task: str | None = None) -> Need:
+    """What a chat request needs: its task (given, or a classification or extraction by its schema)."""
+    schema = request.json_schema
+    if task is None:
+        task = "chat" if schema is None else "classify" if classification_labels(schema) else "extract"
+    prompt = sum(estimate_tokens(m.content) for m in request.messages)
+    return Need(task, data_class, schema is not None, prompt, request.max_tokens or 800)
+
+
+class NoEligibleModel(UnsupportedRequest):
+    """No model may or can take the request; the message says why for each."""
+
+    def __init__(self, need: Need, rejected: list[Rejected]) -> None:
+        reasons = "; ".join(f"{r.model}: {r.reason}" for r in rejected) or "the catalogue has no chat model"
+        super().__init__(f"no model may take this request (data class '{need.data_class}'): {reasons}")
+        self.rejected = rejected
+
+
+class Router:
+    """Chooses a model per request from the catalogue; shares one circuit breaker per process."""
+
+    def __init__(self, catalogue: Catalogue, pool: ModelPool, breaker: CircuitBreaker) -> None:
+        self.catalogue = catalogue
+        self.pool = pool
+        self.breaker = breaker
+
+    def minimum_tier(self, need: Need) -> tuple[int, str]:
+        """The least tier adequate for the request, and why."""
+        tier = TASK_MIN_TIER.get(need.task, 1)
+        if need.prompt_tokens > LONG_INPUT_TOKENS:
+            return tier + 1, f"task '{need.task}' with a long input ({need.prompt_tokens} tokens)"
+        return tier, f"task '{need.task}'"
+
+    def ineligible(self, profile: Profile, need: Need) -> str | None:
+        """Why the profile may not or cannot take the request; None when it can."""
+        if need.data_class not in (profile.data_classes or []):
+            return f"not cleared for data class '{need.data_class}' (location {profile.location})"
+        if need.json_schema and not profile.can("json_schema"):
+            return "cannot follow a JSON schema"
+        if profile.context < need.prompt_tokens + need.max_tokens:
+            return f"context of {profile.context} tokens is too small"
+        if not self.breaker.allows(profile.id):
+            return "failing recently (circuit breaker open)"
+        if not self.pool.available(profile):
+            return "not ready (weights, API key or backend missing)"
+        return None
+
+    def plan(self, need: Need) -> Route:
+        """The route: the chosen model, the reason, the rejected ones and the fallbacks in order."""
+        rejected: list[Rejected] = []
+        eligible: list[Profile] = []
+        for profile in self.catalogue.profiles():
+            if not profile.can("chat"):
+                continue
+            why = self.ineligible(profile, need)
+            if why is None:
+                eligible.append(profile)
+            else:
+                rejected.append(Rejected(profile.id, why))
+        if not eligible:
+            raise NoEligibleModel(need, rejected)
+        minimum, why = self.minimum_tier(need)
+
+        def order(profile: Profile) -> tuple[int, float, str]:
+            price = profile.cost.eur_per_1m_input + profile.cost.eur_per_1m_output
+            return (profile.tier, price, profile.id)
+
+        adequate = sorted((p for p in eligible if p.tier >= minimum), key=order)
+        weaker = sorted((p for p in eligible if p.tier < minimum), key=order, reverse=True)
+        ranked = adequate + weaker
+        chosen = ranked[0]
+        if adequate:
+            reason = f"smallest eligible model of tier ≥ {minimum}, adequate for {why}"
+        else:
+            reason = f"no eligible model of tier ≥ {minimum} ({why}); the strongest eligible one"
+        for profile in ranked[1:]:
+            note = "larger than needed" if profile.tier > chosen.tier else "kept as fallback"
+            if profile.tier < minimum:
+                note = f"tier {profile.tier} is below the {minimum} needed for {why}"
+            rejected.append(Rejected(profile.id, note))
+        return Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])

@@ -1,0 +1,152 @@
+"""`model: auto`: the smallest adequate model the data may go to, explained, with fallback and breaker."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from rathaus.accounting.models import RequestRecord
+from rathaus.app import create_app
+from rathaus.llm.catalogue import Catalogue
+from rathaus.llm.pool import ModelPool
+from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.router import Need, NoEligibleModel, Router
+from rathaus.services import Services
+from rathaus.settings import Settings
+from tests.conftest import TenantFixture, make_tenant, require_model
+from tests.servers import free_port, llama_server
+
+ASK = {"messages": [{"role": "user", "content": "Wann hat das Bürgeramt geöffnet?"}]}
+
+
+def _auto(client: TestClient, headers: dict[str, str], **extra: object) -> httpx.Response:
+    return client.post("/v1/chat/completions", json={"model": "auto", **ASK, **extra}, headers=headers)
+
+
+def _catalogue(folder: Path, profiles: list[dict[str, object]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    document = {"apiVersion": "rathaus/v1", "kind": "ModelCatalogue", "profiles": profiles}
+    (folder / "models.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def test_auto_takes_the_smallest_adequate_model_and_says_why(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    response = client.post("/v1/chat/completions", json={"model": "auto", **ASK}, headers=jena.headers())
+    assert response.status_code == 200, response.text
+    route = json.loads(response.headers["X-Rathaus-Route"])
+    body = response.json()
+    assert body["rathaus"]["route"] == route and body["model"] == route["chosen"]
+    eligible_tiers = [p.tier for p in services.catalogue.profiles() if p.can("chat") and p.tier >= 1]
+    assert route["tier"] == min(eligible_tiers) and "smallest eligible" in route["reason"]
+    assert route["attempts"][-1] == {"model": route["chosen"], "outcome": "ok", "detail": ""}
+    with services.db.session(jena.id) as session:
+        record = session.scalars(select(RequestRecord)).one()
+    assert record.profile_id == route["chosen"] and record.route is not None
+    assert record.route["chosen"] == route["chosen"]
+
+
+def test_personal_data_never_reaches_an_external_model(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    for data_class in ("personenbezogen", "öffentlich"):
+        body = {"model": "auto", **ASK, "rathaus": {"data_class": data_class}, "max_tokens": 5}
+        route = client.post("/v1/chat/completions", json=body, headers=jena.headers()).json()["rathaus"][
+            "route"
+        ]
+        external = [r for r in route["rejected"] if r["model"] == "extern"]
+        cleared = "not cleared" in external[0]["reason"] if external else False
+        assert cleared is (data_class == "personenbezogen")
+        assert route["chosen"] != "extern"
+
+
+def test_personal_data_is_refused_when_only_external_models_exist(tmp_path: Path) -> None:
+    folder = _catalogue(
+        tmp_path,
+        [{"id": "cloud", "backend": "scripted", "tier": 2, "location": "external-eu"}],
+    )
+    settings = Settings(data_dir=folder, secret_key="x" * 40)
+    catalogue = Catalogue(settings.catalogue_file)
+    router = Router(catalogue, ModelPool(settings, catalogue), CircuitBreaker())
+    with pytest.raises(NoEligibleModel, match="cloud: not cleared for data class 'personenbezogen'"):
+        router.plan(Need(data_class="personenbezogen"))
+    assert router.plan(Need(data_class="öffentlich")).chosen == "cloud"
+
+
+def test_refusal_is_a_clear_api_error(client: TestClient, jena: TenantFixture) -> None:
+    body = {"model": "auto", **ASK, "rathaus": {"data_class": "personenbezogen"}, "max_tokens": 10**6}
+    response = client.post("/v1/chat/completions", json=body, headers=jena.headers())
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "no_eligible_model" and "too small" in error["message"]
+
+
+def test_breaker_opens_at_the_threshold_and_closes_after_a_good_trial() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(failures=2, cooldown_s=10, clock=lambda: now[0])
+    breaker.failed("m")
+    assert breaker.state("m") == "closed"
+    breaker.failed("m")
+    assert breaker.state("m") == "open" and not breaker.allows("m")
+    now[0] = 11.0
+    assert breaker.state("m") == "half_open" and breaker.allows("m")
+    breaker.failed("m")  # the trial failed: open again
+    assert breaker.state("m") == "open"
+    now[0] = 22.0
+    breaker.succeeded("m")
+    assert breaker.state("m") == "closed"
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_down_backend_falls_back_fast_and_its_breaker_recovers(tmp_path: Path, database_url: str) -> None:
+    port = free_port()
+    remote = {
+        "id": "remote", "backend": "openai", "tier": 1, "location": "private-cloud",
+        "params": {"base_url": f"http://127.0.0.1:{port}/v1", "model": "qwen", "connect_timeout_s": 1.0},
+        "data_classes": ["öffentlich", "intern", "vertraulich", "personenbezogen"],
+    }  # fmt: skip
+    local = {
+        "id": "local",
+        "backend": "scripted",
+        "tier": 2,
+        "params": {"replies": ["Montags 8 bis 12 Uhr."]},
+    }
+    folder = _catalogue(tmp_path / "data", [remote, local])
+    settings = Settings(
+        data_dir=folder, database_url=database_url, secret_key="x" * 40, default_model="local"
+    )
+    services = Services.build(settings)
+    services.breaker.cooldown_s = 3.0
+    tenant = make_tenant(services, "jena")
+    try:
+        with TestClient(create_app(settings, services)) as client:
+            started = time.monotonic()
+            first = client.post(
+                "/v1/chat/completions", json={"model": "auto", **ASK}, headers=tenant.headers()
+            )
+            assert first.status_code == 200 and time.monotonic() - started < 2
+            route = first.json()["rathaus"]["route"]
+            assert route["chosen"] == "local" and route["attempts"][0]["model"] == "remote"
+            assert route["attempts"][0]["outcome"] == "failed" and route["reason"].startswith("fallback")
+            assert services.breaker.state("remote") == "open"
+            second = client.post(
+                "/v1/chat/completions", json={"model": "auto", **ASK}, headers=tenant.headers()
+            )
+            rejected = {r["model"]: r["reason"] for r in second.json()["rathaus"]["route"]["rejected"]}
+            assert "circuit breaker open" in rejected["remote"]
+            with llama_server(require_model("qwen2.5-0.5b"), port, tmp_path / "llama.log"):
+                time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))
+                third = _auto(client, tenant.headers(), max_tokens=8)
+                assert third.json()["rathaus"]["route"]["chosen"] == "remote"
+                assert services.breaker.state("remote") == "closed"
+    finally:
+        services.close()
