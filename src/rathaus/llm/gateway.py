@@ -92,7 +92,13 @@ class ModelGateway:
             logger.exception("could not write the request record for %s", profile.id)
 
     def embed(
-        self, principal: Principal, model_id: str, texts: list[str], input_type: InputType, endpoint: str
+        self,
+        principal: Principal,
+        model_id: str,
+        texts: list[str],
+        input_type: InputType,
+        endpoint: str,
+        route: Route | None = None,
     ) -> Embeddings:
         """Embed texts and record the request."""
         profile = self.catalogue.get(model_id)
@@ -102,8 +108,8 @@ class ModelGateway:
             result = self.pool.embedder(profile).embed(texts, input_type)
         except Exception as exc:
             message = str(exc) if isinstance(exc, BackendError) else f"unexpected {type(exc).__name__}"
-            self._record(principal, profile, endpoint, None, "error", message)
+            self._record(principal, profile, endpoint, None, "error", message, route)
             raise
         usage = Usage(tokens_in=result.tokens, duration_ms=result.duration_ms, cpu_seconds=result.cpu_seconds)
-        self._record(principal, profile, endpoint, usage, "ok", None)
+        self._record(principal, profile, endpoint, usage, "ok", None, route)
         return result

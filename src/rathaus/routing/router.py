@@ -10,13 +10,13 @@ in that order. Nothing here names a model: the catalogue says what exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rathaus.llm.backend import ChatRequest
 from rathaus.llm.catalogue import Catalogue, DataClass, Profile
 from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.classifier import MARGIN_MIN, LabelSchema, label_schema
 from rathaus.routing.route import Rejected, Route
 
 # The least capable tier that does each task well enough (tier 0 needs a handler, not a chat model).
@@ -48,27 +48,17 @@ class Need:
     json_schema: bool = False
     prompt_tokens: int = 0
     max_tokens: int = 800
-
-
-def classification_labels(schema: dict[str, Any] | None) -> list[str] | None:
-    """The labels when a JSON schema asks for exactly one choice from a list (a classification)."""
-    if not isinstance(schema, dict):
-        return None
-    if isinstance(schema.get("enum"), list):
-        return [str(v) for v in schema["enum"]]
-    properties = schema.get("properties")
-    if schema.get("type") == "object" and isinstance(properties, dict) and len(properties) == 1:
-        return classification_labels(next(iter(properties.values())))
-    return None
+    labels: LabelSchema | None = None  # a classification a tier-0 classifier can try first
 
 
 def need_of(request: ChatRequest, data_class: DataClass, task: str | None = None) -> Need:
     """What a chat request needs: its task (given, or a classification or extraction by its schema)."""
     schema = request.json_schema
+    labels = label_schema(schema)
     if task is None:
-        task = "chat" if schema is None else "classify" if classification_labels(schema) else "extract"
+        task = "chat" if schema is None else "classify" if labels else "extract"
     prompt = sum(estimate_tokens(m.content) for m in request.messages)
-    return Need(task, data_class, schema is not None, prompt, request.max_tokens or 800)
+    return Need(task, data_class, schema is not None, prompt, request.max_tokens or 800, labels)
 
 
 class NoEligibleModel(UnsupportedRequest):
@@ -99,10 +89,13 @@ class Router:
         """Why the profile may not or cannot take the request; None when it can."""
         if need.data_class not in (profile.data_classes or []):
             return f"not cleared for data class '{need.data_class}' (location {profile.location})"
-        if need.json_schema and not profile.can("json_schema"):
-            return "cannot follow a JSON schema"
-        if profile.context < need.prompt_tokens + need.max_tokens:
-            return f"context of {profile.context} tokens is too small"
+        if profile.can("chat"):
+            if need.json_schema and not profile.can("json_schema"):
+                return "cannot follow a JSON schema"
+            if profile.context < need.prompt_tokens + need.max_tokens:
+                return f"context of {profile.context} tokens is too small"
+        elif profile.context < need.prompt_tokens:
+            return f"reads only {profile.context} tokens of a longer text"
         if not self.breaker.allows(profile.id):
             return "failing recently (circuit breaker open)"
         if not self.pool.available(profile):
@@ -113,15 +106,17 @@ class Router:
         """The route: the chosen model, the reason, the rejected ones and the fallbacks in order."""
         rejected: list[Rejected] = []
         eligible: list[Profile] = []
+        classifiers: list[Profile] = []
         for profile in self.catalogue.profiles():
-            if not profile.can("chat"):
+            classifier = profile.tier == 0 and profile.can("embeddings") and need.labels is not None
+            if not (profile.can("chat") or classifier):
                 continue
             why = self.ineligible(profile, need)
-            if why is None:
-                eligible.append(profile)
-            else:
+            if why is not None:
                 rejected.append(Rejected(profile.id, why))
-        if not eligible:
+            else:
+                (classifiers if classifier else eligible).append(profile)
+        if not eligible and not classifiers:
             raise NoEligibleModel(need, rejected)
         minimum, why = self.minimum_tier(need)
 
@@ -132,14 +127,19 @@ class Router:
         adequate = sorted((p for p in eligible if p.tier >= minimum), key=order)
         weaker = sorted((p for p in eligible if p.tier < minimum), key=order, reverse=True)
         ranked = adequate + weaker
+        for profile in ranked[1:] if not classifiers else ranked:
+            note = "kept as fallback" if profile.tier <= ranked[0].tier else "larger than needed"
+            if classifiers:
+                note = "escalation if the classifier is unsure"
+            elif profile.tier < minimum:
+                note = f"tier {profile.tier} is below the {minimum} needed for {why}"
+            rejected.append(Rejected(profile.id, note))
+        if classifiers:
+            reason = f"tier 0: embedding classifier; escalates when the best label leads by < {MARGIN_MIN}"
+            return Route(classifiers[0].id, 0, reason, rejected, [p.id for p in ranked])
         chosen = ranked[0]
         if adequate:
             reason = f"smallest eligible model of tier ≥ {minimum}, adequate for {why}"
         else:
             reason = f"no eligible model of tier ≥ {minimum} ({why}); the strongest eligible one"
-        for profile in ranked[1:]:
-            note = "larger than needed" if profile.tier > chosen.tier else "kept as fallback"
-            if profile.tier < minimum:
-                note = f"tier {profile.tier} is below the {minimum} needed for {why}"
-            rejected.append(Rejected(profile.id, note))
         return Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])

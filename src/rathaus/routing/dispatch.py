@@ -1,0 +1,62 @@
+"""Running routed requests: tier 0 first where it can answer, then the language models in route order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import ChatRequest, StreamItem, TextChunk, Usage
+from rathaus.llm.gateway import ModelGateway
+from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier
+from rathaus.routing.fallback import AllModelsFailed, routed_chat
+from rathaus.routing.route import Attempt, Route
+from rathaus.routing.router import Need, Router, estimate_tokens
+
+
+class Dispatcher:
+    """Plans a route per request and runs it: classifier cascade, fallbacks, breaker."""
+
+    def __init__(self, gateway: ModelGateway, router: Router) -> None:
+        self.gateway = gateway
+        self.router = router
+        self._lock = threading.Lock()
+        self._classifiers: dict[str, EmbeddingClassifier] = {}
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker shared by all routed requests."""
+        return self.router.breaker
+
+    def plan(self, need: Need) -> Route:
+        """The route for a request (raises NoEligibleModel with the reasons)."""
+        return self.router.plan(need)
+
+    def classifier(self, model_id: str) -> EmbeddingClassifier:
+        """The classifier on one embedding model (its label vectors are cached)."""
+        with self._lock:
+            return self._classifiers.setdefault(model_id, EmbeddingClassifier(self.gateway, model_id))
+
+    def run(
+        self, principal: Principal, route: Route, need: Need, request: ChatRequest, endpoint: str
+    ) -> Generator[StreamItem, None, None]:
+        """The answer along the route; the route records each attempt as it goes."""
+        if route.tier == 0 and need.labels is not None:
+            text = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+            verdict = self.classifier(route.chosen).classify(principal, text, need.labels, endpoint, route)
+            detail = f"label '{verdict.label}', lead {verdict.margin:.3f}"
+            if verdict.confident:
+                route.attempts.append(Attempt(route.chosen, "ok", detail))
+                answer = need.labels.answer(verdict.label)
+                yield TextChunk(answer)
+                yield Usage(tokens_in=estimate_tokens(text), tokens_out=estimate_tokens(answer))
+                return
+            route.attempts.append(Attempt(route.chosen, "escalated", f"{detail} < {MARGIN_MIN}"))
+            if not route.fallbacks:
+                raise AllModelsFailed("the classifier was unsure and no language model may take the request")
+            model_id = route.fallbacks.pop(0)
+            profile = self.gateway.catalogue.get(model_id)
+            route.chosen, route.tier = profile.id, profile.tier
+            route.reason = f"escalated: the classifier was unsure ({detail})"
+        yield from routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)
