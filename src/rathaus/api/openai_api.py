@@ -268,7 +268,7 @@ async def chat_completions(
     if body.model == AUTO:
         need = need_of(request, body.rathaus.data_class, body.rathaus.task)
         route = services.routing.plan(need)
-        stream = services.routing.run(principal, route, need, request, "v1.chat")
+        stream = services.routing.run(principal, route, request, "v1.chat", need.labels)
     elif name is not None:
         prepared = await run_in_threadpool(prepare_chat, services, principal, name, request)
         stream = prepared.stream(services, principal, "v1.chat")

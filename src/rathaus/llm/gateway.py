@@ -86,6 +86,8 @@ class ModelGateway:
     ) -> None:
         try:
             costed = self.costing.cost(profile, usage or Usage())
+            if route is not None:
+                route.add(costed)
             routed = route.as_json() if route is not None else None
             record_request(self.db, principal, profile, endpoint, usage, status, error, costed, routed)
         except Exception:  # never let bookkeeping hide the request's own outcome

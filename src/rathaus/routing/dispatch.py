@@ -9,9 +9,9 @@ from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, StreamItem, TextChunk, Usage
 from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
-from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier
+from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
 from rathaus.routing.fallback import AllModelsFailed, routed_chat
-from rathaus.routing.route import Attempt, Route
+from rathaus.routing.route import Attempt, Reason, Route
 from rathaus.routing.router import Need, Router, estimate_tokens
 
 
@@ -39,16 +39,21 @@ class Dispatcher:
             return self._classifiers.setdefault(model_id, EmbeddingClassifier(self.gateway, model_id))
 
     def run(
-        self, principal: Principal, route: Route, need: Need, request: ChatRequest, endpoint: str
+        self,
+        principal: Principal,
+        route: Route,
+        request: ChatRequest,
+        endpoint: str,
+        labels: LabelSchema | None = None,
     ) -> Generator[StreamItem, None, None]:
         """The answer along the route; the route records each attempt as it goes."""
-        if route.tier == 0 and need.labels is not None:
+        if route.tier == 0 and labels is not None:
             text = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-            verdict = self.classifier(route.chosen).classify(principal, text, need.labels, endpoint, route)
+            verdict = self.classifier(route.chosen).classify(principal, text, labels, endpoint, route)
             detail = f"label '{verdict.label}', lead {verdict.margin:.3f}"
             if verdict.confident:
                 route.attempts.append(Attempt(route.chosen, "ok", detail))
-                answer = need.labels.answer(verdict.label)
+                answer = labels.answer(verdict.label)
                 yield TextChunk(answer)
                 yield Usage(tokens_in=estimate_tokens(text), tokens_out=estimate_tokens(answer))
                 return
@@ -58,5 +63,5 @@ class Dispatcher:
             model_id = route.fallbacks.pop(0)
             profile = self.gateway.catalogue.get(model_id)
             route.chosen, route.tier = profile.id, profile.tier
-            route.reason = f"escalated: the classifier was unsure ({detail})"
+            route.reason = Reason("escalated", {"label": verdict.label, "lead": round(verdict.margin, 3)})
         yield from routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)

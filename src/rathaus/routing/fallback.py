@@ -22,7 +22,7 @@ from rathaus.llm.backend import (
 )
 from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
-from rathaus.routing.route import Attempt, Route
+from rathaus.routing.route import Attempt, Reason, Route
 
 
 class AllModelsFailed(BackendError):
@@ -42,7 +42,7 @@ def routed_chat(
         profile = gateway.catalogue.get(model_id)
         if model_id != route.chosen:
             failed = route.attempts[-1]
-            route.reason = f"fallback: {failed.model} failed ({failed.detail})"
+            route.reason = Reason("fallback", {"model": failed.model})
             route.chosen, route.tier = profile.id, profile.tier
         stream = gateway.chat(principal, profile, request, endpoint=endpoint, route=route)
         try:

@@ -17,15 +17,17 @@ from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.classifier import MARGIN_MIN, LabelSchema, label_schema
-from rathaus.routing.route import Rejected, Route
+from rathaus.routing.route import Reason, Rejected, Route
 
 # The least capable tier that does each task well enough (tier 0 needs a handler, not a chat model).
+# Small local models sort and extract reliably under a JSON schema; writing German and answering from
+# sources needs the 1.5B class (docs/benchmarks.md, routing). The routing benchmark revisits these.
 TASK_MIN_TIER: dict[str, int] = {
     "classify": 1,
     "extract": 1,
-    "qa": 1,
-    "summarize": 1,
-    "chat": 1,
+    "qa": 2,
+    "summarize": 2,
+    "chat": 2,
     "simplify": 2,
     "draft": 2,
     "translate": 2,
@@ -65,7 +67,9 @@ class NoEligibleModel(UnsupportedRequest):
     """No model may or can take the request; the message says why for each."""
 
     def __init__(self, need: Need, rejected: list[Rejected]) -> None:
-        reasons = "; ".join(f"{r.model}: {r.reason}" for r in rejected) or "the catalogue has no chat model"
+        reasons = (
+            "; ".join(f"{r.model}: {r.reason.text}" for r in rejected) or "the catalogue has no chat model"
+        )
         super().__init__(f"no model may take this request (data class '{need.data_class}'): {reasons}")
         self.rejected = rejected
 
@@ -78,28 +82,27 @@ class Router:
         self.pool = pool
         self.breaker = breaker
 
-    def minimum_tier(self, need: Need) -> tuple[int, str]:
-        """The least tier adequate for the request, and why."""
+    def minimum_tier(self, need: Need) -> tuple[int, bool]:
+        """The least tier adequate for the request, and whether its input counts as long."""
         tier = TASK_MIN_TIER.get(need.task, 1)
-        if need.prompt_tokens > LONG_INPUT_TOKENS:
-            return tier + 1, f"task '{need.task}' with a long input ({need.prompt_tokens} tokens)"
-        return tier, f"task '{need.task}'"
+        long_input = need.prompt_tokens > LONG_INPUT_TOKENS
+        return tier + long_input, long_input
 
-    def ineligible(self, profile: Profile, need: Need) -> str | None:
+    def ineligible(self, profile: Profile, need: Need) -> Reason | None:
         """Why the profile may not or cannot take the request; None when it can."""
         if need.data_class not in (profile.data_classes or []):
-            return f"not cleared for data class '{need.data_class}' (location {profile.location})"
+            return Reason("data_class", {"data_class": need.data_class, "location": profile.location})
         if profile.can("chat"):
             if need.json_schema and not profile.can("json_schema"):
-                return "cannot follow a JSON schema"
+                return Reason("no_json_schema")
             if profile.context < need.prompt_tokens + need.max_tokens:
-                return f"context of {profile.context} tokens is too small"
+                return Reason("context", {"context": profile.context})
         elif profile.context < need.prompt_tokens:
-            return f"reads only {profile.context} tokens of a longer text"
+            return Reason("reads_less", {"context": profile.context})
         if not self.breaker.allows(profile.id):
-            return "failing recently (circuit breaker open)"
+            return Reason("breaker_open")
         if not self.pool.available(profile):
-            return "not ready (weights, API key or backend missing)"
+            return Reason("not_ready")
         return None
 
     def plan(self, need: Need) -> Route:
@@ -118,7 +121,8 @@ class Router:
                 (classifiers if classifier else eligible).append(profile)
         if not eligible and not classifiers:
             raise NoEligibleModel(need, rejected)
-        minimum, why = self.minimum_tier(need)
+        minimum, long_input = self.minimum_tier(need)
+        values = {"minimum": minimum, "task": need.task}
 
         def order(profile: Profile) -> tuple[int, float, str]:
             price = profile.cost.eur_per_1m_input + profile.cost.eur_per_1m_output
@@ -128,18 +132,20 @@ class Router:
         weaker = sorted((p for p in eligible if p.tier < minimum), key=order, reverse=True)
         ranked = adequate + weaker
         for profile in ranked[1:] if not classifiers else ranked:
-            note = "kept as fallback" if profile.tier <= ranked[0].tier else "larger than needed"
+            note = Reason("fallback_kept" if profile.tier <= ranked[0].tier else "larger")
             if classifiers:
-                note = "escalation if the classifier is unsure"
+                note = Reason("escalation")
             elif profile.tier < minimum:
-                note = f"tier {profile.tier} is below the {minimum} needed for {why}"
+                note = Reason("below_minimum", {**values, "tier": profile.tier})
             rejected.append(Rejected(profile.id, note))
         if classifiers:
-            reason = f"tier 0: embedding classifier; escalates when the best label leads by < {MARGIN_MIN}"
+            reason = Reason("classifier", {"margin": MARGIN_MIN})
             return Route(classifiers[0].id, 0, reason, rejected, [p.id for p in ranked])
         chosen = ranked[0]
-        if adequate:
-            reason = f"smallest eligible model of tier ≥ {minimum}, adequate for {why}"
+        if not adequate:
+            reason = Reason("strongest_eligible", values)
+        elif long_input:
+            reason = Reason("smallest_adequate_long", {**values, "tokens": need.prompt_tokens})
         else:
-            reason = f"no eligible model of tier ≥ {minimum} ({why}); the strongest eligible one"
+            reason = Reason("smallest_adequate", values)
         return Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])
