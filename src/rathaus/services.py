@@ -39,6 +39,7 @@ class Services:
         pool = ModelPool(settings, catalogue)
         gateway = ModelGateway(db, catalogue, pool)
         routing = Dispatcher(gateway, Router(catalogue, pool, CircuitBreaker()))
+        gateway.metrics.watch_breakers(routing.breaker.open_models)
         return cls(
             settings=settings,
             db=db,

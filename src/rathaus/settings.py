@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         default=300.0, gt=0, description="Longest wait for a model's next output before the request fails."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to /metrics; unset: only this machine may scrape.",
+    )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from rathaus.accounting.models import RequestRecord
@@ -205,3 +206,18 @@ def test_an_unsure_classification_escalates_to_a_language_model(
     with services.db.session(jena.id) as session:
         endpoints = {r.endpoint for r in session.scalars(select(RequestRecord))}
     assert {"routing.labels", "v1.chat"} <= endpoints  # labels, message and the model: all recorded
+
+
+def test_metrics_count_requests_energy_and_open_breakers(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _auto(client, jena.headers(), max_tokens=5)
+    services.routing.breaker.failed("small", down=True)
+    text = client.get("/metrics").text
+    labels = f'endpoint="v1.chat",model="large",status="ok",tenant="{jena.id}",tier="2"'
+    assert f"rathaus_requests_total{{{labels}}} 1.0" in text
+    assert 'rathaus_circuit_open{model="small"} 1.0' in text
+    assert "rathaus_request_seconds_bucket" in text
+    client.app.state.services.settings.metrics_token = SecretStr("m" * 32)  # type: ignore[attr-defined]
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32}).status_code == 200

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Generator, Iterator
 
 from rathaus.accounting.costing import Costing
+from rathaus.accounting.metrics import Metrics
 from rathaus.accounting.records import record_request
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, StreamItem, Usage
@@ -30,6 +31,7 @@ class ModelGateway:
         self.catalogue = catalogue
         self.pool = pool
         self.costing = Costing(pool.settings, catalogue)
+        self.metrics = Metrics()
 
     def chat_profile(self, model_id: str, request: ChatRequest) -> Profile:
         """The profile for a chat request; raises UnknownModel or UnsupportedRequest."""
@@ -88,6 +90,7 @@ class ModelGateway:
             costed = self.costing.cost(profile, usage or Usage())
             if route is not None:
                 route.add(costed)
+            self.metrics.count(principal.tenant_id, profile, endpoint, status, usage or Usage(), costed)
             routed = route.as_json() if route is not None else None
             record_request(self.db, principal, profile, endpoint, usage, status, error, costed, routed)
         except Exception:  # never let bookkeeping hide the request's own outcome
