@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned
@@ -14,6 +14,7 @@ class RequestRecord(TenantOwned, Base):
     """Who asked which model what it cost, and how it went."""
 
     __tablename__ = "request_records"
+    __table_args__ = (Index("ix_request_records_created_at", "created_at"),)
 
     user_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
@@ -41,3 +42,5 @@ class RequestRecord(TenantOwned, Base):
     reference_wh: Mapped[float | None] = mapped_column(Float, default=None)
     reference_eur: Mapped[float | None] = mapped_column(Float, default=None)
     route: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    tier: Mapped[int | None] = mapped_column(Integer, default=None)
+    assistant: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -51,6 +51,8 @@ def record_request(
             reference_wh=reference.wh if reference else None,
             reference_eur=reference.eur if reference else None,
             route=route,
+            tier=profile.tier,
+            assistant=route.get("assistant") if route else None,
         )
         session.add(record)
         session.flush()

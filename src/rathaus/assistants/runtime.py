@@ -135,11 +135,12 @@ def prepare_for(
     if not conversation:
         raise UnsupportedRequest("the conversation needs at least one user message")
     route = plan(services, spec, conversation, request.max_tokens or DEFAULT_MAX_TOKENS)
+    route.assistant = spec.metadata.name
     profile = services.catalogue.get(route.chosen)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
     prepared = build_request(spec, conversation, request.max_tokens, grounded)
     if grounded is not None and grounded.found and "logprobs" in services.pool.backend(profile).capabilities:
-        grounded = grounding.check(services, principal, profile, prepared, conversation, grounded)
+        grounded = grounding.check(services, principal, profile, prepared, conversation, grounded, route)
     if grounded is not None and grounded.reason == "no_passage":
         route.rejected.append(Rejected(route.chosen, Reason("not_needed")))
         route.chosen, route.tier = NOT_FOUND_RULE, 0

@@ -89,6 +89,7 @@ class Route:
     eur: float = 0.0
     reference_wh: float = 0.0  # the reference model's estimate for the same requests, where it has one
     unmeasured: int = 0  # requests whose energy is unknown (their Wh are not in the sum)
+    assistant: str | None = None  # the assistant the request was made for, if any
 
     def add(self, costed: Costed) -> None:
         """Count one recorded request's footprint (and its reference estimate) towards the route."""

@@ -1,4 +1,4 @@
-"""energy, CO2, cost, reference and route of each request
+"""energy, CO2, cost, reference, route, tier and assistant of each request
 
 Revision ID: 0007
 Revises: 0006
@@ -27,12 +27,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reference_wh", sa.Float(), nullable=True))
         batch.add_column(sa.Column("reference_eur", sa.Float(), nullable=True))
         batch.add_column(sa.Column("route", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("tier", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("assistant", sa.String(100), nullable=True))
+    op.create_index("ix_request_records_created_at", "request_records", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_request_records_created_at", "request_records")
     with op.batch_alter_table("request_records") as batch:
         for column in (
-            "route", "reference_eur", "reference_wh", "reference_profile_id", "eur", "co2_g",
-            "wh_uncertainty", "wh_method", "wh",
+            "assistant", "tier", "route", "reference_eur", "reference_wh", "reference_profile_id",
+            "eur", "co2_g", "wh_uncertainty", "wh_method", "wh",
         ):  # fmt: skip
             batch.drop_column(column)
