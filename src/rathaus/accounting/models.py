@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned
@@ -44,3 +44,30 @@ class RequestRecord(TenantOwned, Base):
     route: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     tier: Mapped[int | None] = mapped_column(Integer, default=None)
     assistant: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class Budget(TenantOwned, Base):
+    """A monthly limit in euros and/or kWh for the whole tenant (no assistant) or one assistant."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("tenant_id", "assistant", name="uq_budgets_tenant_assistant"),)
+
+    assistant: Mapped[str | None] = mapped_column(String(100), default=None)
+    eur_per_month: Mapped[float | None] = mapped_column(Float, default=None)
+    kwh_per_month: Mapped[float | None] = mapped_column(Float, default=None)
+    # what happens when it is used up: refuse further requests, or downgrade to the smallest eligible model
+    action: Mapped[str] = mapped_column(String(20), default="refuse")
+
+
+class BudgetMonth(TenantOwned, Base):
+    """What one budget has spent (and reserved for requests still running) in one calendar month."""
+
+    __tablename__ = "budget_months"
+    __table_args__ = (UniqueConstraint("budget_id", "month", name="uq_budget_months_budget_month"),)
+
+    budget_id: Mapped[str] = mapped_column(String(32), ForeignKey("budgets.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM (UTC)
+    spent_eur: Mapped[float] = mapped_column(Float, default=0.0)
+    spent_wh: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_eur: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_wh: Mapped[float] = mapped_column(Float, default=0.0)

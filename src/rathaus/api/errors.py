@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rathaus.accounting.budgets import BudgetExhausted
 from rathaus.formats.documents import DocumentError
 from rathaus.identity.directory import Conflict
 from rathaus.identity.visibility import Forbidden
@@ -148,6 +149,10 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(UnknownModel)
     async def _unknown_model(request: Request, exc: UnknownModel) -> Response:
         return respond(request, 404, str(exc), "model_not_found", "model")
+
+    @app.exception_handler(BudgetExhausted)
+    async def _budget(request: Request, exc: BudgetExhausted) -> Response:
+        return respond(request, 429, str(exc), "budget_exhausted")
 
     @app.exception_handler(NoEligibleModel)
     async def _no_model(request: Request, exc: NoEligibleModel) -> Response:

@@ -27,6 +27,7 @@ from rathaus.routing.route import HEADER, Route
 from rathaus.routing.router import need_of
 
 AUTO = "auto"  # `model: auto`: the router chooses
+BUDGET_HEADER = "X-Rathaus-Budget"  # budget warnings (80 % used and more)
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -323,7 +324,12 @@ async def chat_completions(
 
 def _route_header(route: Route | None) -> dict[str, str]:
     """The X-Rathaus-Route header of a routed answer."""
-    return {HEADER: route.header()} if route is not None else {}
+    if route is None:
+        return {}
+    headers = {HEADER: route.header()}
+    if route.budget_warnings:
+        headers[BUDGET_HEADER] = "; ".join(route.budget_warnings)
+    return headers
 
 
 @router.post("/embeddings", operation_id="v1_embeddings")

@@ -139,8 +139,13 @@ def prepare_for(
     profile = services.catalogue.get(route.chosen)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
     prepared = build_request(spec, conversation, request.max_tokens, grounded)
+    if grounded is None or grounded.found:
+        services.routing.admit(principal, route)  # before any model is asked; BudgetExhausted refuses
+        profile = services.catalogue.get(route.chosen)  # a used-up budget may have downgraded the route
     if grounded is not None and grounded.found and "logprobs" in services.pool.backend(profile).capabilities:
         grounded = grounding.check(services, principal, profile, prepared, conversation, grounded, route)
+        if not grounded.found and route.admission is not None:
+            services.gateway.budgets.release(route.admission)
     if grounded is not None and grounded.reason == "no_passage":
         route.rejected.append(Rejected(route.chosen, Reason("not_needed")))
         route.chosen, route.tier = NOT_FOUND_RULE, 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Iterator
 
+from rathaus.accounting.budgets import Budgets
 from rathaus.accounting.costing import Costing
 from rathaus.accounting.metrics import Metrics
 from rathaus.accounting.records import record_request
@@ -32,6 +33,7 @@ class ModelGateway:
         self.pool = pool
         self.costing = Costing(pool.settings, catalogue)
         self.metrics = Metrics()
+        self.budgets = Budgets(db)
 
     def chat_profile(self, model_id: str, request: ChatRequest) -> Profile:
         """The profile for a chat request; raises UnknownModel or UnsupportedRequest."""
@@ -90,6 +92,8 @@ class ModelGateway:
             costed = self.costing.cost(profile, usage or Usage())
             if route is not None:
                 route.add(costed)
+                if route.admission is not None:
+                    self.budgets.spend(route.admission, costed.footprint.eur, costed.footprint.wh)
             self.metrics.count(principal.tenant_id, profile, endpoint, status, usage or Usage(), costed)
             routed = route.as_json() if route is not None else None
             record_request(self.db, principal, profile, endpoint, usage, status, error, costed, routed)

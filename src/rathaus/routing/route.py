@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rathaus.accounting.budgets import Admission
     from rathaus.accounting.costing import Costed
 
 HEADER = "X-Rathaus-Route"
@@ -37,6 +38,8 @@ REASONS: dict[str, str] = {
     "below_minimum": "tier {tier} is below the {minimum} needed for task '{task}'",
     "escalation": "escalation if the classifier is unsure",
     "not_needed": "not needed: no passage is similar enough",
+    "budget_downgrade": "the monthly budget is used up: the smallest eligible model, as the policy says",
+    "budget": "not used: the monthly budget is used up",
 }
 
 
@@ -90,6 +93,10 @@ class Route:
     reference_wh: float = 0.0  # the reference model's estimate for the same requests, where it has one
     unmeasured: int = 0  # requests whose energy is unknown (their Wh are not in the sum)
     assistant: str | None = None  # the assistant the request was made for, if any
+    expected_in: int = 0  # the tokens the router expected, for the budget reservation
+    expected_out: int = 0
+    budget_warnings: list[str] = field(default_factory=list)
+    admission: Admission | None = field(default=None, repr=False, compare=False)
 
     def add(self, costed: Costed) -> None:
         """Count one recorded request's footprint (and its reference estimate) towards the route."""
@@ -107,6 +114,7 @@ class Route:
     def as_json(self) -> dict[str, Any]:
         """The route for response bodies and the request record."""
         data = asdict(self)
+        data.pop("admission", None)
         data["reason"] = self.reason.as_json()
         data["rejected"] = [{"model": r.model, "reason": r.reason.as_json()} for r in self.rejected]
         return data

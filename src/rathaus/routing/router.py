@@ -140,7 +140,9 @@ class Router:
             rejected.append(Rejected(profile.id, note))
         if classifiers:
             reason = Reason("classifier", {"margin": MARGIN_MIN})
-            return Route(classifiers[0].id, 0, reason, rejected, [p.id for p in ranked])
+            route = Route(classifiers[0].id, 0, reason, rejected, [p.id for p in ranked])
+            route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
+            return route
         chosen = ranked[0]
         if not adequate:
             reason = Reason("strongest_eligible", values)
@@ -148,4 +150,6 @@ class Router:
             reason = Reason("smallest_adequate_long", {**values, "tokens": need.prompt_tokens})
         else:
             reason = Reason("smallest_adequate", values)
-        return Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])
+        route = Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])
+        route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
+        return route

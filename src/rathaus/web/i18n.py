@@ -323,6 +323,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "route.below_minimum": "Stufe {tier} liegt unter der für „{task}“ nötigen Stufe {minimum}",
         "route.escalation": "übernimmt, wenn der Klassifikator unsicher ist",
         "route.not_needed": "nicht nötig: keine passende Stelle in den Quellen",
+        "route.budget_downgrade": "das Monatsbudget ist aufgebraucht: das kleinste zulässige Modell, wie vorgegeben",
+        "route.budget": "nicht genutzt: das Monatsbudget ist aufgebraucht",
     },
     "en": {
         "app.name": "Rathaus",
@@ -637,6 +639,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "route.below_minimum": "tier {tier} is below the tier {minimum} that '{task}' needs",
         "route.escalation": "takes over when the classifier is unsure",
         "route.not_needed": "not needed: nothing in the sources matches",
+        "route.budget_downgrade": "the monthly budget is used up: the smallest eligible model, as the policy says",
+        "route.budget": "not used: the monthly budget is used up",
     },
 }
 

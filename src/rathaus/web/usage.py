@@ -88,9 +88,7 @@ def usage_page(
 
 
 @router.get("/usage.csv")
-def usage_csv(
-    principal: PagePrincipal, services: ServicesDep, days: int = Query(30)
-) -> StreamingResponse:
+def usage_csv(principal: PagePrincipal, services: ServicesDep, days: int = Query(30)) -> StreamingResponse:
     """Every request of the period with its footprint, as CSV."""
     require_admin(principal)
     _check_period(days)
