@@ -21,6 +21,7 @@ from rathaus.routing.router import need_of
 from rathaus.services import Services
 from rathaus.settings import Settings
 from tests.conftest import TenantFixture, make_tenant
+from tests.web.session import form_token, login
 
 REPLY = " ".join(["Wort"] * 10)
 PRICED = {  # 1 € per 1,000 tokens in and out: a request of ~15 tokens in and 10 out costs ~0.025 €
@@ -109,3 +110,23 @@ def test_warning_at_eighty_percent_and_refusal_over_the_api(
     refused = [r for r in headers if r.status_code == 429]
     assert warned and "tenant's monthly euro budget used" in warned[0].headers["X-Rathaus-Budget"]
     assert refused and refused[0].json()["error"]["code"] == "budget_exhausted"
+
+
+def test_admins_set_and_remove_budgets_on_their_page(client: TestClient, jena: TenantFixture) -> None:
+    login(client, jena.admin_email)
+    token = form_token(client, "/admin/budgets")
+    form = {"csrf": token, "scope": "", "eur_per_month": "12,50", "kwh_per_month": "", "action": "downgrade"}
+    saved = client.post("/admin/budgets", data=form)
+    assert saved.status_code == 200 and "Das Budget wurde gespeichert." in saved.text
+    assert "12,50 €" in saved.text and "kleinstes zulässiges Modell nehmen" in saved.text
+    bad = client.post("/admin/budgets", data={**form, "eur_per_month": "-3"})
+    assert bad.status_code == 422 and "Zahlen ab 0" in bad.text
+    unknown = client.post("/admin/budgets", data={**form, "scope": "gibt-es-nicht"})
+    assert unknown.status_code == 404
+    removed = client.post("/admin/budgets", data={**form, "eur_per_month": ""})
+    assert (
+        "Das Budget wurde entfernt." in removed.text and "Es sind keine Budgets festgelegt." in removed.text
+    )
+    client.cookies.clear()
+    login(client, jena.staff_email)
+    assert client.get("/admin/budgets").status_code == 403
