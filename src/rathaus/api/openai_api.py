@@ -274,14 +274,16 @@ async def chat_completions(
         prepared = await run_in_threadpool(prepare_chat, services, principal, name, request)
         stream = prepared.stream(services, principal, "v1.chat")
         sources = [s.as_json() for s in prepared.sources]
+        route = prepared.route
     else:
         profile = services.gateway.chat_profile(body.model, request)
         stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
+    answered_by = route.chosen if route is not None and body.model == AUTO else body.model
     if body.stream:
         # Start generating before sending headers, so a model that cannot run gets a proper error status.
         first = await run_in_threadpool(next, stream)
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        events = _stream_events(first, stream, route.chosen if route else body.model, include_usage)
+        events = _stream_events(first, stream, answered_by, include_usage)
         return StreamingResponse(
             relay(events),
             media_type="text/event-stream",
@@ -307,7 +309,7 @@ async def chat_completions(
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": route.chosen if route else body.model,
+            "model": answered_by,
             "choices": [
                 {
                     "index": 0,
