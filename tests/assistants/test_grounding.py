@@ -125,6 +125,9 @@ def test_sources_that_answer_are_cited_after_the_check(
     reply = client.post("/v1/chat/completions", json=body, headers=jena.headers("staff")).json()
     assert reply["choices"][0]["message"]["content"] == "Zwei Hunde kosten 240 Euro [1]."
     assert reply["rathaus"]["sources"][0]["document_title"].startswith("Hundesteuer")
+    route = reply["rathaus"]["route"]
+    assert route["chosen"] == "scripted-sure" and route["assistant"] == "auskunft"
+    assert route["reason"]["code"] == "policy_profile" and reply["model"] == "assistant/auskunft"
 
 
 def test_yes_probability_reads_the_token_alternatives() -> None:

@@ -151,6 +151,8 @@ def test_staff_chats_and_sees_the_answer_stream_in(
     expect(answer).to_contain_text("Echo: Wann wird bei uns der Sperrmüll abgeholt?")
     expect(answer).not_to_have_attribute("aria-busy", "true")
     expect(page.get_by_role("status")).to_have_text("Antwort vollständig.")
+    page.get_by_text("Warum dieses Modell?").click()  # the route, opened by the person
+    expect(page.locator(".chat-route").last).to_contain_text("vom Assistenten fest eingestellt")
     assert serious_violations(page) == []
 
     page.get_by_role("link", name="Meine Unterhaltungen").click()
@@ -262,6 +264,16 @@ def test_admin_pages_are_accessible(site: str, page: Page, jena: TenantFixture) 
     page.get_by_label("Unterhaltungen aufbewahren (Tage)").fill("0")
     page.get_by_role("button", name="Speichern").click()
     expect(page.get_by_role("status")).to_contain_text("Die Einstellungen wurden gespeichert.")
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Budgets").click()
+    page.get_by_label("Euro je Monat").fill("25")
+    page.get_by_label("Wenn aufgebraucht").select_option("downgrade")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_role("status")).to_contain_text("Das Budget wurde gespeichert.")
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Verbrauch").click()
+    expect(page.get_by_role("heading", name="Anfragen je Tag nach Stufe")).to_be_visible()
+    page.get_by_text("Als Tabelle").first.click()
     assert serious_violations(page) == []
 
 

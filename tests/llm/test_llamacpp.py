@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from rathaus.llm.backend import ChatRequest, Message, TextChunk, Usage, collect
+from rathaus.llm.calibration import calibrate
 from rathaus.llm.llamacpp import LlamaCppBackend, LlamaCppOptions
 from rathaus.settings import Settings
 from tests.conftest import require_model
@@ -67,6 +68,11 @@ def test_token_alternatives_come_with_their_probabilities(backend: LlamaCppBacke
     assert isinstance(first, TextChunk) and first.alternatives is not None
     assert len(first.alternatives) == 5 and first.text in first.alternatives
     assert max(first.alternatives.values()) == first.alternatives[first.text] <= 0.0  # greedy: the likeliest
+
+
+def test_calibration_finds_writing_dearer_than_reading(backend: LlamaCppBackend) -> None:
+    result = calibrate(backend, prompt_repeats=4, output_tokens=24)
+    assert 0 < result.cpu_seconds_per_1k_input < result.cpu_seconds_per_1k_output
 
 
 def test_four_simultaneous_requests_all_complete(backend: LlamaCppBackend) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,41 +13,16 @@ from rathaus.llm.backend import BackendError, ChatRequest, InvalidModelRequest, 
 from rathaus.llm.openai_compat import OpenAICompatBackend, OpenAICompatOptions
 from rathaus.settings import Settings
 from tests.conftest import require_model
-from tests.servers import free_port, wait_until_ready
-
-SERVER = """
-import sys, time, xllamacpp
-params = xllamacpp.CommonParams()
-params.model.path = sys.argv[1]
-params.port = int(sys.argv[2])
-params.hostnames = ["127.0.0.1"]
-params.n_parallel = 2
-params.n_ctx = 2048
-params.verbosity = -1
-params.warmup = False
-server = xllamacpp.Server(params)
-while True:
-    time.sleep(3600)
-"""
+from tests.servers import free_port, llama_server
 
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A llama.cpp server process with Qwen2.5-0.5B on a free loopback port."""
     path = require_model("qwen2.5-0.5b")
-    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(path), str(port)], stdout=log_file, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(f"{url}/health", process, 120, log)
-        yield f"{url}/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with llama_server(path, free_port(), log) as url:
+        yield url
 
 
 def _backend(base_url: str, tmp_path: Path, **options: object) -> OpenAICompatBackend:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned
@@ -12,6 +14,7 @@ class RequestRecord(TenantOwned, Base):
     """Who asked which model what it cost, and how it went."""
 
     __tablename__ = "request_records"
+    __table_args__ = (Index("ix_request_records_created_at", "created_at"),)
 
     user_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
@@ -30,3 +33,41 @@ class RequestRecord(TenantOwned, Base):
     ttft_ms: Mapped[float | None] = mapped_column(Float, default=None)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    wh: Mapped[float | None] = mapped_column(Float, default=None)
+    wh_method: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
+    wh_uncertainty: Mapped[float | None] = mapped_column(Float, default=None)
+    co2_g: Mapped[float | None] = mapped_column(Float, default=None)
+    eur: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    reference_profile_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    reference_wh: Mapped[float | None] = mapped_column(Float, default=None)
+    reference_eur: Mapped[float | None] = mapped_column(Float, default=None)
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    tier: Mapped[int | None] = mapped_column(Integer, default=None)
+    assistant: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class Budget(TenantOwned, Base):
+    """A monthly limit in euros and/or kWh for the whole tenant (no assistant) or one assistant."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("tenant_id", "assistant", name="uq_budgets_tenant_assistant"),)
+
+    assistant: Mapped[str | None] = mapped_column(String(100), default=None)
+    eur_per_month: Mapped[float | None] = mapped_column(Float, default=None)
+    kwh_per_month: Mapped[float | None] = mapped_column(Float, default=None)
+    # what happens when it is used up: refuse further requests, or downgrade to the smallest eligible model
+    action: Mapped[str] = mapped_column(String(20), default="refuse")
+
+
+class BudgetMonth(TenantOwned, Base):
+    """What one budget has spent (and reserved for requests still running) in one calendar month."""
+
+    __tablename__ = "budget_months"
+    __table_args__ = (UniqueConstraint("budget_id", "month", name="uq_budget_months_budget_month"),)
+
+    budget_id: Mapped[str] = mapped_column(String(32), ForeignKey("budgets.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM (UTC)
+    spent_eur: Mapped[float] = mapped_column(Float, default=0.0)
+    spent_wh: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_eur: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_wh: Mapped[float] = mapped_column(Float, default=0.0)

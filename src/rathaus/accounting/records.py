@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rathaus.accounting.costing import Costed
 from rathaus.accounting.models import RequestRecord
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import Usage
@@ -17,9 +20,13 @@ def record_request(
     usage: Usage | None,
     status: str,
     error: str | None = None,
+    costed: Costed | None = None,
+    route: dict[str, Any] | None = None,
 ) -> str:
     """Store one request record in the principal's tenant; returns its id."""
     usage = usage or Usage()
+    footprint = costed.footprint if costed else None
+    reference = costed.reference if costed else None
     with db.session(principal.tenant_id) as session:
         record = RequestRecord(
             user_id=principal.user_id,
@@ -35,6 +42,17 @@ def record_request(
             ttft_ms=usage.ttft_ms,
             duration_ms=usage.duration_ms,
             cpu_seconds=usage.cpu_seconds,
+            wh=footprint.wh if footprint else None,
+            wh_method=footprint.method if footprint else "unknown",
+            wh_uncertainty=footprint.uncertainty if footprint else None,
+            co2_g=footprint.co2_g if footprint else None,
+            eur=footprint.eur if footprint else 0.0,
+            reference_profile_id=costed.reference_id if costed else None,
+            reference_wh=reference.wh if reference else None,
+            reference_eur=reference.eur if reference else None,
+            route=route,
+            tier=profile.tier,
+            assistant=route.get("assistant") if route else None,
         )
         session.add(record)
         session.flush()

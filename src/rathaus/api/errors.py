@@ -16,12 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rathaus.accounting.budgets import BudgetExhausted
 from rathaus.formats.documents import DocumentError
 from rathaus.identity.directory import Conflict
 from rathaus.identity.visibility import Forbidden
 from rathaus.llm.backend import BackendError, ModelBusy
 from rathaus.llm.catalogue import UnknownModel
 from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.routing.router import NoEligibleModel
 from rathaus.store.tenancy import NotFound
 
 logger = logging.getLogger(__name__)
@@ -147,6 +149,14 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(UnknownModel)
     async def _unknown_model(request: Request, exc: UnknownModel) -> Response:
         return respond(request, 404, str(exc), "model_not_found", "model")
+
+    @app.exception_handler(BudgetExhausted)
+    async def _budget(request: Request, exc: BudgetExhausted) -> Response:
+        return respond(request, 429, str(exc), "budget_exhausted")
+
+    @app.exception_handler(NoEligibleModel)
+    async def _no_model(request: Request, exc: NoEligibleModel) -> Response:
+        return respond(request, 422, str(exc), "no_eligible_model")
 
     @app.exception_handler(UnsupportedRequest)
     async def _unsupported(request: Request, exc: UnsupportedRequest) -> Response:

@@ -19,8 +19,15 @@ from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
 from rathaus.assistants import registry
 from rathaus.assistants.runtime import MODEL_PREFIX, assistant_name, prepare_chat
+from rathaus.assistants.spec import TaskType
 from rathaus.llm.backend import MAX_INT32, BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
+from rathaus.llm.catalogue import DataClass
 from rathaus.llm.embeddings import InputType
+from rathaus.routing.route import HEADER, Route
+from rathaus.routing.router import need_of
+
+AUTO = "auto"  # `model: auto`: the router chooses
+BUDGET_HEADER = "X-Rathaus-Budget"  # budget warnings (80 % used and more)
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -65,6 +72,18 @@ class ResponseFormat(BaseModel):
     json_schema: dict[str, Any] | None = None
 
 
+class RoutingHints(BaseModel):
+    """Rathaus's own part of a request (`rathaus` in the body; `extra_body` in OpenAI clients)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_class: DataClass = Field(
+        default="personenbezogen",
+        description="What the messages contain; decides which models may see them. Default: the strictest.",
+    )
+    task: TaskType | None = Field(default=None, description="The task type, for `model: auto`.")
+
+
 class ChatCompletionBody(BaseModel):
     """The body of POST /v1/chat/completions (unknown fields are ignored, as OpenAI clients expect)."""
 
@@ -89,6 +108,7 @@ class ChatCompletionBody(BaseModel):
     tool_choice: Any = None
     functions: list[Any] | None = None
     logprobs: bool | None = None
+    rathaus: RoutingHints = Field(default_factory=RoutingHints)
 
     def to_request(self) -> ChatRequest:
         """The backend-neutral request; features Rathaus does not offer are refused, never dropped."""
@@ -245,22 +265,29 @@ async def chat_completions(
     request = body.to_request()
     name = assistant_name(body.model)
     sources: list[dict[str, Any]] = []
-    if name is not None:
+    route: Route | None = None
+    if body.model == AUTO:
+        need = need_of(request, body.rathaus.data_class, body.rathaus.task)
+        route = services.routing.plan(need)
+        stream = services.routing.run(principal, route, request, "v1.chat", need.labels)
+    elif name is not None:
         prepared = await run_in_threadpool(prepare_chat, services, principal, name, request)
         stream = prepared.stream(services, principal, "v1.chat")
         sources = [s.as_json() for s in prepared.sources]
+        route = prepared.route
     else:
         profile = services.gateway.chat_profile(body.model, request)
         stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
+    answered_by = route.chosen if route is not None and body.model == AUTO else body.model
     if body.stream:
         # Start generating before sending headers, so a model that cannot run gets a proper error status.
         first = await run_in_threadpool(next, stream)
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        events = _stream_events(first, stream, body.model, include_usage)
+        events = _stream_events(first, stream, answered_by, include_usage)
         return StreamingResponse(
             relay(events),
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **_route_header(route)},
         )
 
     def run() -> tuple[str, Usage]:
@@ -274,12 +301,15 @@ async def chat_completions(
         return "".join(parts), usage
 
     text, usage = await run_in_threadpool(run)
+    extension: dict[str, Any] = {"sources": sources} if sources else {}
+    if route is not None:
+        extension["route"] = route.as_json()
     return JSONResponse(
         {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.model,
+            "model": answered_by,
             "choices": [
                 {
                     "index": 0,
@@ -288,9 +318,20 @@ async def chat_completions(
                 }
             ],
             "usage": _usage_json(usage),
-            **({"rathaus": {"sources": sources}} if sources else {}),
-        }
+            **({"rathaus": extension} if extension else {}),
+        },
+        headers=_route_header(route),
     )
+
+
+def _route_header(route: Route | None) -> dict[str, str]:
+    """The X-Rathaus-Route header of a routed answer."""
+    if route is None:
+        return {}
+    headers = {HEADER: route.header()}
+    if route.budget_warnings:
+        headers[BUDGET_HEADER] = "; ".join(route.budget_warnings)
+    return headers
 
 
 @router.post("/embeddings", operation_id="v1_embeddings")

@@ -39,6 +39,8 @@ class ConversationMessage(TenantOwned, Base):
     content: Mapped[str] = mapped_column(Text)
     # for answers from knowledge: the sources listed under the answer (number, passage, title, heading, page)
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    # for answers: which model answered, why, the other models and why not, and what it cost
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 def own(session: Session, user_id: str, conversation_id: str) -> Conversation:
@@ -66,11 +68,12 @@ def append(
     role: str,
     content: str,
     sources: list[dict[str, Any]] | None = None,
+    route: dict[str, Any] | None = None,
 ) -> None:
-    """Add a message (an answer with the sources it listed) and mark the conversation as recently used."""
+    """Add a message (an answer with its sources and route) and mark the conversation as recently used."""
     session.add(
         ConversationMessage(
-            conversation_id=conversation.id, role=role, content=content, sources=sources or None
+            conversation_id=conversation.id, role=role, content=content, sources=sources or None, route=route
         )
     )
     conversation.updated_at = utcnow()

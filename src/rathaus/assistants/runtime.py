@@ -10,14 +10,16 @@ from rathaus.assistants import grounding, registry
 from rathaus.assistants.spec import TEMPERATURE, AssistantSpec
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem
-from rathaus.llm.catalogue import Catalogue, Profile
+from rathaus.llm.catalogue import Profile
 from rathaus.llm.gateway import UnsupportedRequest
-from rathaus.llm.pool import ModelPool
+from rathaus.routing.route import Attempt, Reason, Rejected, Route
+from rathaus.routing.router import Need, estimate_tokens
 
 if TYPE_CHECKING:
     from rathaus.services import Services
 
 MODEL_PREFIX = "assistant/"
+NOT_FOUND_RULE = "rule:not-found"  # the route of an answer no model was asked for
 DEFAULT_MAX_TOKENS = 800  # an answer longer than about two pages is a runaway, not an answer
 FORMAT_HINTS = {
     "text": "Antworte als schlichter Text ohne Markdown.",
@@ -38,6 +40,7 @@ class Prepared:
     profile: Profile
     request: ChatRequest
     grounded: grounding.Grounding | None = None
+    route: Route | None = None
 
     def stream(
         self, services: Services, principal: Principal, endpoint: str
@@ -45,7 +48,9 @@ class Prepared:
         """The answer: from the model, or the assistant's "not found" answer when retrieval found nothing."""
         if self.grounded is not None and not self.grounded.found:
             return grounding.fixed_answer(self.grounded.not_found_text)
-        return services.gateway.chat(principal, self.profile, self.request, endpoint=endpoint)
+        if self.route is None:
+            return services.gateway.chat(principal, self.profile, self.request, endpoint=endpoint)
+        return services.routing.run(principal, self.route, self.request, endpoint)
 
     @property
     def sources(self) -> list[grounding.Source]:
@@ -79,31 +84,31 @@ def build_request(
     )
 
 
-def choose_profile(spec: AssistantSpec, catalogue: Catalogue, pool: ModelPool, default_model: str) -> Profile:
-    """The model the assistant's policy names, cleared for its data class and able to do the job.
+def plan(services: Services, spec: AssistantSpec, conversation: list[Message], max_tokens: int) -> Route:
+    """The assistant's route: the router decides under `auto`; a tier or profile is the policy's choice.
 
-    `auto` uses the default model until routing chooses per request; a tier takes the first ready
-    chat model of that tier.
+    A named tier takes the first ready chat model of that tier. Either way the model must be a chat model
+    cleared for the assistant's data class and able to follow its JSON schema.
     """
     body = spec.spec
     needs_schema = body.output.format == "json"
-
-    def fits(profile: Profile) -> bool:
-        return (
-            profile.can("chat")
-            and (not needs_schema or profile.can("json_schema"))
-            and body.data_class in (profile.data_classes or [])
-        )
-
+    prompt = estimate_tokens(body.instructions) + sum(estimate_tokens(m.content) for m in conversation)
+    if body.knowledge:
+        prompt += grounding.PASSAGES * grounding.PASSAGE_TOKENS
+    need = Need(body.task, body.data_class, needs_schema, prompt, max_tokens)
+    if body.model.mode == "auto":
+        return services.routing.plan(need)
+    catalogue, pool = services.catalogue, services.pool
     if body.model.mode == "profile" and body.model.profile:
         candidates = [catalogue.get(body.model.profile)]
-    elif body.model.mode == "tier":
-        candidates = [p for p in catalogue.profiles() if p.tier == body.model.tier and pool.available(p)]
+        reason = Reason("policy_profile")
     else:
-        candidates = [catalogue.get(default_model)]
+        candidates = [p for p in catalogue.profiles() if p.tier == body.model.tier and pool.available(p)]
+        reason = Reason("policy_tier", {"tier": body.model.tier})
     for profile in candidates:
-        if fits(profile):
-            return profile
+        capable = profile.can("chat") and (not needs_schema or profile.can("json_schema"))
+        if capable and body.data_class in (profile.data_classes or []):
+            return Route(profile.id, profile.tier, reason)
     raise UnsupportedRequest(
         f"no model for assistant '{spec.metadata.name}': none of "
         f"{', '.join(p.id for p in candidates) or 'the models of that tier'} is a chat model cleared for "
@@ -129,9 +134,25 @@ def prepare_for(
     conversation = [m for m in request.messages if m.role != "system"]
     if not conversation:
         raise UnsupportedRequest("the conversation needs at least one user message")
-    profile = choose_profile(spec, services.catalogue, services.pool, services.settings.default_model)
+    route = plan(services, spec, conversation, request.max_tokens or DEFAULT_MAX_TOKENS)
+    route.assistant = spec.metadata.name
+    profile = services.catalogue.get(route.chosen)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
     prepared = build_request(spec, conversation, request.max_tokens, grounded)
+    if grounded is None or grounded.found:
+        services.routing.admit(principal, route)  # before any model is asked; BudgetExhausted refuses
+        profile = services.catalogue.get(route.chosen)  # a used-up budget may have downgraded the route
     if grounded is not None and grounded.found and "logprobs" in services.pool.backend(profile).capabilities:
-        grounded = grounding.check(services, principal, profile, prepared, conversation, grounded)
-    return Prepared(profile, prepared, grounded)
+        grounded = grounding.check(services, principal, profile, prepared, conversation, grounded, route)
+        if not grounded.found and route.admission is not None:
+            services.gateway.budgets.release(route.admission)
+    if grounded is not None and grounded.reason == "no_passage":
+        route.rejected.append(Rejected(route.chosen, Reason("not_needed")))
+        route.chosen, route.tier = NOT_FOUND_RULE, 0
+        route.reason = Reason("no_passage")
+        route.fallbacks = []
+    elif grounded is not None and not grounded.found:
+        chance = f"{grounded.answerable:.2f}" if grounded.answerable is not None else "?"
+        detail = f"the sources do not answer the question (probability of yes {chance}): not-found answer"
+        route.attempts.append(Attempt(route.chosen, "ok", detail))
+    return Prepared(profile, prepared, grounded, route)

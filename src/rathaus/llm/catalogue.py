@@ -38,6 +38,13 @@ class Energy(BaseModel):
     watts_per_core: float | None = Field(default=None, gt=0)
     wh_per_1k_tokens: float | None = Field(default=None, ge=0)
     source: str = ""
+    uncertainty: float = Field(
+        default=0.5, ge=0, le=1, description="Relative uncertainty of the energy figures (0.5 = ±50 %)."
+    )
+    cpu_seconds_per_1k_input: float | None = Field(
+        default=None, ge=0, description="Measured by `rathaus models calibrate`; for estimates."
+    )
+    cpu_seconds_per_1k_output: float | None = Field(default=None, ge=0)
 
 
 class Profile(BaseModel):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Iterator
 
+from rathaus.accounting.budgets import Budgets
+from rathaus.accounting.costing import Costing
+from rathaus.accounting.metrics import Metrics
 from rathaus.accounting.records import record_request
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, StreamItem, Usage
 from rathaus.llm.catalogue import Catalogue, Profile
 from rathaus.llm.embeddings import Embeddings, InputType
 from rathaus.llm.pool import ModelPool
+from rathaus.routing.route import Route
 from rathaus.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -27,6 +31,9 @@ class ModelGateway:
         self.db = db
         self.catalogue = catalogue
         self.pool = pool
+        self.costing = Costing(pool.settings, catalogue)
+        self.metrics = Metrics()
+        self.budgets = Budgets(db)
 
     def chat_profile(self, model_id: str, request: ChatRequest) -> Profile:
         """The profile for a chat request; raises UnknownModel or UnsupportedRequest."""
@@ -38,7 +45,12 @@ class ModelGateway:
         return profile
 
     def chat(
-        self, principal: Principal, profile: Profile, request: ChatRequest, endpoint: str
+        self,
+        principal: Principal,
+        profile: Profile,
+        request: ChatRequest,
+        endpoint: str,
+        route: Route | None = None,
     ) -> Generator[StreamItem, None, None]:
         """Stream a reply; the request record is written when the stream ends, fails or is closed."""
         usage: Usage | None = None
@@ -64,7 +76,7 @@ class ModelGateway:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops generation at once (frees the model's slot)
-            self._record(principal, profile, endpoint, usage, status, error)
+            self._record(principal, profile, endpoint, usage, status, error, route)
 
     def _record(
         self,
@@ -74,14 +86,28 @@ class ModelGateway:
         usage: Usage | None,
         status: str,
         error: str | None,
+        route: Route | None = None,
     ) -> None:
         try:
-            record_request(self.db, principal, profile, endpoint, usage, status, error)
+            costed = self.costing.cost(profile, usage or Usage())
+            if route is not None:
+                route.add(costed)
+                if route.admission is not None:
+                    self.budgets.spend(route.admission, costed.footprint.eur, costed.footprint.wh)
+            self.metrics.count(principal.tenant_id, profile, endpoint, status, usage or Usage(), costed)
+            routed = route.as_json() if route is not None else None
+            record_request(self.db, principal, profile, endpoint, usage, status, error, costed, routed)
         except Exception:  # never let bookkeeping hide the request's own outcome
             logger.exception("could not write the request record for %s", profile.id)
 
     def embed(
-        self, principal: Principal, model_id: str, texts: list[str], input_type: InputType, endpoint: str
+        self,
+        principal: Principal,
+        model_id: str,
+        texts: list[str],
+        input_type: InputType,
+        endpoint: str,
+        route: Route | None = None,
     ) -> Embeddings:
         """Embed texts and record the request."""
         profile = self.catalogue.get(model_id)
@@ -91,8 +117,8 @@ class ModelGateway:
             result = self.pool.embedder(profile).embed(texts, input_type)
         except Exception as exc:
             message = str(exc) if isinstance(exc, BackendError) else f"unexpected {type(exc).__name__}"
-            self._record(principal, profile, endpoint, None, "error", message)
+            self._record(principal, profile, endpoint, None, "error", message, route)
             raise
         usage = Usage(tokens_in=result.tokens, duration_ms=result.duration_ms, cpu_seconds=result.cpu_seconds)
-        self._record(principal, profile, endpoint, usage, "ok", None)
+        self._record(principal, profile, endpoint, usage, "ok", None, route)
         return result

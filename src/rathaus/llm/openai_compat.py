@@ -136,6 +136,11 @@ class OpenAICompatBackend:
                             produced.append(text)
                             yield TextChunk(text, token_alternatives(choice))
                         finish = choice.get("finish_reason") or finish
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # down: the router falls back at once
+            logger.warning("model %s at %s: %r", self.profile_id, self.options.base_url, exc)
+            raise ModelUnavailable(
+                f"model '{self.profile_id}' is not reachable ({type(exc).__name__})"
+            ) from exc
         except httpx.HTTPError as exc:
             logger.warning("model %s at %s: %r", self.profile_id, self.options.base_url, exc)
             raise BackendError(f"model '{self.profile_id}' is not reachable ({type(exc).__name__})") from exc

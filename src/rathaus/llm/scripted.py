@@ -40,6 +40,9 @@ def example_for_schema(schema: Any) -> Any:
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
+    branches = schema.get("oneOf") or schema.get("anyOf")
+    if isinstance(branches, list) and branches:
+        return example_for_schema(branches[0])
     kind = schema.get("type", "object")
     if isinstance(kind, list):
         kind = kind[0] if kind else "object"

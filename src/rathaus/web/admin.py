@@ -24,7 +24,7 @@ ROLES = [r.value for r in Role]
 MAX_DAYS = 3650
 
 
-def _require_admin(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
     if not principal.has_role(Role.admin):
         raise ApiError(403, "The administration pages need the role 'admin'.", "forbidden")
 
@@ -62,7 +62,7 @@ def users_page(
     request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
 ) -> HTMLResponse:
     """The tenant's people with their roles; add, change a role, remove."""
-    _require_admin(principal)
+    require_admin(principal)
     return _users_page(request, services, principal, done=done)
 
 
@@ -71,7 +71,7 @@ def add_user(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Add a person: a new account with a first password, or an existing account as a new member."""
-    _require_admin(principal)
+    require_admin(principal)
     t = page_translator(request)
     email, name, password = _field(form, "email"), _field(form, "name", 200), _field(form, "password", 1000)
     try:
@@ -92,7 +92,7 @@ def change_role(
     user_id: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Give a member another role."""
-    _require_admin(principal)
+    require_admin(principal)
     return _member_change(
         request, services, principal, lambda s: directory.change_role(s, user_id, _role(form)), "role"
     )
@@ -103,7 +103,7 @@ def remove_user(
     user_id: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Remove a person from the tenant; their logins here end at once."""
-    _require_admin(principal)
+    require_admin(principal)
     return _member_change(
         request, services, principal, lambda s: directory.remove_member(s, user_id), "removed"
     )
@@ -145,7 +145,7 @@ def keys_page(
     request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
 ) -> HTMLResponse:
     """The tenant's API keys: create (shown once) and revoke."""
-    _require_admin(principal)
+    require_admin(principal)
     return _keys_page(request, services, principal, done=done)
 
 
@@ -154,7 +154,7 @@ def create_key(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> HTMLResponse:
     """Create a key and show it this once (the page is not cached and the key not stored)."""
-    _require_admin(principal)
+    require_admin(principal)
     name = _field(form, "name", 200)
     if not name:
         t = page_translator(request)
@@ -172,7 +172,7 @@ def revoke(
     key_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> RedirectResponse:
     """Revoke a key; it stops working at once."""
-    _require_admin(principal)
+    require_admin(principal)
     with services.db.session(principal.tenant_id) as session:
         revoke_key(get_or_404(session, ApiKey, key_id))
     return RedirectResponse("/admin/keys?done=revoked", status_code=303)
@@ -183,7 +183,7 @@ def settings_page(
     request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
 ) -> HTMLResponse:
     """The tenant's settings: how long conversations are kept."""
-    _require_admin(principal)
+    require_admin(principal)
     with services.db.session(principal.tenant_id) as session:
         days = session.get(Tenant, principal.tenant_id).conversation_days  # type: ignore[union-attr]
     return render(request, "admin_settings.html", days=str(days), done=done, max_days=MAX_DAYS)
@@ -194,7 +194,7 @@ def save_settings(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Save the retention; conversations older than the new limit are deleted at the next purge."""
-    _require_admin(principal)
+    require_admin(principal)
     raw = _field(form, "conversation_days", 10)
     if not raw.isdigit() or int(raw) > MAX_DAYS:
         t = page_translator(request)

@@ -19,11 +19,12 @@ from rathaus.assistants.grounding import Grounding, Source, link_citations, show
 from rathaus.assistants.runtime import Prepared, prepare_for
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
+from rathaus.routing.route import Route
 from rathaus.services import Services
 from rathaus.store.tenancy import NotFound
 from rathaus.web.forms import CheckedForm
 from rathaus.web.markdown import to_html
-from rathaus.web.pages import PagePrincipal, page_translator, render
+from rathaus.web.pages import PagePrincipal, page_translator, render, templates
 
 router = APIRouter(include_in_schema=False)
 CSRF_HEADER = "x-rathaus-csrf"
@@ -63,7 +64,10 @@ def _shown(message: conversations.ConversationMessage) -> dict[str, Any]:
         return {"role": message.role, "content": message.content, "html": None, "sources": []}
     sources = [Source.from_json(s) for s in message.sources or []]
     html = link_citations(str(to_html(message.content)), sources)
-    return {"role": "assistant", "content": message.content, "html": Markup(html), "sources": sources}
+    return {
+        "role": "assistant", "content": message.content, "html": Markup(html), "sources": sources,
+        "route": message.route,
+    }  # fmt: skip
 
 
 @router.get("/chat/{name}")
@@ -196,11 +200,18 @@ async def send(
         sources = [s.as_json() for s in shown_sources(answer, prepared.grounded)]
         with services.db.session(principal.tenant_id) as session:
             conversation = conversations.own(session, principal.user_id or "", conversation_id or "")
-            conversations.append(session, conversation, "assistant", answer, sources)
+            route = prepared.route.as_json() if prepared.route else None
+            conversations.append(session, conversation, "assistant", answer, sources, route)
 
     meta = {"conversation_id": conversation_id, "model": prepared.profile.id}
     keeper = keep if conversation_id else None
-    return event_stream(answer_events(stream, meta, task, t, keeper, prepared.grounded))
+    return event_stream(answer_events(stream, meta, task, t, keeper, prepared.grounded, prepared.route))
+
+
+def render_route(route: dict[str, Any], t: Callable[..., str]) -> Markup:
+    """The "why this model?" details of an answer (see templates/route.html)."""
+    macro = templates().env.get_template("route.html").module.route_details  # type: ignore[attr-defined]
+    return Markup(macro(route, t))
 
 
 def answer_events(
@@ -210,8 +221,9 @@ def answer_events(
     t: Callable[..., str],
     keep: Callable[[str], None] | None = None,
     grounded: Grounding | None = None,
+    route: Route | None = None,
 ) -> Generator[str, None, None]:
-    """An answer as server-sent events: meta, delta…, check (Leichte Sprache), sources, done or error.
+    """An answer as server-sent events: meta, delta…, check (Leichte Sprache), sources, route, done or error.
 
     `done` carries the answer as safe HTML with its citations linked. `keep` receives the answer written
     so far when the stream ends, also after an error or hang-up.
@@ -229,6 +241,8 @@ def answer_events(
         shown = shown_sources(answer, grounded)
         if shown:
             yield sse({"title": t("chat.sources"), "sources": [s.as_json() for s in shown]}, "sources")
+        if route is not None:
+            yield sse({"html": render_route(route.as_json(), t)}, "route")
         yield sse({"html": link_citations(str(to_html(answer)), shown)}, "done")
     except BackendError as exc:
         yield sse({"message": str(exc)}, "error")

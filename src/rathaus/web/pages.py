@@ -19,6 +19,7 @@ from rathaus.assistants import registry
 from rathaus.identity.login import COOKIE_NAME, LoginBusy, LoginFailed, LoginThrottled, attempt_login
 from rathaus.identity.models import Role, Tenant, User
 from rathaus.identity.principal import Principal
+from rathaus.web import units
 from rathaus.web.forms import CheckedForm, form_token, same_origin
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
 from rathaus.web.i18n import LANGUAGES, language, translator
@@ -29,7 +30,9 @@ router = APIRouter(include_in_schema=False)
 @functools.cache
 def templates() -> Jinja2Templates:
     """The page templates (autoescaped); a city can override them by name later."""
-    return Jinja2Templates(directory=str(files("rathaus.web").joinpath("templates")))
+    pages = Jinja2Templates(directory=str(files("rathaus.web").joinpath("templates")))
+    pages.env.globals.update(wh=units.energy, grams=units.grams, euros=units.euros)
+    return pages
 
 
 class LoginRequired(Exception):

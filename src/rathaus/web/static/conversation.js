@@ -141,6 +141,8 @@ window.Rathaus = window.Rathaus || {};
             answer.textContent = text;
           } else if (kind === "sources") {
             R.showSources(answer.parentElement, data);
+          } else if (kind === "route") {
+            answer.parentElement.insertAdjacentHTML("beforeend", data.html);  // rendered by the server
           } else if (kind === "check") {
             R.showCheck(answer.parentElement, data);
           } else if (kind === "done") {

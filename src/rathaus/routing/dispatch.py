@@ -1,0 +1,119 @@
+"""Running routed requests: tier 0 first where it can answer, then the language models in route order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+
+from rathaus.accounting.footprint import estimate
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import ChatRequest, StreamItem, TextChunk, Usage
+from rathaus.llm.gateway import ModelGateway
+from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
+from rathaus.routing.fallback import AllModelsFailed, routed_chat
+from rathaus.routing.route import Attempt, Reason, Rejected, Route
+from rathaus.routing.router import Need, Router, estimate_tokens
+
+
+class Dispatcher:
+    """Plans a route per request and runs it: classifier cascade, fallbacks, breaker."""
+
+    def __init__(self, gateway: ModelGateway, router: Router) -> None:
+        self.gateway = gateway
+        self.router = router
+        self._lock = threading.Lock()
+        self._classifiers: dict[str, EmbeddingClassifier] = {}
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker shared by all routed requests."""
+        return self.router.breaker
+
+    def plan(self, need: Need) -> Route:
+        """The route for a request (raises NoEligibleModel with the reasons)."""
+        return self.router.plan(need)
+
+    def admit(self, principal: Principal, route: Route) -> None:
+        """Reserve the route's expected cost on the tenant's budgets (once); downgrade or refuse when used up.
+
+        Raises BudgetExhausted when a budget that refuses is used up.
+        """
+        if route.admission is not None:
+            return
+        catalogue = self.gateway.catalogue
+        profile = (
+            catalogue.get(route.chosen) if route.chosen in {p.id for p in catalogue.profiles()} else None
+        )
+        expected = (
+            estimate(profile, route.expected_in, route.expected_out, self.gateway.costing.grid_g_per_kwh)
+            if profile is not None
+            else None
+        )
+        route.admission = self.gateway.budgets.admit(
+            principal.tenant_id,
+            route.assistant,
+            expected.eur if expected else 0.0,
+            expected.wh if expected and expected.wh is not None else 0.0,
+        )
+        route.budget_warnings = list(route.admission.warnings)
+        if route.admission.downgrade and route.fallbacks:
+            candidates = [
+                catalogue.get(m)
+                for m in [route.chosen, *route.fallbacks]
+                if m in route.fallbacks or m == route.chosen
+            ]
+            smallest = min(candidates, key=lambda p: (p.tier, p.id))
+            if smallest.id != route.chosen:
+                route.rejected.append(Rejected(route.chosen, Reason("budget")))
+                route.chosen, route.tier = smallest.id, smallest.tier
+            route.reason = Reason("budget_downgrade")
+            route.fallbacks = []
+
+    def classifier(self, model_id: str) -> EmbeddingClassifier:
+        """The classifier on one embedding model (its label vectors are cached)."""
+        with self._lock:
+            return self._classifiers.setdefault(model_id, EmbeddingClassifier(self.gateway, model_id))
+
+    def run(
+        self,
+        principal: Principal,
+        route: Route,
+        request: ChatRequest,
+        endpoint: str,
+        labels: LabelSchema | None = None,
+    ) -> Generator[StreamItem, None, None]:
+        """The answer along the route; the route records each attempt as it goes."""
+        self.admit(principal, route)
+        try:
+            yield from self._run(principal, route, request, endpoint, labels)
+        finally:
+            if route.admission is not None:
+                self.gateway.budgets.release(route.admission)
+
+    def _run(
+        self,
+        principal: Principal,
+        route: Route,
+        request: ChatRequest,
+        endpoint: str,
+        labels: LabelSchema | None,
+    ) -> Generator[StreamItem, None, None]:
+        if route.tier == 0 and labels is not None:
+            text = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+            verdict = self.classifier(route.chosen).classify(principal, text, labels, endpoint, route)
+            detail = f"label '{verdict.label}', lead {verdict.margin:.3f}"
+            if verdict.confident:
+                route.attempts.append(Attempt(route.chosen, "ok", detail))
+                answer = labels.answer(verdict.label)
+                yield TextChunk(answer)
+                yield Usage(tokens_in=estimate_tokens(text), tokens_out=estimate_tokens(answer))
+                return
+            route.attempts.append(Attempt(route.chosen, "escalated", f"{detail} < {MARGIN_MIN}"))
+            if not route.fallbacks:
+                raise AllModelsFailed("the classifier was unsure and no language model may take the request")
+            model_id = route.fallbacks.pop(0)
+            profile = self.gateway.catalogue.get(model_id)
+            route.chosen, route.tier = profile.id, profile.tier
+            route.reason = Reason("escalated", {"label": verdict.label, "lead": round(verdict.margin, 3)})
+        yield from routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)

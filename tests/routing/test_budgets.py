@@ -1,0 +1,132 @@
+"""Monthly budgets: warn at 80 %, refuse or downgrade when used up, and hold under concurrent requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from rathaus.accounting.budgets import BudgetExhausted
+from rathaus.accounting.models import Budget, RequestRecord
+from rathaus.app import create_app
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import ChatRequest, Message
+from rathaus.routing.router import need_of
+from rathaus.services import Services
+from rathaus.settings import Settings
+from tests.conftest import TenantFixture, make_tenant
+from tests.web.session import form_token, login
+
+REPLY = " ".join(["Wort"] * 10)
+PRICED = {  # 1 € per 1,000 tokens in and out: a request of ~15 tokens in and 10 out costs ~0.025 €
+    "backend": "scripted", "capabilities": ["chat", "json_schema"], "params": {"replies": [REPLY]},
+    "cost": {"eur_per_1m_input": 1000.0, "eur_per_1m_output": 1000.0},
+    "energy": {"wh_per_1k_tokens": 2.0, "source": "test"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def metered(tmp_path: Path, database_url: str) -> Iterator[tuple[Services, TenantFixture]]:
+    data = tmp_path / "data"
+    data.mkdir()
+    profiles = [{"id": "small", "tier": 1, **PRICED}, {"id": "large", "tier": 2, **PRICED}]
+    document = {"apiVersion": "rathaus/v1", "kind": "ModelCatalogue", "profiles": profiles}
+    (data / "models.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    services = Services.build(Settings(data_dir=data, database_url=database_url, secret_key="x" * 40))
+    yield services, make_tenant(services, "jena")
+    services.close()
+
+
+def _budget(services: Services, tenant: TenantFixture, **limits: object) -> None:
+    with services.db.session(tenant.id) as session:
+        session.add(Budget(**limits))
+
+
+def _ask(services: Services, tenant: TenantFixture, max_tokens: int = 12) -> str:
+    principal = Principal(tenant_id=tenant.id, role=Role.staff)
+    question = Message(role="user", content="Wie beantrage ich einen Anwohnerparkausweis?")
+    request = ChatRequest(messages=[question], max_tokens=max_tokens)
+    route = services.routing.plan(need_of(request, "personenbezogen"))
+    for _ in services.routing.run(principal, route, request, "test"):
+        pass
+    return route.chosen
+
+
+def _spent(services: Services, tenant: TenantFixture) -> tuple[int, float, float]:
+    with services.db.session(tenant.id) as session:
+        count, eur = session.execute(select(func.count(), func.sum(RequestRecord.eur))).one()
+        biggest = session.scalar(select(func.max(RequestRecord.eur)))
+    return int(count), float(eur or 0), float(biggest or 0)
+
+
+def test_fifty_concurrent_requests_overshoot_a_hard_budget_by_at_most_one(
+    metered: tuple[Services, TenantFixture],
+) -> None:
+    services, tenant = metered
+    _budget(services, tenant, eur_per_month=0.2, action="refuse")
+    refused = 0
+
+    def one(_: int) -> None:
+        nonlocal refused
+        try:
+            _ask(services, tenant)
+        except BudgetExhausted:
+            refused += 1
+
+    with ThreadPoolExecutor(50) as pool:
+        list(pool.map(one, range(50)))
+    count, spent, biggest = _spent(services, tenant)
+    assert refused > 0 and count + refused == 50
+    assert spent <= 0.2 + biggest  # at most one request beyond the budget
+    with pytest.raises(BudgetExhausted, match="monthly budget of the tenant is used up"):
+        for _ in range(10):  # requests refused while others held reservations may have left room
+            _ask(services, tenant)
+    assert _spent(services, tenant)[1] <= 0.2 + biggest
+
+
+def test_used_up_budget_downgrades_when_the_policy_says_so(metered: tuple[Services, TenantFixture]) -> None:
+    services, tenant = metered
+    _budget(services, tenant, kwh_per_month=0.00005, action="downgrade")  # 0.05 Wh; a request uses 0.03
+    assert [_ask(services, tenant) for _ in range(4)] == ["large", "large", "small", "small"]
+
+
+def test_warning_at_eighty_percent_and_refusal_over_the_api(
+    metered: tuple[Services, TenantFixture],
+) -> None:
+    services, tenant = metered
+    _budget(services, tenant, assistant=None, eur_per_month=0.1, action="refuse")
+    with TestClient(create_app(services.settings, services)) as client:
+        body = {"model": "auto", "messages": [{"role": "user", "content": "Hallo"}], "max_tokens": 12}
+        headers = [
+            client.post("/v1/chat/completions", json=body, headers=tenant.headers()) for _ in range(12)
+        ]
+    warned = [r for r in headers if "X-Rathaus-Budget" in r.headers]
+    refused = [r for r in headers if r.status_code == 429]
+    assert warned and "tenant's monthly euro budget used" in warned[0].headers["X-Rathaus-Budget"]
+    assert refused and refused[0].json()["error"]["code"] == "budget_exhausted"
+
+
+def test_admins_set_and_remove_budgets_on_their_page(client: TestClient, jena: TenantFixture) -> None:
+    login(client, jena.admin_email)
+    token = form_token(client, "/admin/budgets")
+    form = {"csrf": token, "scope": "", "eur_per_month": "12,50", "kwh_per_month": "", "action": "downgrade"}
+    saved = client.post("/admin/budgets", data=form)
+    assert saved.status_code == 200 and "Das Budget wurde gespeichert." in saved.text
+    assert "12,50 €" in saved.text and "kleinstes zulässiges Modell nehmen" in saved.text
+    bad = client.post("/admin/budgets", data={**form, "eur_per_month": "-3"})
+    assert bad.status_code == 422 and "Zahlen ab 0" in bad.text
+    unknown = client.post("/admin/budgets", data={**form, "scope": "gibt-es-nicht"})
+    assert unknown.status_code == 404
+    removed = client.post("/admin/budgets", data={**form, "eur_per_month": ""})
+    assert (
+        "Das Budget wurde entfernt." in removed.text and "Es sind keine Budgets festgelegt." in removed.text
+    )
+    client.cookies.clear()
+    login(client, jena.staff_email)
+    assert client.get("/admin/budgets").status_code == 403
