@@ -20,9 +20,15 @@ SPACES = re.compile(r"\s+")
 WORDS = re.compile(r"\w+", re.UNICODE)
 
 
+AMOUNT_VARIANTS = ((re.compile(r",00\b"), ""), (re.compile(r"€"), " euro"), (re.compile(r":00 uhr"), " uhr"))
+
+
 def normal(text: object) -> str:
-    """Lowercase, single spaces, no surrounding punctuation."""
-    return SPACES.sub(" ", str(text)).strip().strip(".,;:!?\"'").lower()
+    """Lowercase, single spaces, no surrounding punctuation; "96,00 €" and "96 Euro" read alike."""
+    lowered = str(text).lower()
+    for pattern, replacement in AMOUNT_VARIANTS:
+        lowered = pattern.sub(replacement, lowered)
+    return SPACES.sub(" ", lowered).strip().strip(".,;:!?\"'")
 
 
 def _json(output: str) -> Any:
