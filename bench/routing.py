@@ -259,7 +259,9 @@ def report(args: argparse.Namespace, decision: dict[str, float], results: dict[s
         f"Router decision time over 2,000 requests: p50 {decision['p50']:.2f} ms, "
         f"p95 {decision['p95']:.2f} ms, max {decision['max']:.2f} ms (target p95 ≤ 15 ms).\n",
     ]
-    if results is not None:
+    if results is None:
+        lines.append("The task-set comparison did not run in this invocation (`--overhead`).\n")
+    else:
         tasks, strategies = results["tasks"], results["strategies"]
         kinds = [k for k in TYPES if any(t["type"] == k for t in tasks)]
         totals = {
