@@ -22,6 +22,7 @@ def gguf_profile(
     title: str = "",
     licence: str = "",
     install_hint: str | None = None,
+    cpu_seconds_per_1k: tuple[float, float] | None = None,
 ) -> Profile:
     """A local llama.cpp profile for a GGUF file."""
     params: dict[str, object] = {"path": str(path)}
@@ -36,7 +37,12 @@ def gguf_profile(
         context=context,
         capabilities=["chat", "json_schema"],
         location="local",
-        energy=LOCAL_ENERGY,
+        energy=LOCAL_ENERGY.model_copy(
+            update={
+                "cpu_seconds_per_1k_input": cpu_seconds_per_1k[0] if cpu_seconds_per_1k else None,
+                "cpu_seconds_per_1k_output": cpu_seconds_per_1k[1] if cpu_seconds_per_1k else None,
+            }
+        ),
         licence=licence,
     )
 
@@ -46,6 +52,9 @@ def install_bundled(settings: Settings, source: WeightSource, progress: Progress
     path = install(settings.effective_models_dir, source, progress)
     tier = int(str(source.profile.get("tier", 1)))
     context = int(str(source.profile.get("context", 4096)))
+    # starting calibration: 2 threads × tokens/s measured on a 2-core x86 server; `rathaus models calibrate`
+    # measures the installing machine
+    calibration = source.profile.get("cpu_seconds_per_1k")
     profile = gguf_profile(
         source.name,
         path,
@@ -54,6 +63,7 @@ def install_bundled(settings: Settings, source: WeightSource, progress: Progress
         source.title,
         source.licence,
         install_hint=f"rathaus models install {source.name}",
+        cpu_seconds_per_1k=calibration if isinstance(calibration, tuple) else None,
     )
     Catalogue(settings.catalogue_file).register(profile)
     return path

