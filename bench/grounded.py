@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, write_docs
+from rathaus.assistants import grounding
 from rathaus.assistants.grounding import _is_not_found, shown_sources
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
@@ -82,6 +83,37 @@ def _refusals(outcomes: list[Asked]) -> str:
         f"{by['no_passage']} without a similar passage, {by['not_answerable']} by the check, "
         f"{by['model']} by the answer itself"
     )
+
+
+def _thresholds(outcomes: dict[str, list[Asked]], answered: list[Asked]) -> str:
+    """What stricter check thresholds would have done in this same run.
+
+    Exact, not estimated: a higher threshold only turns answers whose check probability lies below it into
+    "not found"; every other outcome stays as it was.
+    """
+    current = grounding.ANSWERABLE_MIN
+    steps = [round(current + 0.05 * n, 2) for n in range(5)]
+
+    def refused(group: list[Asked], threshold: float) -> int:
+        return sum(
+            o.reason != "answered" or (o.answerable is not None and o.answerable < threshold) for o in group
+        )
+
+    header = (
+        "| check threshold | "
+        + " | ".join(f"unanswerable `{n}`" for n in outcomes)
+        + " | answerable answered |"
+    )
+    rows = [header, "|" + "---|" * (len(outcomes) + 2)]
+    for threshold in steps:
+        cells = [f"{refused(g, threshold)}/{len(g)}" for g in outcomes.values()]
+        kept = len(answered) - refused(answered, threshold)
+        rows.append(
+            f"| {threshold:.2f}{' (used)' if threshold == current else ''} | "
+            + " | ".join(cells)
+            + f" | {kept}/{len(answered)} |"
+        )
+    return "Stricter thresholds, replayed on this run's check probabilities:\n\n" + "\n".join(rows) + "\n"
 
 
 def main() -> None:
@@ -183,7 +215,8 @@ def main() -> None:
         f"{rows}"
         f"| {len(sample)} answerable (random sample) | {given} answered, "
         f"{cited_right} of them list a relevant page among their sources; {_refusals(answered)} |\n\n"
-        f"Time per question: median {statistics.median(times):.1f} s, max {max(times):.1f} s.\n"
+        f"Time per question: median {statistics.median(times):.1f} s, max {max(times):.1f} s.\n\n"
+        f"{_thresholds(outcomes, answered)}"
     )
     print(section)
     if args.docs != "-":
