@@ -196,7 +196,8 @@ def main() -> None:
                 if asked.reason == "answered":
                     cited_right += bool(document_of(asked.sources) & dataset.qrels[query_id])
                 print(
-                    f"answerable {number}/{len(sample)}: {asked.reason}: {asked.answer[:100]!r}",
+                    f"answerable {number}/{len(sample)} {query_id}: {asked.reason} (yes {asked.answerable}): "
+                    f"{asked.answer[:100]!r}",
                     file=sys.stderr,
                 )
         finally:
