@@ -30,7 +30,8 @@ SCRIPTED_CATALOGUE = {
     "apiVersion": "rathaus/v1",
     "kind": "ModelCatalogue",
     "profiles": [
-        {"id": "scripted", "backend": "scripted", "tier": 1, "capabilities": ["chat", "json_schema"]},
+        # tier 2: what `model: auto` takes for assistants in these tests (tier-1 profiles below are too small)
+        {"id": "scripted", "backend": "scripted", "tier": 2, "capabilities": ["chat", "json_schema"]},
         {"id": "scripted-plain", "backend": "scripted", "tier": 1, "capabilities": ["chat"]},
         {"id": "scripted-broken", "backend": "scripted", "tier": 1, "params": {"fail": True}},
         {

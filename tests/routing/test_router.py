@@ -146,8 +146,13 @@ def test_a_down_backend_falls_back_fast_and_its_breaker_recovers(tmp_path: Path,
             assert rejected["remote"] == "breaker_open"
             with llama_server(require_model("qwen2.5-0.5b"), port, tmp_path / "llama.log"):
                 time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))
-                third = _auto(client, tenant.headers(), max_tokens=8)
-                assert third.json()["rathaus"]["route"]["chosen"] == "remote"
+                routes = []
+                for _ in range(5):  # a server that has just started may still fail a first request
+                    routes.append(_auto(client, tenant.headers(), max_tokens=8).json()["rathaus"]["route"])
+                    if routes[-1]["chosen"] == "remote":
+                        break
+                    time.sleep(3.5)  # a failed trial opens the breaker again for its cool-down
+                assert routes[-1]["chosen"] == "remote", routes
                 assert services.routing.breaker.state("remote") == "closed"
     finally:
         services.close()

@@ -70,8 +70,8 @@ def test_simplify_assistants_get_the_leichte_sprache_check(
     response = client.post("/chat/leichte-sprache/send", json={"message": "Bitte einfach."}, headers=CSRF)
     events = sse_events(response.text)
     kinds = [kind for kind, _ in events]
-    assert kinds[-2:] == ["check", "done"]
-    report = json.loads(events[-2][1])
+    assert kinds[-3:] == ["check", "route", "done"]
+    report = json.loads(dict(events)["check"])
     assert report["rules"][0]["label"] == "Höchstens 12 Wörter pro Satz"
     assert (
         report["ok"] is False and report["findings"]
