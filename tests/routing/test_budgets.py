@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -20,7 +19,7 @@ from rathaus.llm.backend import ChatRequest, Message
 from rathaus.routing.router import need_of
 from rathaus.services import Services
 from rathaus.settings import Settings
-from tests.conftest import TenantFixture, make_tenant
+from tests.conftest import TenantFixture, make_tenant, write_catalogue
 from tests.web.session import form_token, login
 
 REPLY = " ".join(["Wort"] * 10)
@@ -33,11 +32,8 @@ PRICED = {  # 1 € per 1,000 tokens in and out: a request of ~15 tokens in and 
 
 @pytest.fixture
 def metered(tmp_path: Path, database_url: str) -> Iterator[tuple[Services, TenantFixture]]:
-    data = tmp_path / "data"
-    data.mkdir()
     profiles = [{"id": "small", "tier": 1, **PRICED}, {"id": "large", "tier": 2, **PRICED}]
-    document = {"apiVersion": "rathaus/v1", "kind": "ModelCatalogue", "profiles": profiles}
-    (data / "models.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    data = write_catalogue(tmp_path / "data", profiles)
     services = Services.build(Settings(data_dir=data, database_url=database_url, secret_key="x" * 40))
     yield services, make_tenant(services, "jena")
     services.close()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -21,7 +20,7 @@ from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.router import Need, NoEligibleModel, Router
 from rathaus.services import Services
 from rathaus.settings import Settings
-from tests.conftest import TenantFixture, make_tenant, require_model
+from tests.conftest import TenantFixture, make_tenant, require_model, write_catalogue
 from tests.servers import free_port, llama_server
 
 ASK = {"messages": [{"role": "user", "content": "Wann hat das Bürgeramt geöffnet?"}]}
@@ -29,13 +28,6 @@ ASK = {"messages": [{"role": "user", "content": "Wann hat das Bürgeramt geöffn
 
 def _auto(client: TestClient, headers: dict[str, str], **extra: object) -> httpx.Response:
     return client.post("/v1/chat/completions", json={"model": "auto", **ASK, **extra}, headers=headers)
-
-
-def _catalogue(folder: Path, profiles: list[dict[str, object]]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    document = {"apiVersion": "rathaus/v1", "kind": "ModelCatalogue", "profiles": profiles}
-    (folder / "models.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 def test_auto_takes_the_smallest_adequate_model_and_says_why(
@@ -69,7 +61,7 @@ def test_personal_data_never_reaches_an_external_model(client: TestClient, jena:
 
 
 def test_personal_data_is_refused_when_only_external_models_exist(tmp_path: Path) -> None:
-    folder = _catalogue(
+    folder = write_catalogue(
         tmp_path,
         [{"id": "cloud", "backend": "scripted", "tier": 2, "location": "external-eu"}],
     )
@@ -120,7 +112,7 @@ def test_a_down_backend_falls_back_fast_and_its_breaker_recovers(tmp_path: Path,
         "tier": 3,
         "params": {"replies": ["Montags 8 bis 12 Uhr."]},
     }
-    folder = _catalogue(tmp_path / "data", [remote, local])
+    folder = write_catalogue(tmp_path / "data", [remote, local])
     settings = Settings(
         data_dir=folder, database_url=database_url, secret_key="x" * 40, default_model="local"
     )

@@ -42,27 +42,17 @@ class Dispatcher:
         if route.admission is not None:
             return
         catalogue = self.gateway.catalogue
-        profile = (
-            catalogue.get(route.chosen) if route.chosen in {p.id for p in catalogue.profiles()} else None
-        )
-        expected = (
-            estimate(profile, route.expected_in, route.expected_out, self.gateway.costing.grid_g_per_kwh)
-            if profile is not None
-            else None
-        )
+        grid = self.gateway.costing.grid_g_per_kwh
+        expected = estimate(catalogue.get(route.chosen), route.expected_in, route.expected_out, grid)
         route.admission = self.gateway.budgets.admit(
             principal.tenant_id,
             route.assistant,
-            expected.eur if expected else 0.0,
-            expected.wh if expected and expected.wh is not None else 0.0,
+            expected.eur,
+            expected.wh or 0.0,
         )
         route.budget_warnings = list(route.admission.warnings)
         if route.admission.downgrade and route.fallbacks:
-            candidates = [
-                catalogue.get(m)
-                for m in [route.chosen, *route.fallbacks]
-                if m in route.fallbacks or m == route.chosen
-            ]
+            candidates = [catalogue.get(m) for m in [route.chosen, *route.fallbacks]]
             smallest = min(candidates, key=lambda p: (p.tier, p.id))
             if smallest.id != route.chosen:
                 route.rejected.append(Rejected(route.chosen, Reason("budget")))
