@@ -82,6 +82,10 @@ def request_for(task: dict[str, Any]) -> ChatRequest:
     """The chat request a task makes (grounded questions go through the assistant instead)."""
     kind = task["type"]
     system = INSTRUCTIONS[kind].format(max_words=task.get("max_words", 80))
+    if kind == "classify":  # the model sees the departments only if the prompt lists them
+        system += "\n\nAbteilungen:\n" + "\n".join(
+            f"- {label['value']}: {label['description']}" for label in task["labels"]
+        )
     schema: dict[str, Any] | None = None
     if kind == "classify":
         choices = [
@@ -140,6 +144,30 @@ def _fixed(model_id: str, tier: int) -> Route:
     return Route(model_id, tier, Reason("named"))
 
 
+class Runs:
+    """The answers of the fixed-model runs, kept in a JSON file so that an interrupted run resumes and a
+    changed router or scorer can be compared again without asking the models twice (temperature 0)."""
+
+    def __init__(self, harness: Harness, path: Path | None) -> None:
+        self.harness = harness
+        self.path = path
+        self.saved: dict[str, dict[str, Any]] = {}
+        if path is not None and path.exists():
+            self.saved = json.loads(path.read_text(encoding="utf-8"))
+
+    def get(self, task: dict[str, Any], model_id: str, tier: int) -> Run:
+        """The task's run on the model: from the file, or run now and saved."""
+        key = f"{task['id']}@{model_id}"
+        if key not in self.saved:
+            run = self.harness.run(task, _fixed(model_id, tier))
+            self.saved[key] = {"output": run.output, "wh": run.wh, "seconds": run.seconds}
+            if self.path is not None:
+                self.path.write_text(json.dumps(self.saved, ensure_ascii=False, indent=1), encoding="utf-8")
+        row = self.saved[key]
+        points = score(task, row["output"], self.harness.assistant.spec.not_found)
+        return Run(row["output"], points, row["wh"], row["seconds"])
+
+
 def overhead(services: Services, rounds: int) -> dict[str, float]:
     """The router's decision time (plan) over `rounds` requests of every type, in milliseconds."""
     needs = [
@@ -172,6 +200,9 @@ def main() -> None:
     parser.add_argument("--small", default="qwen2.5-0.5b")
     parser.add_argument("--large", default="qwen2.5-1.5b")
     parser.add_argument("--overhead", action="store_true", help="measure only the decision time")
+    parser.add_argument(
+        "--runs", type=Path, help="keep the models' answers in this JSON file (resume, compare again)"
+    )
     parser.add_argument("--docs", default="docs/benchmarks.md", help="where to record; '-' to skip")
     args = parser.parse_args()
     with temporary_services(args.large) as services:
@@ -184,19 +215,21 @@ def main() -> None:
         harness = Harness(services, principal, demo_assistant())
         small = services.catalogue.get(args.small)
         large = services.catalogue.get(args.large)
-        results = compare(harness, load_tasks(args.tasks, args.per_type), small.id, small.tier, large.id)
+        runs = Runs(harness, args.runs)
+        results = compare(runs, load_tasks(args.tasks, args.per_type), small.id, small.tier, large.id)
     report(args, decision, results)
 
 
 def compare(
-    harness: Harness, tasks: list[dict[str, Any]], small: str, small_tier: int, large: str
+    runs: Runs, tasks: list[dict[str, Any]], small: str, small_tier: int, large: str
 ) -> dict[str, Any]:
     """Run every task on both models (and the router's own route where it starts at tier 0)."""
+    harness = runs.harness
     strategies: dict[str, dict[str, Run]] = {"smallest": {}, "largest": {}, "router": {}, "random": {}}
     used_large: dict[str, bool] = {}
     for number, task in enumerate(tasks, start=1):
-        on_small = harness.run(task, _fixed(small, small_tier))
-        on_large = harness.run(task, _fixed(large, small_tier + 1))
+        on_small = runs.get(task, small, small_tier)
+        on_large = runs.get(task, large, small_tier + 1)
         strategies["smallest"][task["id"]], strategies["largest"][task["id"]] = on_small, on_large
         if task["type"] == "qa":  # the assistant's own route, as the chat would plan it
             need = Need("qa", "öffentlich", False, 1800, 800)

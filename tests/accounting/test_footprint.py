@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from rathaus.accounting.footprint import CALIBRATED, DECLARED, MEASURED, UNKNOWN, estimate, measure
 from rathaus.accounting.models import RequestRecord
-from rathaus.identity.models import Role
+from rathaus.identity.models import Role, Tenant
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, Usage
 from rathaus.llm.catalogue import Profile
@@ -57,3 +57,21 @@ def test_records_carry_footprint_and_reference(services: Services, jena: TenantF
     reference = services.gateway.costing.reference()
     assert reference is not None and record.reference_profile_id == reference.id
     assert reference.tier == max(p.tier for p in services.catalogue.profiles() if p.can("chat"))
+
+
+def test_a_tenant_compares_with_its_own_reference_model(
+    services: Services, jena: TenantFixture, halle: TenantFixture
+) -> None:
+    with services.db.system_session() as session:
+        session.get(Tenant, jena.id).reference_model = "scripted-plain"  # type: ignore[union-attr]
+    request = ChatRequest(messages=[Message(role="user", content="Guten Tag zusammen")])
+    for tenant in (jena, halle):
+        principal = Principal(tenant_id=tenant.id, role=Role.staff)
+        list(services.gateway.chat(principal, services.catalogue.get("scripted"), request, endpoint="test"))
+    references = {}
+    for tenant in (jena, halle):
+        with services.db.session(tenant.id) as session:
+            references[tenant.id] = session.scalars(select(RequestRecord.reference_profile_id)).one()
+    assert references[jena.id] == "scripted-plain"
+    default = services.gateway.costing.reference()
+    assert default is not None and references[halle.id] == default.id != "scripted-plain"

@@ -127,3 +127,18 @@ def test_retention_setting_is_validated(client: TestClient, jena: TenantFixture)
     )
     assert saved.status_code == 303
     assert 'value="0"' in client.get("/admin/settings").text
+
+
+def test_admin_chooses_the_reference_model(client: TestClient, jena: TenantFixture) -> None:
+    login(client, jena.admin_email)
+    token = form_token(client, "/admin/settings")
+    page = client.get("/admin/settings").text
+    assert '<option value="" selected>' in page and '<option value="scripted-plain">' in page
+    form = {"csrf": token, "conversation_days": "30"}
+    refused = client.post("/admin/settings", data={**form, "reference_model": "gpt-unknown"})
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    saved = client.post(
+        "/admin/settings", data={**form, "reference_model": "scripted-plain"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    assert '<option value="scripted-plain" selected>' in client.get("/admin/settings").text

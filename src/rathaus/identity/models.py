@@ -28,6 +28,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     # days conversations are kept after their last message; 0 keeps them in the browser only
     conversation_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # the model savings are compared with; None: the installation's reference model
+    reference_model: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class User(Base):

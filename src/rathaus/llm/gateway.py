@@ -9,6 +9,7 @@ from rathaus.accounting.budgets import Budgets
 from rathaus.accounting.costing import Costing
 from rathaus.accounting.metrics import Metrics
 from rathaus.accounting.records import record_request
+from rathaus.identity.models import Tenant
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import BackendError, ChatRequest, StreamItem, Usage
 from rathaus.llm.catalogue import Catalogue, Profile
@@ -89,7 +90,7 @@ class ModelGateway:
         route: Route | None = None,
     ) -> None:
         try:
-            costed = self.costing.cost(profile, usage or Usage())
+            costed = self.costing.cost(profile, usage or Usage(), self.reference_of(principal.tenant_id))
             if route is not None:
                 route.add(costed)
                 if route.admission is not None:
@@ -99,6 +100,12 @@ class ModelGateway:
             record_request(self.db, principal, profile, endpoint, usage, status, error, costed, routed)
         except Exception:  # never let bookkeeping hide the request's own outcome
             logger.exception("could not write the request record for %s", profile.id)
+
+    def reference_of(self, tenant_id: str) -> str | None:
+        """The tenant's own reference model for savings, if it chose one."""
+        with self.db.system_session() as session:
+            tenant = session.get(Tenant, tenant_id)
+            return tenant.reference_model if tenant is not None else None
 
     def embed(
         self,

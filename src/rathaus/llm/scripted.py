@@ -27,6 +27,9 @@ class ScriptedOptions(BaseModel):
     replies: list[str] = Field(default_factory=list, description="Replies in turn; empty: echo.")
     chunk_delay_s: float = Field(default=0.0, ge=0)
     fail: bool = Field(default=False, description="Raise a BackendError, to test failure handling.")
+    ignore_schema: bool = Field(
+        default=False, description="Answer from the replies even when a JSON schema is asked for."
+    )
     logprobs: bool = Field(
         default=False, description="Report each word as the only likely token (certain), like a model would."
     )
@@ -75,7 +78,7 @@ class ScriptedBackend:
 
     def _reply(self, request: ChatRequest) -> str:
         schema = request.json_schema
-        if schema is not None:
+        if schema is not None and not self.options.ignore_schema:
             return json.dumps(example_for_schema(schema), ensure_ascii=False)
         if self._replies is not None:
             with self._lock:

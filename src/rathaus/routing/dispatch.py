@@ -1,4 +1,10 @@
-"""Running routed requests: tier 0 first where it can answer, then the language models in route order."""
+"""Running routed requests: tier 0 first where it can answer, then the language models in route order.
+
+Cascades: a classification goes to the tier-0 classifier first and escalates when its best label does not
+lead clearly; an answer that must follow a JSON schema is checked against it and, when it does not, asked
+again of the next larger model (such answers are therefore sent whole, not streamed, while a larger model
+remains). Every attempt is recorded on the route.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, StreamItem, TextChunk, Usage
 from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.checks import schema_problem
 from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
 from rathaus.routing.fallback import AllModelsFailed, routed_chat
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
@@ -106,4 +113,22 @@ class Dispatcher:
             profile = self.gateway.catalogue.get(model_id)
             route.chosen, route.tier = profile.id, profile.tier
             route.reason = Reason("escalated", {"label": verdict.label, "lead": round(verdict.margin, 3)})
+        schema = request.json_schema
+        while schema is not None and self._larger(route):
+            items = list(routed_chat(self.gateway, self.breaker, principal, route, request, endpoint))
+            text = "".join(i.text for i in items if isinstance(i, TextChunk))
+            problem = schema_problem(text, schema)
+            if problem is None:
+                yield from items
+                return
+            route.attempts[-1] = Attempt(route.chosen, "escalated", problem)
+            larger = self._larger(route)[0]
+            route.reason = Reason("escalated_schema", {"model": route.chosen})
+            route.fallbacks = [m for m in route.fallbacks if m != larger]
+            route.chosen, route.tier = larger, self.gateway.catalogue.get(larger).tier
         yield from routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)
+
+    def _larger(self, route: Route) -> list[str]:
+        """The fallbacks of a higher tier than the chosen model, in route order: where a cascade goes next."""
+        catalogue = self.gateway.catalogue
+        return [m for m in route.fallbacks if catalogue.get(m).tier > route.tier]

@@ -22,6 +22,7 @@ REASONS: dict[str, str] = {
     "strongest_eligible": "no eligible model of tier ≥ {minimum} for task '{task}'; the strongest one",
     "classifier": "tier 0: embedding classifier; escalates when the best label leads by less than {margin}",
     "escalated": "escalated: the classifier was unsure (label '{label}', lead {lead})",
+    "escalated_schema": "escalated: the answer of {model} did not follow the JSON schema",
     "fallback": "fallback: {model} failed",
     "policy_profile": "named by the assistant's model policy",
     "policy_tier": "tier {tier} as the assistant's model policy says",

@@ -178,30 +178,67 @@ def revoke(
     return RedirectResponse("/admin/keys?done=revoked", status_code=303)
 
 
+def _reference_options(request: Request, services: Services) -> list[tuple[str, str]]:
+    """The choices for the reference model: the installation's default, then every chat model."""
+    t = page_translator(request)
+    default = services.gateway.costing.reference()
+    options = [("", t("admin.settings.reference.default", model=default.id if default else "–"))]
+    chat = sorted((p for p in services.catalogue.profiles() if p.can("chat")), key=lambda p: (p.tier, p.id))
+    return options + [
+        (p.id, t("admin.settings.reference.option", model=p.title or p.id, tier=p.tier)) for p in chat
+    ]
+
+
+def _settings_page(
+    request: Request, services: Services, values: dict[str, str], errors: dict[str, str], done: str = ""
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin_settings.html",
+        422 if errors else 200,
+        values=values,
+        errors=errors,
+        done=done,
+        max_days=MAX_DAYS,
+        references=_reference_options(request, services),
+    )
+
+
 @router.get("/settings")
 def settings_page(
     request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
 ) -> HTMLResponse:
-    """The tenant's settings: how long conversations are kept."""
+    """The tenant's settings: how long conversations are kept, the model savings are compared with."""
     require_admin(principal)
     with services.db.session(principal.tenant_id) as session:
-        days = session.get(Tenant, principal.tenant_id).conversation_days  # type: ignore[union-attr]
-    return render(request, "admin_settings.html", days=str(days), done=done, max_days=MAX_DAYS)
+        tenant = session.get(Tenant, principal.tenant_id)
+        days, reference = (tenant.conversation_days, tenant.reference_model) if tenant else (30, None)
+    values = {"conversation_days": str(days), "reference_model": reference or ""}
+    return _settings_page(request, services, values, {}, done)
 
 
 @router.post("/settings", response_model=None)
 def save_settings(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
-    """Save the retention; conversations older than the new limit are deleted at the next purge."""
+    """Save the settings; conversations older than the new limit are deleted at the next purge."""
     require_admin(principal)
-    raw = _field(form, "conversation_days", 10)
-    if not raw.isdigit() or int(raw) > MAX_DAYS:
-        t = page_translator(request)
-        error = t("admin.settings.invalid", max=MAX_DAYS)
-        return render(request, "admin_settings.html", 422, days=raw, error=error, max_days=MAX_DAYS)
+    t = page_translator(request)
+    values = {
+        "conversation_days": _field(form, "conversation_days", 10),
+        "reference_model": _field(form, "reference_model", 100),
+    }
+    errors: dict[str, str] = {}
+    days = values["conversation_days"]
+    if not days.isdigit() or int(days) > MAX_DAYS:
+        errors["conversation_days"] = t("admin.settings.invalid", max=MAX_DAYS)
+    if values["reference_model"] not in {value for value, _ in _reference_options(request, services)}:
+        errors["reference_model"] = t("admin.settings.reference.invalid")
+    if errors:
+        return _settings_page(request, services, values, errors)
     with services.db.system_session() as session:
         tenant = session.get(Tenant, principal.tenant_id)
         if tenant is not None:
-            tenant.conversation_days = int(raw)
+            tenant.conversation_days = int(days)
+            tenant.reference_model = values["reference_model"] or None
     return RedirectResponse("/admin/settings?done=saved", status_code=303)

@@ -1,0 +1,83 @@
+"""Cascades: an answer that fails its check goes to the next larger model, and every attempt is recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from rathaus.accounting.models import RequestRecord
+from rathaus.identity.models import Role
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import ChatRequest, Message, TextChunk
+from rathaus.routing.checks import schema_problem
+from rathaus.routing.route import Route
+from rathaus.routing.router import need_of
+from rathaus.services import Services
+from rathaus.settings import Settings
+from tests.conftest import TenantFixture, make_tenant, write_catalogue
+
+APPLICATION = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "kinder": {"type": "integer", "minimum": 0}},
+    "required": ["name", "kinder"],
+}
+JSON_ONLY = ["chat", "json_schema"]
+
+
+@pytest.fixture
+def cascade(tmp_path: Path, database_url: str) -> Iterator[tuple[Services, TenantFixture]]:
+    sloppy = {"replies": ['{"name": "Erika Mustermann", "kinder": "zwei"}'], "ignore_schema": True}
+    profiles = [
+        {"id": "sloppy", "backend": "scripted", "tier": 1, "capabilities": JSON_ONLY, "params": sloppy},
+        {"id": "careful", "backend": "scripted", "tier": 2, "capabilities": JSON_ONLY},
+    ]
+    data = write_catalogue(tmp_path / "data", profiles)
+    services = Services.build(Settings(data_dir=data, database_url=database_url, secret_key="x" * 40))
+    yield services, make_tenant(services, "jena")
+    services.close()
+
+
+def _extract(services: Services, tenant: TenantFixture, schema: dict[str, object]) -> tuple[str, Route]:
+    principal = Principal(tenant_id=tenant.id, role=Role.staff)
+    text = Message(role="user", content="Antrag von Erika Mustermann, zwei Kinder.")
+    response_format = {"type": "json_schema", "json_schema": {"name": "antrag", "schema": schema}}
+    request = ChatRequest(messages=[text], response_format=response_format)
+    route = services.routing.plan(need_of(request, "personenbezogen"))
+    answer = "".join(
+        i.text for i in services.routing.run(principal, route, request, "test") if isinstance(i, TextChunk)
+    )
+    return answer, route
+
+
+def test_an_answer_against_the_schema_is_asked_again_of_a_larger_model(
+    cascade: tuple[Services, TenantFixture],
+) -> None:
+    services, tenant = cascade
+    answer, route = _extract(services, tenant, APPLICATION)
+    assert schema_problem(answer, APPLICATION) is None
+    assert [(a.model, a.outcome) for a in route.attempts] == [("sloppy", "escalated"), ("careful", "ok")]
+    assert "kinder: 'zwei' is not of type 'integer'" in route.attempts[0].detail
+    assert route.chosen == "careful" and route.reason.code == "escalated_schema"
+    with services.db.session(tenant.id) as session:
+        records = session.scalars(select(RequestRecord).order_by(RequestRecord.created_at)).all()
+    assert [r.profile_id for r in records] == ["sloppy", "careful"]  # both attempts cost, both recorded
+    assert records[-1].route is not None and records[-1].route["attempts"][0]["outcome"] == "escalated"
+
+
+def test_a_valid_answer_stays_with_the_small_model(cascade: tuple[Services, TenantFixture]) -> None:
+    services, tenant = cascade
+    loose = {"type": "object", "properties": {"name": {"type": "string"}}}
+    answer, route = _extract(services, tenant, loose)
+    assert json.loads(answer)["name"] == "Erika Mustermann"
+    assert [(a.model, a.outcome) for a in route.attempts] == [("sloppy", "ok")]
+
+
+def test_schema_problems_are_named() -> None:
+    assert schema_problem("kein JSON", APPLICATION) == "not JSON (Expecting value at character 0)"
+    assert schema_problem('{"name": "A"}', APPLICATION) == "the answer: 'kinder' is a required property"
+    assert schema_problem('{"name": "A", "kinder": 1}', APPLICATION) is None
+    assert schema_problem("{}", {"type": "unbekannt"}) is None  # an unusable schema is not the answer's fault
