@@ -82,10 +82,6 @@ def request_for(task: dict[str, Any]) -> ChatRequest:
     """The chat request a task makes (grounded questions go through the assistant instead)."""
     kind = task["type"]
     system = INSTRUCTIONS[kind].format(max_words=task.get("max_words", 80))
-    if kind == "classify":  # the model sees the departments only if the prompt lists them
-        system += "\n\nAbteilungen:\n" + "\n".join(
-            f"- {label['value']}: {label['description']}" for label in task["labels"]
-        )
     schema: dict[str, Any] | None = None
     if kind == "classify":
         choices = [

@@ -14,11 +14,14 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.checks import schema_problem
+from rathaus.routing.classifier import label_schema
+from rathaus.routing.dispatch import with_listing
 from rathaus.routing.route import Route
 from rathaus.routing.router import need_of
 from rathaus.services import Services
 from rathaus.settings import Settings
 from tests.conftest import TenantFixture, make_tenant, write_catalogue
+from tests.routing.test_router import DEPARTMENTS
 
 APPLICATION = {
     "type": "object",
@@ -81,3 +84,16 @@ def test_schema_problems_are_named() -> None:
     assert schema_problem('{"name": "A"}', APPLICATION) == "the answer: 'kinder' is a required property"
     assert schema_problem('{"name": "A", "kinder": 1}', APPLICATION) is None
     assert schema_problem("{}", {"type": "unbekannt"}) is None  # an unusable schema is not the answer's fault
+
+
+def test_a_language_model_that_classifies_reads_the_label_descriptions() -> None:
+    labels = label_schema(DEPARTMENTS)
+    assert labels is not None
+    question = ChatRequest(messages=[Message(role="user", content="Sperrmüll abholen?")])
+    shown = with_listing(question, labels)
+    assert [m.role for m in shown.messages] == ["system", "user"]
+    assert "- Abfallwirtschaft: Sperrmüll, Biotonne, Müllabfuhr, Grünschnitt" in shown.messages[0].content
+    instructed = ChatRequest(messages=[Message(role="system", content="Ordne zu."), *question.messages])
+    assert with_listing(instructed, labels).messages[0].content.startswith("Ordne zu.\n\nMögliche Werte")
+    bare = label_schema({"enum": ["ja", "nein"]})
+    assert bare is not None and with_listing(question, bare) is question  # nothing to add

@@ -48,6 +48,14 @@ class LabelSchema:
         """The JSON answer that the schema asks for."""
         return json.dumps({self.property: value} if self.property else value, ensure_ascii=False)
 
+    def listing(self) -> str | None:
+        """The labels and their descriptions for a language model's prompt: the schema's constraint lets it
+        write only a label, but it reads only the prompt. None when no label has a description."""
+        if not any(label.description for label in self.labels):
+            return None
+        lines = [f"- {label.value}: {label.description}".rstrip(": ") for label in self.labels]
+        return "Mögliche Werte (genau einen wählen):\n" + "\n".join(lines)
+
 
 def _choices(schema: dict[str, Any]) -> tuple[Label, ...] | None:
     if isinstance(schema.get("enum"), list) and len(schema["enum"]) >= 2:

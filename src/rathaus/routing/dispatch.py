@@ -1,9 +1,10 @@
 """Running routed requests: tier 0 first where it can answer, then the language models in route order.
 
-Cascades: a classification goes to the tier-0 classifier first and escalates when its best label does not
-lead clearly; an answer that must follow a JSON schema is checked against it and, when it does not, asked
-again of the next larger model (such answers are therefore sent whole, not streamed, while a larger model
-remains). Every attempt is recorded on the route.
+Cascades: a classification goes to the tier-0 classifier first and escalates when its best label does
+not lead clearly, and a language model that classifies is shown the labels' descriptions (the schema
+limits what it may write, but it reads only the prompt); an answer that must follow a JSON schema is
+checked against it and, when it does not, asked again of the next larger model (such answers are
+therefore sent whole, not streamed, while a larger model remains). Every attempt is recorded on the route.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Generator
 
 from rathaus.accounting.footprint import estimate
 from rathaus.identity.principal import Principal
-from rathaus.llm.backend import ChatRequest, StreamItem, TextChunk, Usage
+from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, Usage
 from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.checks import schema_problem
@@ -113,6 +114,8 @@ class Dispatcher:
             profile = self.gateway.catalogue.get(model_id)
             route.chosen, route.tier = profile.id, profile.tier
             route.reason = Reason("escalated", {"label": verdict.label, "lead": round(verdict.margin, 3)})
+        if labels is not None:
+            request = with_listing(request, labels)
         schema = request.json_schema
         while schema is not None and self._larger(route):
             items = list(routed_chat(self.gateway, self.breaker, principal, route, request, endpoint))
@@ -132,3 +135,16 @@ class Dispatcher:
         """The fallbacks of a higher tier than the chosen model, in route order: where a cascade goes next."""
         catalogue = self.gateway.catalogue
         return [m for m in route.fallbacks if catalogue.get(m).tier > route.tier]
+
+
+def with_listing(request: ChatRequest, labels: LabelSchema) -> ChatRequest:
+    """The request with the labels' descriptions added to its system prompt (or as one), if they have any."""
+    listing = labels.listing()
+    if listing is None:
+        return request
+    messages = list(request.messages)
+    if messages[0].role == "system":
+        messages[0] = Message(role="system", content=f"{messages[0].content}\n\n{listing}")
+    else:
+        messages.insert(0, Message(role="system", content=listing))
+    return request.model_copy(update={"messages": messages})
