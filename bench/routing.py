@@ -33,6 +33,7 @@ from rathaus.assistants.spec import AssistantSpec
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import ingest
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
+from rathaus.routing.checks import answer_check
 from rathaus.routing.route import Reason, Route
 from rathaus.routing.router import Need, need_of
 from rathaus.services import Services
@@ -227,16 +228,20 @@ def compare(
         on_small = runs.get(task, small, small_tier)
         on_large = runs.get(task, large, small_tier + 1)
         strategies["smallest"][task["id"]], strategies["largest"][task["id"]] = on_small, on_large
-        if task["type"] == "qa":  # the assistant's own route, as the chat would plan it
+        kind = task["type"]
+        if kind == "qa":  # the assistant's own route, as the chat would plan it
             need = Need("qa", "öffentlich", False, 1800, 800)
-        else:
-            need = need_of(request_for(task), "öffentlich")
+        else:  # as a /v1 client naming its task would ask (classify and extract follow from the schema)
+            need = need_of(request_for(task), "öffentlich", None if kind in ("classify", "extract") else kind)
         route = harness.services.routing.plan(need)
         if route.tier == 0:
             strategies["router"][task["id"]] = harness.run(task, route)  # tier 0, escalating when unsure
+            used_large[task["id"]] = route.chosen == large
+        elif route.chosen == large:
+            strategies["router"][task["id"]], used_large[task["id"]] = on_large, True
         else:
-            strategies["router"][task["id"]] = on_large if route.chosen == large else on_small
-        used_large[task["id"]] = route.chosen == large
+            picked = cascade(request_for(task) if kind != "qa" else None, route, on_small, on_large, large)
+            strategies["router"][task["id"]], used_large[task["id"]] = picked
         print(f"{number}/{len(tasks)} {task['id']}: {route.chosen} (tier {route.tier})", file=sys.stderr)
     large_share = sum(used_large.values()) / max(len(used_large), 1)
     chance = random.Random(7)
@@ -244,6 +249,18 @@ def compare(
         pick = "largest" if chance.random() < large_share else "smallest"
         strategies["random"][task["id"]] = strategies[pick][task["id"]]
     return {"tasks": tasks, "strategies": strategies, "large_share": large_share}
+
+
+def cascade(
+    request: ChatRequest | None, route: Route, on_small: Run, on_large: Run, large: str
+) -> tuple[Run, bool]:
+    """What the dispatcher's cascade does with the small model's recorded answer: keep it when its check
+    passes (or nothing is checked), else the large model's answer at the cost of both."""
+    check = answer_check(request, route.checked_task) if request is not None else None
+    if check is None or large not in route.fallbacks or check(on_small.output) is None:
+        return on_small, False
+    seconds = on_small.seconds + on_large.seconds
+    return Run(on_large.output, on_large.score, on_small.wh + on_large.wh, seconds), True
 
 
 def report(args: argparse.Namespace, decision: dict[str, float], results: dict[str, Any] | None) -> None:

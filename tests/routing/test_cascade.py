@@ -97,3 +97,45 @@ def test_a_language_model_that_classifies_reads_the_label_descriptions() -> None
     assert with_listing(instructed, labels).messages[0].content.startswith("Ordne zu.\n\nMögliche Werte")
     bare = label_schema({"enum": ["ja", "nein"]})
     assert bare is not None and with_listing(question, bare) is question  # nothing to add
+
+
+def _catalogue_services(tmp_path: Path, database_url: str, small_reply: str) -> Services:
+    profiles = [
+        {"id": "klein", "backend": "scripted", "tier": 1, "params": {"replies": [small_reply]}},
+        {"id": "gross", "backend": "scripted", "tier": 2, "params": {"replies": ["Sie zahlen 96 Euro."]}},
+    ]
+    data = write_catalogue(tmp_path / "data", profiles)
+    return Services.build(Settings(data_dir=data, database_url=database_url, secret_key="x" * 40))
+
+
+EASY = "Sie haben einen Hund. Dann zahlen Sie Hunde-Steuer. Das sind 96 Euro im Jahr."
+HARD = (
+    "Die Hundesteuer, die jährlich erhoben wird, beträgt für den ersten Hund, sofern keine Ermäßigung "
+    "beantragt wurde, 96 Euro, weil die Satzung der Stadtverwaltung dies so vorsieht."
+)
+
+
+@pytest.mark.parametrize(("reply", "answered_by"), [(EASY, ["klein"]), (HARD, ["klein", "gross"])])
+def test_simplifying_starts_small_and_escalates_when_the_rules_do_not_hold(
+    tmp_path: Path, database_url: str, reply: str, answered_by: list[str]
+) -> None:
+    services = _catalogue_services(tmp_path, database_url, reply)
+    try:
+        tenant = make_tenant(services, "jena")
+        principal = Principal(tenant_id=tenant.id, role=Role.staff)
+        request = ChatRequest(messages=[Message(role="user", content=HARD)])
+        route = services.routing.plan(need_of(request, "personenbezogen", "simplify"))
+        assert route.chosen == "klein" and route.reason.code == "cascade" and route.fallbacks == ["gross"]
+        answer = "".join(
+            i.text for i in services.routing.run(principal, route, request, "test") if isinstance(i, TextChunk)
+        )
+        assert [a.model for a in route.attempts] == answered_by
+        if len(answered_by) == 2:
+            assert route.attempts[0].outcome == "escalated" and "one_statement" in route.attempts[0].detail
+            assert route.reason.code == "escalated_check" and answer == "Sie zahlen 96 Euro."
+        else:
+            assert answer == EASY and route.attempts[0].outcome == "ok"
+        free_chat = services.routing.plan(need_of(request, "personenbezogen", "chat"))
+        assert free_chat.chosen == "gross" and free_chat.checked_task is None  # no check: no cascade
+    finally:
+        services.close()

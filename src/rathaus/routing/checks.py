@@ -1,12 +1,23 @@
-"""Checks of an answer that decide whether a cascade escalates to a larger model."""
+"""Checks of an answer that decide whether a cascade escalates to a larger model.
+
+Each check returns why the answer falls short, or None when it passes: JSON-schema answers are validated
+against their schema; texts in Leichte Sprache must hold most of its rules (assistants/leichte_sprache.py).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, UnknownType
+
+from rathaus.assistants import leichte_sprache
+from rathaus.llm.backend import ChatRequest
+
+Check = Callable[[str], str | None]
+SIMPLIFY_RULES_MIN = 3  # of the four Leichte-Sprache rules, the ones a simplified text must hold
 
 
 def schema_problem(text: str, schema: dict[str, Any]) -> str | None:
@@ -27,3 +38,24 @@ def schema_problem(text: str, schema: dict[str, Any]) -> str | None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "the answer"
     return f"{where}: {error.message}"[:300]
+
+
+def simplify_problem(text: str) -> str | None:
+    """Why a text is not Leichte Sprache enough (under SIMPLIFY_RULES_MIN rules hold); None when it is."""
+    if not text.strip():
+        return "empty answer"
+    failed = [rule for rule, held in leichte_sprache.check(text).passed.items() if not held]
+    if len(leichte_sprache.RULES) - len(failed) >= SIMPLIFY_RULES_MIN:
+        return None
+    return "Leichte Sprache rules not held: " + ", ".join(failed)
+
+
+TASK_CHECKS: dict[str, Check] = {"simplify": simplify_problem}
+
+
+def answer_check(request: ChatRequest, task: str | None) -> Check | None:
+    """The check for a request's answer: its JSON schema, else its task's check; None when none applies."""
+    schema = request.json_schema
+    if schema is not None:
+        return lambda text: schema_problem(text, schema)
+    return TASK_CHECKS.get(task) if task else None

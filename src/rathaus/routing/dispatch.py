@@ -3,8 +3,10 @@
 Cascades: a classification goes to the tier-0 classifier first and escalates when its best label does
 not lead clearly, and a language model that classifies is shown the labels' descriptions (the schema
 limits what it may write, but it reads only the prompt); an answer that must follow a JSON schema is
-checked against it and, when it does not, asked again of the next larger model (such answers are
-therefore sent whole, not streamed, while a larger model remains). Every attempt is recorded on the route.
+checked against it and, when it does not, asked again of the next larger model; so is a task whose
+answer can be checked (a text in Leichte Sprache), which the router starts below the task's usual tier.
+Checked answers are sent whole, not streamed, while a larger model remains. Every attempt is recorded on
+the route.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, Usage
 from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
-from rathaus.routing.checks import schema_problem
+from rathaus.routing.checks import answer_check
 from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
 from rathaus.routing.fallback import AllModelsFailed, routed_chat
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
@@ -116,17 +118,20 @@ class Dispatcher:
             route.reason = Reason("escalated", {"label": verdict.label, "lead": round(verdict.margin, 3)})
         if labels is not None:
             request = with_listing(request, labels)
-        schema = request.json_schema
-        while schema is not None and self._larger(route):
+        check = answer_check(request, route.checked_task)
+        while check is not None and self._larger(route):
             items = list(routed_chat(self.gateway, self.breaker, principal, route, request, endpoint))
             text = "".join(i.text for i in items if isinstance(i, TextChunk))
-            problem = schema_problem(text, schema)
+            problem = check(text)
             if problem is None:
                 yield from items
                 return
             route.attempts[-1] = Attempt(route.chosen, "escalated", problem)
             larger = self._larger(route)[0]
-            route.reason = Reason("escalated_schema", {"model": route.chosen})
+            if request.json_schema is not None:
+                route.reason = Reason("escalated_schema", {"model": route.chosen})
+            else:
+                route.reason = Reason("escalated_check", {"model": route.chosen, "task": route.checked_task})
             route.fallbacks = [m for m in route.fallbacks if m != larger]
             route.chosen, route.tier = larger, self.gateway.catalogue.get(larger).tier
         yield from routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)

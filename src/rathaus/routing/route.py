@@ -23,6 +23,10 @@ REASONS: dict[str, str] = {
     "classifier": "tier 0: embedding classifier; escalates when the best label leads by less than {margin}",
     "escalated": "escalated: the classifier was unsure (label '{label}', lead {lead})",
     "escalated_schema": "escalated: the answer of {model} did not follow the JSON schema",
+    "escalated_check": "escalated: the answer of {model} failed the check for task '{task}'",
+    "cascade": (
+        "tier {tier} first for task '{task}', whose answer is checked; tier ≥ {minimum} if the check fails"
+    ),
     "fallback": "fallback: {model} failed",
     "policy_profile": "named by the assistant's model policy",
     "policy_tier": "tier {tier} as the assistant's model policy says",
@@ -38,6 +42,7 @@ REASONS: dict[str, str] = {
     "larger": "larger than needed",
     "below_minimum": "tier {tier} is below the {minimum} needed for task '{task}'",
     "escalation": "escalation if the classifier is unsure",
+    "escalation_check": "escalation if the answer fails its check",
     "not_needed": "not needed: no passage is similar enough",
     "budget_downgrade": "the monthly budget is used up: the smallest eligible model, as the policy says",
     "budget": "not used: the monthly budget is used up",
@@ -94,6 +99,7 @@ class Route:
     reference_wh: float = 0.0  # the reference model's estimate for the same requests, where it has one
     unmeasured: int = 0  # requests whose energy is unknown (their Wh are not in the sum)
     assistant: str | None = None  # the assistant the request was made for, if any
+    checked_task: str | None = None  # a task whose answer is checked, escalating when the check fails
     expected_in: int = 0  # the tokens the router expected, for the budget reservation
     expected_out: int = 0
     budget_warnings: list[str] = field(default_factory=list)

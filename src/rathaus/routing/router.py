@@ -9,6 +9,7 @@ in that order. Nothing here names a model: the catalogue says what exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rathaus.llm.backend import ChatRequest
@@ -16,6 +17,7 @@ from rathaus.llm.catalogue import Catalogue, DataClass, Profile
 from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.breaker import CircuitBreaker
+from rathaus.routing.checks import TASK_CHECKS
 from rathaus.routing.classifier import MARGIN_MIN, LabelSchema, label_schema
 from rathaus.routing.route import Reason, Rejected, Route
 
@@ -130,11 +132,17 @@ class Router:
 
         adequate = sorted((p for p in eligible if p.tier >= minimum), key=order)
         weaker = sorted((p for p in eligible if p.tier < minimum), key=order, reverse=True)
+        first = self.cascade_start(need, adequate, weaker, order)
+        if first is not None:  # a checked task: the smaller model first, the adequate ones if it fails
+            weaker.remove(first)
+            adequate.insert(0, first)
         ranked = adequate + weaker
         for profile in ranked[1:] if not classifiers else ranked:
             note = Reason("fallback_kept" if profile.tier <= ranked[0].tier else "larger")
             if classifiers:
                 note = Reason("escalation")
+            elif first is not None and profile.tier >= minimum:
+                note = Reason("escalation_check")
             elif profile.tier < minimum:
                 note = Reason("below_minimum", {**values, "tier": profile.tier})
             rejected.append(Rejected(profile.id, note))
@@ -144,7 +152,9 @@ class Router:
             route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
             return route
         chosen = ranked[0]
-        if not adequate:
+        if first is not None:
+            reason = Reason("cascade", {**values, "tier": first.tier})
+        elif not adequate:
             reason = Reason("strongest_eligible", values)
         elif long_input:
             reason = Reason("smallest_adequate_long", {**values, "tokens": need.prompt_tokens})
@@ -152,4 +162,21 @@ class Router:
             reason = Reason("smallest_adequate", values)
         route = Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])
         route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
+        route.checked_task = need.task if first is not None else None
         return route
+
+    @staticmethod
+    def cascade_start(
+        need: Need,
+        adequate: list[Profile],
+        weaker: list[Profile],
+        order: Callable[[Profile], tuple[int, float, str]],
+    ) -> Profile | None:
+        """For a task whose answer can be checked: the smallest model below the task's minimum to try first.
+
+        None when the task has no check, nothing adequate is left to escalate to, or nothing smaller exists.
+        """
+        if need.task not in TASK_CHECKS or need.json_schema or not adequate:
+            return None
+        smaller = [p for p in weaker if p.tier >= 1]
+        return min(smaller, key=order) if smaller else None
