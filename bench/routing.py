@@ -9,7 +9,9 @@ records measured (CPU seconds × watts per core). The random router sends the sa
 large model as the router does, chosen at random (seeded). APGR is the area under the quality-vs-energy
 curve through (smallest, strategy, largest), normalised so that smallest = 0 and largest = 1 on both axes;
 a random router scores 0.5 by construction. Grounded questions run through the demo assistant over the demo
-corpus (ingested into a temporary SQLite store first). `--overhead` measures only the router's decision
+corpus (ingested into a temporary SQLite store first); the router's run of a question whose best passage is
+similar enough to be quoted (tier 0, assistants/extractive.py) is that quoted answer, run live. Cascades
+(schema, Leichte Sprache) are replayed on the recorded small-model answer with the dispatcher's own check. `--overhead` measures only the router's decision
 time over many requests.
 """
 
@@ -28,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import collection_with, demo_assistant, machine, percentile, temporary_services, write_docs
+from rathaus.assistants import extractive, grounding
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.identity.principal import Principal
@@ -136,6 +139,27 @@ class Harness:
         points = score(task, output, self.assistant.spec.not_found)
         return Run(output, points, route.wh, time.perf_counter() - started)
 
+    def quoted(self, task: dict[str, Any]) -> Run | None:
+        """A grounded question's run on the shipped assistant (policy `auto`) when it is answered at tier 0 by
+        quoting the best passage; None when a language model would answer (the recorded large run stands)."""
+        conversation = [Message(role="user", content=task["question"])]
+        grounded = grounding.ground(self.services, self.principal, self.assistant, conversation)
+        if not extractive.confident(grounded):
+            return None
+        started = time.perf_counter()
+        prepared = prepare_for(
+            self.services, self.principal, self.assistant, ChatRequest(messages=conversation)
+        )
+        output = "".join(
+            i.text
+            for i in prepared.stream(self.services, self.principal, "bench.routing")
+            if isinstance(i, TextChunk)
+        )
+        route = prepared.route
+        wh = route.wh if route is not None else 0.0
+        points = score(task, output, self.assistant.spec.not_found)
+        return Run(output, points, wh, time.perf_counter() - started)
+
 
 def _fixed(model_id: str, tier: int) -> Route:
     return Route(model_id, tier, Reason("named"))
@@ -234,7 +258,11 @@ def compare(
         else:  # as a /v1 client naming its task would ask (classify and extract follow from the schema)
             need = need_of(request_for(task), "öffentlich", None if kind in ("classify", "extract") else kind)
         route = harness.services.routing.plan(need)
-        if route.tier == 0:
+        quoted = harness.quoted(task) if kind == "qa" else None
+        if quoted is not None:  # tier 0: the best passage quoted, no language model
+            strategies["router"][task["id"]], used_large[task["id"]] = quoted, False
+            route = Route(harness.services.knowledge.embedding_model, 0, Reason("extractive"))
+        elif route.tier == 0:
             strategies["router"][task["id"]] = harness.run(task, route)  # tier 0, escalating when unsure
             used_large[task["id"]] = route.chosen == large
         elif route.chosen == large:

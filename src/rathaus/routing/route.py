@@ -32,6 +32,11 @@ REASONS: dict[str, str] = {
     "policy_tier": "tier {tier} as the assistant's model policy says",
     "named": "named by the request",
     "no_passage": "tier 0 rule: no passage is similar enough, so the not-found answer needs no model",
+    "extractive": (
+        "tier 0: the best passage is similar enough ({similarity} ≥ {minimum}) to quote its sentences "
+        "that answer the question, without a language model"
+    ),
+    "not_needed_extractive": "not needed: the answer is quoted from the best passage",
     "data_class": "not cleared for data class '{data_class}' (location {location})",
     "no_json_schema": "cannot follow a JSON schema",
     "context": "context of {context} tokens is too small",
