@@ -35,8 +35,8 @@ JSON_ONLY = ["chat", "json_schema"]
 def cascade(tmp_path: Path, database_url: str) -> Iterator[tuple[Services, TenantFixture]]:
     sloppy = {"replies": ['{"name": "Erika Mustermann", "kinder": "zwei"}'], "ignore_schema": True}
     profiles = [
-        {"id": "sloppy", "backend": "scripted", "tier": 1, "capabilities": JSON_ONLY, "params": sloppy},
-        {"id": "careful", "backend": "scripted", "tier": 2, "capabilities": JSON_ONLY},
+        {"id": "sloppy", "backend": "scripted", "tier": 2, "capabilities": JSON_ONLY, "params": sloppy},
+        {"id": "careful", "backend": "scripted", "tier": 3, "capabilities": JSON_ONLY},
     ]
     data = write_catalogue(tmp_path / "data", profiles)
     services = Services.build(Settings(data_dir=data, database_url=database_url, secret_key="x" * 40))
@@ -101,8 +101,8 @@ def test_a_language_model_that_classifies_reads_the_label_descriptions() -> None
 
 def _catalogue_services(tmp_path: Path, database_url: str, small_reply: str) -> Services:
     profiles = [
-        {"id": "klein", "backend": "scripted", "tier": 1, "params": {"replies": [small_reply]}},
-        {"id": "gross", "backend": "scripted", "tier": 2, "params": {"replies": ["Sie zahlen 96 Euro."]}},
+        {"id": "klein", "backend": "scripted", "tier": 2, "params": {"replies": [small_reply]}},
+        {"id": "gross", "backend": "scripted", "tier": 3, "params": {"replies": ["Sie zahlen 96 Euro."]}},
     ]
     data = write_catalogue(tmp_path / "data", profiles)
     return Services.build(Settings(data_dir=data, database_url=database_url, secret_key="x" * 40))
@@ -116,7 +116,7 @@ HARD = (
 
 
 @pytest.mark.parametrize(("reply", "answered_by"), [(EASY, ["klein"]), (HARD, ["klein", "gross"])])
-def test_simplifying_starts_small_and_escalates_when_the_rules_do_not_hold(
+def test_a_simplification_escalates_when_the_rules_do_not_hold(
     tmp_path: Path, database_url: str, reply: str, answered_by: list[str]
 ) -> None:
     services = _catalogue_services(tmp_path, database_url, reply)
@@ -125,7 +125,8 @@ def test_simplifying_starts_small_and_escalates_when_the_rules_do_not_hold(
         principal = Principal(tenant_id=tenant.id, role=Role.staff)
         request = ChatRequest(messages=[Message(role="user", content=HARD)])
         route = services.routing.plan(need_of(request, "personenbezogen", "simplify"))
-        assert route.chosen == "klein" and route.reason.code == "cascade" and route.fallbacks == ["gross"]
+        assert route.chosen == "klein" and route.checked_task == "simplify" and route.fallbacks == ["gross"]
+        assert [r.reason.code for r in route.rejected if r.model == "gross"] == ["escalation_check"]
         answer = "".join(
             i.text
             for i in services.routing.run(principal, route, request, "test")
@@ -138,6 +139,6 @@ def test_simplifying_starts_small_and_escalates_when_the_rules_do_not_hold(
         else:
             assert answer == EASY and route.attempts[0].outcome == "ok"
         free_chat = services.routing.plan(need_of(request, "personenbezogen", "chat"))
-        assert free_chat.chosen == "gross" and free_chat.checked_task is None  # no check: no cascade
+        assert free_chat.chosen == "klein" and free_chat.checked_task is None  # no check: no cascade
     finally:
         services.close()

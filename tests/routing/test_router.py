@@ -46,8 +46,11 @@ def test_auto_takes_the_smallest_adequate_model_and_says_why(
         record = session.scalars(select(RequestRecord)).one()
     assert record.profile_id == "large" and record.route is not None and record.route["chosen"] == "large"
     extraction = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
-    small = _auto(client, jena.headers(), response_format=extraction).json()["rathaus"]["route"]
-    assert small["chosen"] == "small" and "task 'extract'" in small["reason"]["text"]
+    extracted = _auto(client, jena.headers(), response_format=extraction).json()["rathaus"]["route"]
+    assert (
+        extracted["chosen"] == "large"
+        and "tier ≥ 2, adequate for task 'extract'" in extracted["reason"]["text"]
+    )
 
 
 def test_personal_data_never_reaches_an_external_model(client: TestClient, jena: TenantFixture) -> None:

@@ -2,6 +2,9 @@
 
 Each check returns why the answer falls short, or None when it passes: JSON-schema answers are validated
 against their schema; texts in Leichte Sprache must hold most of its rules (assistants/leichte_sprache.py).
+A failed check sends the request to the next larger eligible model; the router never starts a checked task
+below its minimum tier (starting simplifications on the 0.5B model cost more than it saved: it held the
+rules in 1 of 10 texts, docs/decisions/0010).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Cascades: a classification goes to the tier-0 classifier first and escalates whe
 not lead clearly, and a language model that classifies is shown the labels' descriptions (the schema
 limits what it may write, but it reads only the prompt); an answer that must follow a JSON schema is
 checked against it and, when it does not, asked again of the next larger model; so is a task whose
-answer can be checked (a text in Leichte Sprache), which the router starts below the task's usual tier.
+answer can be checked (a text in Leichte Sprache).
 Checked answers are sent whole, not streamed, while a larger model remains. Every attempt is recorded on
 the route.
 """

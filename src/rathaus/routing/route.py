@@ -24,9 +24,6 @@ REASONS: dict[str, str] = {
     "escalated": "escalated: the classifier was unsure (label '{label}', lead {lead})",
     "escalated_schema": "escalated: the answer of {model} did not follow the JSON schema",
     "escalated_check": "escalated: the answer of {model} failed the check for task '{task}'",
-    "cascade": (
-        "tier {tier} first for task '{task}', whose answer is checked; tier ≥ {minimum} if the check fails"
-    ),
     "fallback": "fallback: {model} failed",
     "policy_profile": "named by the assistant's model policy",
     "policy_tier": "tier {tier} as the assistant's model policy says",
