@@ -262,8 +262,11 @@ def test_admin_pages_are_accessible(site: str, page: Page, jena: TenantFixture) 
     assert serious_violations(page) == []
     page.get_by_role("link", name="Einstellungen").click()
     page.get_by_label("Unterhaltungen aufbewahren (Tage)").fill("0")
+    reference = page.get_by_label("Vergleichsmodell für Einsparungen")
+    chosen = reference.select_option(index=1)  # the first chat model after the installation's default
     page.get_by_role("button", name="Speichern").click()
     expect(page.get_by_role("status")).to_contain_text("Die Einstellungen wurden gespeichert.")
+    expect(reference).to_have_value(chosen[0])
     assert serious_violations(page) == []
     page.get_by_role("link", name="Budgets").click()
     page.get_by_label("Euro je Monat").fill("25")
