@@ -15,7 +15,7 @@ import logging
 import math
 import re
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -166,8 +166,8 @@ def check(
         logger.info("answerability check of %s gave no yes/no: %r", profile.id, first)
         return grounded
     if chance < ANSWERABLE_MIN:
-        return Grounding([], grounded.not_found_text, "not_answerable", chance, grounded.similarity)
-    return Grounding(grounded.sources, grounded.not_found_text, grounded.reason, chance, grounded.similarity)
+        return replace(grounded, sources=[], reason="not_answerable", answerable=chance)
+    return replace(grounded, answerable=chance)
 
 
 def system_prompt(instructions: str, grounding: Grounding) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Generator, Iterator
 
 from rathaus.accounting.budgets import Budgets
@@ -20,6 +21,8 @@ from rathaus.store.db import Database
 
 logger = logging.getLogger(__name__)
 
+REFERENCE_TTL_S = 30.0  # how long a tenant's choice of reference model is reused before it is read again
+
 
 class UnsupportedRequest(ValueError):
     """The model cannot do what the request asks (for example JSON schema output)."""
@@ -35,6 +38,7 @@ class ModelGateway:
         self.costing = Costing(pool.settings, catalogue)
         self.metrics = Metrics()
         self.budgets = Budgets(db)
+        self._references: dict[str, tuple[float, str | None]] = {}  # tenant → (read at, reference model)
 
     def chat_profile(self, model_id: str, request: ChatRequest) -> Profile:
         """The profile for a chat request; raises UnknownModel or UnsupportedRequest."""
@@ -102,10 +106,21 @@ class ModelGateway:
             logger.exception("could not write the request record for %s", profile.id)
 
     def reference_of(self, tenant_id: str) -> str | None:
-        """The tenant's own reference model for savings, if it chose one."""
+        """The tenant's own reference model for savings, if it chose one (read at most every 30 seconds:
+        every request asks, and the choice rarely changes)."""
+        now = time.monotonic()
+        cached = self._references.get(tenant_id)
+        if cached is not None and now - cached[0] < REFERENCE_TTL_S:
+            return cached[1]
         with self.db.system_session() as session:
             tenant = session.get(Tenant, tenant_id)
-            return tenant.reference_model if tenant is not None else None
+            chosen = tenant.reference_model if tenant is not None else None
+        self._references[tenant_id] = (now, chosen)
+        return chosen
+
+    def forget_reference(self, tenant_id: str) -> None:
+        """Read the tenant's reference model afresh on its next request (after the tenant changed it)."""
+        self._references.pop(tenant_id, None)
 
     def embed(
         self,

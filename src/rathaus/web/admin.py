@@ -190,7 +190,11 @@ def _reference_options(request: Request, services: Services) -> list[tuple[str, 
 
 
 def _settings_page(
-    request: Request, services: Services, values: dict[str, str], errors: dict[str, str], done: str = ""
+    request: Request,
+    references: list[tuple[str, str]],
+    values: dict[str, str],
+    errors: dict[str, str],
+    done: str = "",
 ) -> HTMLResponse:
     return render(
         request,
@@ -200,7 +204,7 @@ def _settings_page(
         errors=errors,
         done=done,
         max_days=MAX_DAYS,
-        references=_reference_options(request, services),
+        references=references,
     )
 
 
@@ -214,7 +218,7 @@ def settings_page(
         tenant = session.get(Tenant, principal.tenant_id)
         days, reference = (tenant.conversation_days, tenant.reference_model) if tenant else (30, None)
     values = {"conversation_days": str(days), "reference_model": reference or ""}
-    return _settings_page(request, services, values, {}, done)
+    return _settings_page(request, _reference_options(request, services), values, {}, done)
 
 
 @router.post("/settings", response_model=None)
@@ -232,13 +236,15 @@ def save_settings(
     days = values["conversation_days"]
     if not days.isdigit() or int(days) > MAX_DAYS:
         errors["conversation_days"] = t("admin.settings.invalid", max=MAX_DAYS)
-    if values["reference_model"] not in {value for value, _ in _reference_options(request, services)}:
+    references = _reference_options(request, services)
+    if values["reference_model"] not in {value for value, _ in references}:
         errors["reference_model"] = t("admin.settings.reference.invalid")
     if errors:
-        return _settings_page(request, services, values, errors)
+        return _settings_page(request, references, values, errors)
     with services.db.system_session() as session:
         tenant = session.get(Tenant, principal.tenant_id)
         if tenant is not None:
             tenant.conversation_days = int(days)
             tenant.reference_model = values["reference_model"] or None
+    services.gateway.forget_reference(principal.tenant_id)
     return RedirectResponse("/admin/settings?done=saved", status_code=303)
