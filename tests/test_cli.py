@@ -193,3 +193,44 @@ def test_ingest_and_reindex(env: Path, tmp_path: Path) -> None:
     assert (
         again.exit_code == 1 and "satzungen: 3 Dokumente / documents" in again.output
     )  # the PDF fails again
+
+
+def test_a_workflow_is_applied_run_listed_shown_and_retried(env: Path) -> None:
+    import json
+
+    import yaml
+
+    from tests.conftest import SCRIPTED_CATALOGUE
+
+    (env / "models.yaml").write_text(yaml.safe_dump(SCRIPTED_CATALOGUE), encoding="utf-8")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["tenant", "create", "jena"]).exit_code == 0
+    document = env / "ablauf.yaml"
+    document.write_text(
+        "apiVersion: rathaus/v1\nkind: Workflow\nmetadata: {name: ablauf, title: Ablauf}\nspec:\n"
+        "  input: {type: object, required: [name]}\n  steps:\n"
+        "    - {id: gruss, type: template, with: {text: 'Hallo {{ input.name }}'}}\n"
+        "    - {id: senden, type: send_email, retries: 0, with: {to: a@example.org, subject: Hi, body: x}}\n",
+        encoding="utf-8",
+    )
+    assert "gültig" in runner.invoke(app, ["spec", "validate", str(document)]).output
+    assert "Version 1" in runner.invoke(app, ["spec", "apply", str(document), "--tenant", "jena"]).output
+    data = env / "input.json"
+    data.write_text(json.dumps({"name": "Eva"}), encoding="utf-8")
+
+    refused = runner.invoke(app, ["run", "ablauf", "--tenant", "jena"])  # {} misses `name`
+    assert refused.exit_code == 2 and "'name' is a required property" in refused.output
+    ran = runner.invoke(app, ["run", "ablauf", "--tenant", "jena", "--input", str(data)])
+    assert ran.exit_code == 1, ran.output  # no SMTP server configured: the e-mail step fails
+    assert "✓ gruss (template) succeeded" in ran.output
+    assert "✗ senden (send_email) failed" in ran.output and "RATHAUS_SMTP_HOST" in ran.output
+    run_id = re.search(r"run ([0-9a-f]{32})", ran.output).group(1)  # type: ignore[union-attr]
+
+    listed = runner.invoke(app, ["runs", "list", "--tenant", "jena"])
+    assert run_id in listed.output and "failed" in listed.output
+    shown = json.loads(runner.invoke(app, ["runs", "show", run_id, "--tenant", "jena"]).output)
+    assert shown["steps"][0]["output"] == {"text": "Hallo Eva"} and shown["failed_step"] == "senden"
+    again = runner.invoke(app, ["runs", "retry", run_id, "--tenant", "jena"])
+    assert again.exit_code == 1 and "✗ senden" in again.output
+    test_run = runner.invoke(app, ["run", "ablauf", "--tenant", "jena", "--input", str(data), "--test"])
+    assert test_run.exit_code == 0 and "would_send" in test_run.output

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from rathaus import __version__
-from rathaus.api import assistants_api, health, identity_api, knowledge_api, openai_api
+from rathaus.api import assistants_api, health, identity_api, knowledge_api, openai_api, workflows_api
 from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
 from rathaus.housekeeping import run_regularly
@@ -27,7 +27,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        housekeeping = asyncio.create_task(run_regularly(built.db)) if services is None else None
+        housekeeping = None
+        if services is None:  # a real server: continue what a stopped one left, then keep house
+            built.knowledge.resume()
+            built.workflows.executor.start()
+            housekeeping = asyncio.create_task(run_regularly(built.db))
         yield
         if housekeeping is not None:
             housekeeping.cancel()
@@ -51,6 +55,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(identity_api.router)
     app.include_router(assistants_api.router)
     app.include_router(knowledge_api.router)
+    app.include_router(workflows_api.router)
     app.include_router(pages.router)
     app.include_router(chat.router)
     app.include_router(builder.router)

@@ -1,4 +1,4 @@
-"""The `rathaus` command line: serve, demo, db, tenant, user, key, models, bench, settings, secret."""
+"""The `rathaus` command line: serve, demo, db, tenant, user, key, models, spec, chat, run, runs, bench."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from pydantic import SecretStr
 from rathaus.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from rathaus.assistants.spec import AssistantSpec
     from rathaus.identity.models import Role
     from rathaus.identity.principal import Principal
     from rathaus.knowledge.service import Knowledge
+    from rathaus.services import Services
     from rathaus.store.db import Database
+    from rathaus.workflows.spec import WorkflowSpec
 
 app = typer.Typer(help="Rathaus: open AI platform for municipal administrations.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -29,6 +32,7 @@ user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalogue and bundled model weights.", no_args_is_help=True)
 collection_app = typer.Typer(help="Knowledge collections.", no_args_is_help=True)
+runs_app = typer.Typer(help="Workflow runs: list, show, retry.", no_args_is_help=True)
 spec_app = typer.Typer(
     help="Spec documents (assistants): validate, apply, export, schemas.", no_args_is_help=True
 )
@@ -38,6 +42,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(models_app, name="models")
 app.add_typer(spec_app, name="spec")
+app.add_typer(runs_app, name="runs")
 app.add_typer(collection_app, name="collection")
 
 RoleOption = Annotated[str, typer.Option(help="admin, builder or staff.")]
@@ -455,14 +460,26 @@ UserOption = Annotated[
 ]
 
 
+def _load_spec(file: Path) -> AssistantSpec | WorkflowSpec:
+    """An assistant or workflow document from a file (by its `kind`); DocumentError lists the problems."""
+    from rathaus.assistants.spec import AssistantSpec
+    from rathaus.formats.documents import load_document, parse
+    from rathaus.workflows.spec import load_workflow
+
+    text = file.read_text(encoding="utf-8")
+    data, _ = parse(text)
+    if isinstance(data, dict) and data.get("kind") == "Workflow":
+        return load_workflow(text)
+    return load_document(AssistantSpec, text)
+
+
 @spec_app.command("validate")
 def spec_validate(file: Annotated[Path, typer.Argument(help="A spec document (.yaml or .json).")]) -> None:
-    """Check a document; every problem is shown with its line and field."""
-    from rathaus.assistants.spec import AssistantSpec
-    from rathaus.formats.documents import DocumentError, load_document
+    """Check an assistant or workflow document; every problem is shown with its line and field."""
+    from rathaus.formats.documents import DocumentError
 
     try:
-        spec = load_document(AssistantSpec, file.read_text(encoding="utf-8"))
+        spec = _load_spec(file)
     except OSError as exc:
         fail(f"{file}: {exc.strerror}")
     except DocumentError as exc:
@@ -483,21 +500,25 @@ def spec_apply(
     tenant: TenantOption,
     user: UserOption = None,
 ) -> None:
-    """Create the assistant or store the document as its next version."""
+    """Create the assistant or workflow, or store the document as its next version."""
     from rathaus.assistants import registry
-    from rathaus.assistants.spec import AssistantSpec
-    from rathaus.formats.documents import DocumentError, load_document
+    from rathaus.formats.documents import DocumentError
+    from rathaus.workflows import registry as workflows
+    from rathaus.workflows.spec import WorkflowSpec
 
     try:
-        spec = load_document(AssistantSpec, file.read_text(encoding="utf-8"))
+        spec = _load_spec(file)
     except (OSError, DocumentError) as exc:
         fail(f"{file}: {exc}")
     db = _database(settings_or_exit())
     principal = _cli_principal(db, tenant, user)
     try:
         with db.session(principal.tenant_id) as session:
-            saved = registry.save(session, principal, spec)
-            typer.echo(f"{saved.assistant.name}: Version {saved.version}")
+            if isinstance(spec, WorkflowSpec):
+                version = workflows.save(session, principal, spec).version
+            else:
+                version = registry.save(session, principal, spec).version
+            typer.echo(f"{spec.metadata.name}: Version {version}")
     except (PermissionError, ValueError) as exc:
         fail(str(exc))
 
@@ -545,13 +566,9 @@ def chat(
     from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
     from rathaus.llm.catalogue import UnknownModel
     from rathaus.llm.gateway import UnsupportedRequest
-    from rathaus.services import Services
     from rathaus.store.tenancy import NotFound
 
-    settings = settings_or_exit()
-    if settings.secret_key is None:  # this process issues no cookies: a throwaway key is enough
-        settings = settings.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(48))})
-    services = Services.build(settings)
+    services = _services()
     principal = _cli_principal(services.db, tenant, user)
     try:
         request = ChatRequest(messages=[Message(role="user", content=question)])
@@ -565,6 +582,176 @@ def chat(
             typer.echo(f"[{source.number}] {source.document_title} – {source.heading}{page}")
     except (NotFound, UnknownModel, UnsupportedRequest, BackendError) as exc:
         fail(str(exc), code=1)
+    finally:
+        services.close()
+
+
+def _services() -> Services:
+    """Services for a command that runs models or workflows in this process (it issues no cookies)."""
+    from rathaus.services import Services
+
+    settings = settings_or_exit()
+    if settings.secret_key is None:  # a throwaway key is enough
+        settings = settings.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(48))})
+    return Services.build(settings)
+
+
+def _follow(services: Services, tenant_id: str, run_id: str, timeout: float) -> str:
+    """Run the workflow here, printing each step as it finishes; returns the run's status."""
+    import threading
+
+    from rathaus.workflows.runs import steps_of
+
+    outcome: list[str] = []
+    worker = threading.Thread(target=lambda: outcome.append(services.workflows.run_here(run_id, timeout)))
+    worker.start()
+    shown: set[str] = set()
+    marks = {"succeeded": "✓", "skipped": "–", "failed": "✗", "waiting": "…", "retrying": "↻"}
+    while True:
+        alive = worker.is_alive()
+        with services.db.session(tenant_id) as session:
+            for step in steps_of(session, run_id):
+                key = f"{step.step_id}:{step.status}:{step.attempts}"
+                if step.status in marks and key not in shown:
+                    shown.add(key)
+                    detail = step.error or ""
+                    typer.echo(
+                        f"  {marks[step.status]} {step.step_id} ({step.type}) {step.status}, "
+                        f"{step.seconds:.1f} s, {step.wh:.4f} Wh {detail}".rstrip()
+                    )
+        if not alive:
+            return outcome[0] if outcome else "running"
+        worker.join(0.5)
+
+
+@app.command("run")
+def run_workflow(
+    workflow: Annotated[str, typer.Argument(help="Workflow name.")],
+    tenant: TenantOption,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="JSON file with the run's input; '-' reads stdin.")
+    ] = None,
+    user: UserOption = None,
+    test: Annotated[bool, typer.Option(help="A trial: nothing is sent, nobody is asked.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to follow the run.")] = 3600,
+) -> None:
+    """Run a workflow here and show each step; a run that waits for an approval continues in the server."""
+    import json
+
+    from rathaus.store.tenancy import NotFound
+    from rathaus.workflows.engine import InputInvalid
+
+    try:
+        raw = (
+            sys.stdin.read()
+            if str(input_file) == "-"
+            else input_file.read_text("utf-8")
+            if input_file
+            else "{}"
+        )
+        data = json.loads(raw)
+    except OSError as exc:
+        fail(f"{input_file}: {exc.strerror}")
+    except ValueError as exc:
+        fail(f"{input_file}: not valid JSON: {exc}")
+    services = _services()
+    try:
+        principal = _cli_principal(services.db, tenant, user)
+        try:
+            run = services.workflows.start(principal, workflow, data, "cli", test)
+        except InputInvalid as exc:
+            fail(f"the input does not match the workflow's input schema: {exc}")
+        except (NotFound, PermissionError) as exc:
+            fail(str(exc))
+        typer.echo(f"Lauf / run {run.id}")
+        status = _follow(services, principal.tenant_id, run.id, timeout)
+        _show_outcome(services, principal.tenant_id, run.id)
+        if status == "failed":
+            raise typer.Exit(1)
+    finally:
+        services.close()
+
+
+def _show_outcome(services: Services, tenant_id: str, run_id: str) -> None:
+    import json
+
+    from rathaus.workflows.models import WorkflowRun
+
+    with services.db.session(tenant_id) as session:
+        run = session.get(WorkflowRun, run_id)
+        assert run is not None
+        typer.echo(f"Status: {run.status} ({run.wh:.4f} Wh)")
+        if run.status == "failed":
+            typer.secho(f"{run.failed_step}: {run.error}", fg=typer.colors.RED, err=True)
+            typer.echo(f"Erneut versuchen / retry: rathaus runs retry {run.id} --tenant …")
+        elif run.status == "waiting":
+            typer.echo("Wartet auf eine Freigabe / waiting for an approval (staff inbox)")
+        elif run.output is not None:
+            typer.echo(json.dumps(run.output, ensure_ascii=False, indent=2))
+
+
+@runs_app.command("list")
+def runs_list(
+    tenant: TenantOption,
+    workflow: Annotated[str | None, typer.Option(help="Only runs of this workflow.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    limit: Annotated[int, typer.Option(help="How many.")] = 20,
+) -> None:
+    """The newest runs."""
+    from rathaus.workflows.runs import listing
+
+    db = _database(settings_or_exit())
+    principal = _cli_principal(db, tenant, None)
+    with db.session(principal.tenant_id) as session:
+        for run, name in listing(session, workflow, status, limit):
+            when = run.created_at.strftime("%Y-%m-%d %H:%M")
+            problem = f"  {run.failed_step}: {run.error}" if run.error else ""
+            typer.echo(f"{run.id}  {when}  {name:<24} {run.status:<10} {run.wh:.4f} Wh{problem}")
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], tenant: TenantOption) -> None:
+    """A run with each step's settings, output, time and energy (JSON)."""
+    import json
+
+    from rathaus.store.tenancy import NotFound, get_or_404
+    from rathaus.workflows.models import Workflow, WorkflowRun
+    from rathaus.workflows.runs import run_json, steps_of
+
+    db = _database(settings_or_exit())
+    principal = _cli_principal(db, tenant, None)
+    try:
+        with db.session(principal.tenant_id) as session:
+            run = get_or_404(session, WorkflowRun, run_id)
+            workflow = session.get(Workflow, run.workflow_id)
+            body = run_json(run, workflow.name if workflow else "?", steps_of(session, run.id))
+    except NotFound as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@runs_app.command("retry")
+def runs_retry(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    tenant: TenantOption,
+    timeout: Annotated[float, typer.Option(help="Seconds to follow the run.")] = 3600,
+) -> None:
+    """Try a failed run again from the step that failed, here, showing each step."""
+    from rathaus.store.tenancy import NotFound
+    from rathaus.workflows.runs import NotRetryable, retry
+
+    services = _services()
+    try:
+        principal = _cli_principal(services.db, tenant, None)
+        try:
+            with services.db.session(principal.tenant_id) as session:
+                retry(session, principal, run_id)
+        except (NotFound, NotRetryable) as exc:
+            fail(str(exc))
+        status = _follow(services, principal.tenant_id, run_id, timeout)
+        _show_outcome(services, principal.tenant_id, run_id)
+        if status == "failed":
+            raise typer.Exit(1)
     finally:
         services.close()
 

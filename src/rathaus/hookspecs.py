@@ -14,6 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     from rathaus.llm.catalogue import Profile
     from rathaus.settings import Settings
+    from rathaus.workflows.steps import StepType
 
 hookspec = pluggy.HookspecMarker("rathaus")
 hookimpl = pluggy.HookimplMarker("rathaus")
@@ -33,3 +34,8 @@ def register_backends(register: Callable[[str, BackendFactory], None]) -> None:
 @hookspec
 def register_embedders(register: Callable[[str, EmbedderFactory], None]) -> None:
     """Register embedding backends: `register("name", factory)`."""
+
+
+@hookspec
+def register_step_types(register: Callable[[StepType], None]) -> None:
+    """Register workflow step types: `register(MyStep())`, a `rathaus.workflows.steps.StepType`."""

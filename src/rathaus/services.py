@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rathaus.identity.login import SessionCookies
 from rathaus.identity.throttle import LoginThrottle
@@ -15,6 +17,9 @@ from rathaus.routing.dispatch import Dispatcher
 from rathaus.routing.router import Router
 from rathaus.settings import Settings
 from rathaus.store.db import Database
+
+if TYPE_CHECKING:
+    from rathaus.workflows.runs import Workflows
 
 
 @dataclass
@@ -52,8 +57,17 @@ class Services:
             routing=routing,
         )
 
+    @functools.cached_property
+    def workflows(self) -> Workflows:
+        """The workflow engine and its executor (workers start with `workflows.executor.start()`)."""
+        from rathaus.workflows.runs import Workflows
+
+        return Workflows(self)
+
     def close(self) -> None:
         """Stop background work, release models and database connections."""
+        if "workflows" in self.__dict__:
+            self.workflows.executor.close()
         self.knowledge.close()
         self.pool.close()
         self.db.dispose()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -89,7 +90,30 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to /metrics; unset: only this machine may scrape.",
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
+    workflow_workers: int = Field(
+        default=2, ge=0, le=64, description="Threads running workflow steps in the server; 0 = none."
+    )
+    workflow_http_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts (or host:port) workflow HTTP and webhook steps may call; comma-separated.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for workflow e-mails.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(default="rathaus@localhost", description="Sender address of workflow e-mails.")
+    smtp_message_domain: str = Field(
+        default="rathaus.local", description="Domain in the Message-ID of workflow e-mails."
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("workflow_http_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +10,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from rathaus.api.deps import PrincipalDep, TenantSessionDep
+from rathaus.api.documents import document_data
 from rathaus.api.errors import ApiError
 from rathaus.assistants import registry
 from rathaus.assistants.spec import AssistantSpec
-from rathaus.formats.documents import DocumentError, dump_document, load_document, validate_data
+from rathaus.formats.documents import DocumentError, dump_document, validate_data
 
 router = APIRouter(prefix="/api/assistants", tags=["assistants"])
 
@@ -49,20 +49,8 @@ class VersionSummary(BaseModel):
 
 async def read_document(request: Request) -> AssistantSpec:
     """The document in the body: YAML (application/yaml) or JSON; errors name field and line."""
-    raw = await request.body()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "The document must be UTF-8 text.", "invalid_encoding") from None
-    if "yaml" in request.headers.get("content-type", ""):
-        return load_document(AssistantSpec, text)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, f"The body is not valid JSON: {exc.msg} (line {exc.lineno}).", "invalid_json"
-        ) from None
-    return validate_data(AssistantSpec, data)
+    data, positions = await document_data(request)
+    return validate_data(AssistantSpec, data, positions)
 
 
 def _saved_json(saved: registry.Saved) -> dict[str, Any]:

@@ -6,6 +6,7 @@ A person editing YAML needs to know where the mistake is: each error carries the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -68,9 +69,7 @@ def parse(text: str) -> tuple[Any, dict[tuple[str | int, ...], yaml.Mark]]:
     return data, positions
 
 
-def _locate(
-    loc: tuple[str | int, ...], positions: dict[tuple[str | int, ...], yaml.Mark]
-) -> yaml.Mark | None:
+def locate(loc: tuple[str | int, ...], positions: dict[tuple[str | int, ...], yaml.Mark]) -> yaml.Mark | None:
     for end in range(len(loc), -1, -1):  # the field itself, else the nearest parent that exists
         key = tuple(str(p) if isinstance(p, str) else p for p in loc[:end])
         if key in positions:
@@ -78,12 +77,22 @@ def _locate(
     return None
 
 
-def problems_from(exc: ValidationError, positions: dict[tuple[str | int, ...], yaml.Mark]) -> list[Problem]:
-    """Turn pydantic errors into problems with field paths and, where known, lines."""
+def problems_from(
+    exc: ValidationError,
+    positions: dict[tuple[str | int, ...], yaml.Mark],
+    prefix: tuple[str | int, ...] = (),
+    skip: Callable[[Any], bool] | None = None,
+) -> list[Problem]:
+    """Turn pydantic errors into problems with field paths and, where known, lines; `prefix` places the
+    validated data inside a larger document; `skip` leaves out errors that do not count."""
     problems = []
     for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        mark = _locate(loc, positions)
+        if skip is not None and skip(error):
+            continue
+        loc = prefix + tuple(
+            p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
+        mark = locate(loc, positions)
         problems.append(
             Problem(
                 ".".join(str(p) for p in loc),

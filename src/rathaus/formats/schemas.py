@@ -10,8 +10,13 @@ from pydantic import BaseModel
 
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.llm.catalogue import CatalogueFile
+from rathaus.workflows.spec import WorkflowSpec
 
-KINDS: dict[str, type[BaseModel]] = {"assistant": AssistantSpec, "model-catalogue": CatalogueFile}
+KINDS: dict[str, type[BaseModel]] = {
+    "assistant": AssistantSpec,
+    "model-catalogue": CatalogueFile,
+    "workflow": WorkflowSpec,
+}
 
 
 def schema_of(model: type[BaseModel], name: str) -> dict[str, Any]:

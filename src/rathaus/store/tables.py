@@ -13,5 +13,6 @@ def all_tables() -> MetaData:
     from rathaus.identity import models as _identity  # noqa: F401
     from rathaus.knowledge import models as _knowledge  # noqa: F401
     from rathaus.store.base import Base
+    from rathaus.workflows import models as _workflows  # noqa: F401
 
     return Base.metadata

@@ -1,0 +1,114 @@
+"""Step types: what a workflow step can do, registered through the `register_step_types` hook.
+
+A step type declares its settings as a pydantic model (checked when the workflow is saved, and again after
+templates are filled in at run time) and runs with a `StepContext`: the run's input, the outputs of the
+steps before it, the services, an idempotency key for anything it sends out, and its deadline.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+from rathaus.identity.principal import Principal
+from rathaus.llm.catalogue import DataClass
+from rathaus.workflows.expressions import render_value
+
+if TYPE_CHECKING:
+    from rathaus.routing.route import Route
+    from rathaus.services import Services
+
+
+class StepFailed(Exception):
+    """A step could not do its work; the message is shown to staff and stored with the run."""
+
+    def __init__(self, message: str, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry  # False: trying again cannot help (bad settings, a refused host)
+
+
+@dataclass
+class StepContext:
+    """What a step sees while it runs."""
+
+    services: Services
+    principal: Principal
+    run_id: str
+    step_id: str
+    idempotency_key: str  # the same for every attempt of this step in this run
+    input: dict[str, Any]
+    outputs: dict[str, Any]
+    deadline: float  # time.monotonic() value after which the attempt has timed out
+    attempt: int = 1
+    test: bool = False  # a trial run: nothing is sent out and nobody is asked
+    data_class: DataClass = "personenbezogen"
+    routes: list[Route] = field(default_factory=list)
+    settings: Any = None  # the settings as filled in, kept with the step's record
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """What templates may use: `input`, `steps.<id>.output`, `run.id`."""
+        return {
+            "input": self.input,
+            "steps": {step: {"output": output} for step, output in self.outputs.items()},
+            "run": {"id": self.run_id},
+        }
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (at least a small positive value, for client timeouts)."""
+        return max(self.deadline - time.monotonic(), 0.1)
+
+    @property
+    def wh(self) -> float:
+        """The energy of the model calls this step made."""
+        return sum(route.wh for route in self.routes)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The step waits for a person (an approval); the run pauses until they decide."""
+
+    approval_id: str
+
+
+class StepType:
+    """Base of all step types: `name`, `settings` (a pydantic model) and `run`."""
+
+    name: ClassVar[str]
+    settings: ClassVar[type[BaseModel]]
+    side_effect: ClassVar[bool] = False  # it sends something out: uses the idempotency key
+    category: ClassVar[str] = "logic"  # for the editor: model, logic, people, outbound
+    templated: ClassVar[bool] = True  # string settings are filled in from templates before `run`
+
+    def prepare(self, context: StepContext, raw: dict[str, Any]) -> BaseModel:
+        """The settings with their templates filled in, checked again."""
+        values = render_value(raw, context.variables) if self.templated else raw
+        return self.settings.model_validate(values)
+
+    def run(self, context: StepContext, settings: Any) -> Any:
+        """Do the work; returns the step's output (JSON-compatible) or `Waiting`; raises StepFailed."""
+        raise NotImplementedError
+
+
+Register = Callable[[StepType], None]
+
+
+@functools.cache
+def step_types() -> dict[str, StepType]:
+    """Every registered step type by name (built-in and plugins), built on first use."""
+    from rathaus.plugins import plugin_manager
+
+    found: dict[str, StepType] = {}
+
+    def register(step_type: StepType) -> None:
+        if step_type.name in found:
+            raise ValueError(f"step type '{step_type.name}' is registered twice")
+        found[step_type.name] = step_type
+
+    plugin_manager().hook.register_step_types(register=register)
+    return found

@@ -1,0 +1,331 @@
+"""Steps that use a language model or the knowledge base: classify, extract, summarize, simplify, translate,
+draft, ask an assistant, retrieve.
+
+Every model call goes through the router (`model: auto`, the default) with the workflow's data class, so
+a step of a workflow carrying personal data never reaches a model that is not cleared for it, and its
+route, energy and cost are recorded like any other request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rathaus.llm.backend import ChatRequest, Message, TextChunk
+from rathaus.routing.checks import schema_problem
+from rathaus.routing.route import Reason, Route
+from rathaus.routing.router import NoEligibleModel, need_of
+from rathaus.workflows.steps import StepContext, StepFailed, StepType
+
+ENDPOINT = "workflow.step"
+MAX_TEXT = 100_000
+
+
+class ModelSettings(BaseModel):
+    """Settings every model step has."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="auto", max_length=100, description="`auto` (the router) or a model id.")
+
+
+class TextSettings(ModelSettings):
+    """A text to work on."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+def ask_model(
+    context: StepContext,
+    system: str,
+    text: str,
+    task: str,
+    model: str = "auto",
+    schema: dict[str, Any] | None = None,
+    max_tokens: int = 800,
+) -> str:
+    """The model's answer to one request, routed; the route is kept for the step's record."""
+    response_format = (
+        {"type": "json_schema", "json_schema": {"name": task, "schema": schema}} if schema else None
+    )
+    request = ChatRequest(
+        messages=[Message(role="system", content=system), Message(role="user", content=text)],
+        temperature=0.1,
+        max_tokens=max_tokens,
+        response_format=response_format,
+    )
+    routing = context.services.routing
+    need = need_of(request, context.data_class, None if task in ("classify", "extract") else task)
+    try:
+        route = routing.plan(need) if model == "auto" else _named(context, need, model)
+    except NoEligibleModel as exc:
+        raise StepFailed(str(exc), retry=False) from None
+    context.routes.append(route)
+    stream = routing.run(context.principal, route, request, ENDPOINT, need.labels)
+    return "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
+
+
+def _named(context: StepContext, need: Any, model: str) -> Route:
+    """A route to the one model the step names, if it may and can take the request."""
+    catalogue = context.services.catalogue
+    router = context.services.routing.router
+    profile = catalogue.get(model)
+    why = router.ineligible(profile, need)
+    if why is not None:
+        raise StepFailed(f"the model '{model}' may not take this step: {why.text}", retry=False)
+    route = Route(profile.id, profile.tier, Reason("named"))
+    route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
+    return route
+
+
+def parse_json(text: str, schema: dict[str, Any]) -> Any:
+    """The model's JSON answer, checked against the schema (a failure is worth another attempt)."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`").removeprefix("json").strip()
+    problem = schema_problem(body, schema)
+    if problem is not None:
+        raise StepFailed(f"the model's answer does not follow the schema: {problem}")
+    return json.loads(body)
+
+
+class Label(BaseModel):
+    """One possible answer of a classification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+    examples: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ClassifySettings(TextSettings):
+    """Sort a text into one of the labels."""
+
+    labels: list[Label] = Field(min_length=2, max_length=50)
+    instructions: str = Field(default="Ordne den Text genau einer Kategorie zu.", max_length=2000)
+
+
+class Classify(StepType):
+    """Sort a text into one label; tier 0 (the embedding classifier) first when it is sure."""
+
+    name = "classify"
+    settings = ClassifySettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: ClassifySettings) -> dict[str, Any]:
+        """The label as `{label, ...}`."""
+        choices = [
+            {"const": label.value, "description": label.description, "examples": label.examples}
+            for label in settings.labels
+        ]
+        schema = {
+            "type": "object",
+            "properties": {"label": {"oneOf": choices}},
+            "required": ["label"],
+        }
+        answer = ask_model(
+            context, settings.instructions, settings.text, "classify", settings.model, schema, 60
+        )
+        value = parse_json(answer, schema)
+        return {"label": value["label"]}
+
+
+class ExtractSettings(TextSettings):
+    """Fields to read from a text, as a JSON Schema."""
+
+    schema_: dict[str, Any] = Field(alias="schema")
+    instructions: str = Field(
+        default="Extrahiere die Angaben aus dem Text als JSON nach dem Schema. "
+        "Fehlt eine Angabe, setze null.",
+        max_length=2000,
+    )
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Extract(StepType):
+    """Read fields from a text as JSON following a schema; escalates when the answer does not fit."""
+
+    name = "extract"
+    settings = ExtractSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: ExtractSettings) -> Any:
+        """The object the schema describes."""
+        answer = ask_model(
+            context, settings.instructions, settings.text, "extract", settings.model, settings.schema_, 600
+        )
+        return parse_json(answer, settings.schema_)
+
+
+class SummarizeSettings(TextSettings):
+    """How long the summary may be."""
+
+    max_words: int = Field(default=120, ge=10, le=2000)
+
+
+class Summarize(StepType):
+    """Summarise a text, keeping decisions, amounts, dates and places."""
+
+    name = "summarize"
+    settings = SummarizeSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: SummarizeSettings) -> dict[str, Any]:
+        """The summary as `{text}`."""
+        system = (
+            f"Fasse den Text sachlich zusammen, in höchstens {settings.max_words} Wörtern. "
+            "Behalte Beschlüsse, Beträge, Daten und Orte."
+        )
+        text = ask_model(
+            context, system, settings.text, "summarize", settings.model, None, settings.max_words * 3
+        )
+        return {"text": text}
+
+
+class Simplify(StepType):
+    """Rewrite a text in Leichte Sprache (checked against its rules; escalated when they do not hold)."""
+
+    name = "simplify"
+    settings = TextSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: TextSettings) -> dict[str, Any]:
+        """The text in Leichte Sprache as `{text}`."""
+        system = (
+            "Übertrage den Text in Leichte Sprache: kurze Sätze mit höchstens 15 Wörtern, eine Aussage pro "
+            "Satz, aktiv statt passiv, lange Wörter mit Bindestrich trennen oder erklären. Behalte alle "
+            "Fristen, Beträge und Orte."
+        )
+        return {"text": ask_model(context, system, settings.text, "simplify", settings.model)}
+
+
+class TranslateSettings(TextSettings):
+    """The language to translate into."""
+
+    language: str = Field(default="Englisch", min_length=2, max_length=50)
+
+
+class Translate(StepType):
+    """Translate a text."""
+
+    name = "translate"
+    settings = TranslateSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: TranslateSettings) -> dict[str, Any]:
+        """The translation as `{text}`."""
+        system = (
+            f"Übersetze den Text ins {settings.language}. Antworte nur mit der Übersetzung. "
+            "Behalte Namen, Beträge und Daten."
+        )
+        return {"text": ask_model(context, system, settings.text, "translate", settings.model)}
+
+
+class DraftSettings(ModelSettings):
+    """What to write: the instructions and the facts it builds on (templates fill them in)."""
+
+    instructions: str = Field(min_length=1, max_length=20_000)
+    facts: str = Field(default="", max_length=MAX_TEXT)
+    max_words: int = Field(default=250, ge=10, le=2000)
+
+
+class Draft(StepType):
+    """Write a draft (a reply, a note) from instructions and facts."""
+
+    name = "draft"
+    settings = DraftSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: DraftSettings) -> dict[str, Any]:
+        """The draft as `{text}`."""
+        system = (
+            f"{settings.instructions.strip()}\n\nSchreibe höflich, klar und in höchstens "
+            f"{settings.max_words} Wörtern. Erfinde keine Fakten."
+        )
+        text = ask_model(
+            context, system, settings.facts or "-", "draft", settings.model, None, settings.max_words * 3
+        )
+        return {"text": text}
+
+
+class AskSettings(BaseModel):
+    """Which assistant, and the question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assistant: str = Field(min_length=1, max_length=63)
+    question: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class Ask(StepType):
+    """Ask one of the tenant's assistants (with its knowledge and its model policy)."""
+
+    name = "ask"
+    settings = AskSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: AskSettings) -> dict[str, Any]:
+        """The answer as `{text, sources}`."""
+        from rathaus.assistants.runtime import prepare_chat
+        from rathaus.store.tenancy import NotFound
+
+        request = ChatRequest(messages=[Message(role="user", content=settings.question)])
+        try:
+            prepared = prepare_chat(context.services, context.principal, settings.assistant, request)
+        except NotFound:
+            raise StepFailed(f"there is no assistant '{settings.assistant}'", retry=False) from None
+        if prepared.route is not None:
+            context.routes.append(prepared.route)
+        stream = prepared.stream(context.services, context.principal, ENDPOINT)
+        text = "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
+        return {"text": text, "sources": [s.as_json() for s in prepared.sources]}
+
+
+class RetrieveSettings(BaseModel):
+    """Where to search and for what."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collection: str = Field(min_length=1, max_length=63)
+    query: str = Field(min_length=1, max_length=2000)
+    limit: int = Field(default=5, ge=1, le=20)
+
+
+class Retrieve(StepType):
+    """Find the passages of a knowledge collection that match a query."""
+
+    name = "retrieve"
+    settings = RetrieveSettings
+    category = "model"
+
+    def run(self, context: StepContext, settings: RetrieveSettings) -> dict[str, Any]:
+        """The passages as `{passages: [{text, title, page, score}]}`."""
+        from rathaus.store.tenancy import NotFound
+
+        try:
+            hits = context.services.knowledge.search(
+                context.principal, [settings.collection], settings.query, settings.limit
+            )
+        except NotFound:
+            raise StepFailed(f"there is no collection '{settings.collection}'", retry=False) from None
+        passages = [
+            {"text": hit.text, "title": hit.document_title, "page": hit.page, "score": round(hit.score, 4)}
+            for hit in hits
+        ]
+        return {"passages": passages}
+
+
+MODEL_STEPS: tuple[type[StepType], ...] = (
+    Classify,
+    Extract,
+    Summarize,
+    Simplify,
+    Translate,
+    Draft,
+    Ask,
+    Retrieve,
+)

@@ -1,0 +1,203 @@
+"""Steps that reach outside the platform: an HTTP request, an outgoing webhook, an e-mail.
+
+Only hosts on the operator's allow-list (`RATHAUS_WORKFLOW_HTTP_HOSTS`) can be called, so a workflow
+document cannot reach into the city's network on its own. Everything sent carries the step's idempotency
+key (the `Idempotency-Key` header; the e-mail's Message-ID), the same on every attempt. In a test run
+nothing is sent (a GET request, which changes nothing, is made): the step shows what it would send.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rathaus.workflows.steps import StepContext, StepFailed, StepType
+
+MAX_RESPONSE_BYTES = 1_000_000
+EMAIL = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+
+
+def allowed_url(context: StepContext, url: str) -> str:
+    """The URL when its host is on the allow-list; otherwise the step fails without retrying."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StepFailed(f"'{url[:200]}' is not an http(s) address", retry=False)
+    hosts = context.services.settings.workflow_http_hosts
+    host = parts.hostname.lower()
+    if host not in hosts and (parts.port is None or f"{host}:{parts.port}" not in hosts):
+        raise StepFailed(
+            f"the host '{host}' is not on the allow-list of the installation (RATHAUS_WORKFLOW_HTTP_HOSTS)",
+            retry=False,
+        )
+    return url
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    body: Any = response.text[:MAX_RESPONSE_BYTES]
+    if "json" in response.headers.get("content-type", ""):
+        with contextlib.suppress(ValueError):
+            body = response.json()
+    if response.status_code >= 400:
+        retry = response.status_code >= 500 or response.status_code == 429
+        raise StepFailed(f"the server answered {response.status_code}: {str(body)[:300]}", retry=retry)
+    return {"status": response.status_code, "body": body}
+
+
+class HttpSettings(BaseModel):
+    """The request to make."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
+
+
+class HttpRequest(StepType):
+    """Call a web service on the allow-list; its JSON answer becomes the output."""
+
+    name = "http"
+    settings = HttpSettings
+    side_effect = True
+    category = "outbound"
+
+    def run(self, context: StepContext, settings: HttpSettings) -> dict[str, Any]:
+        """`{status, body}`."""
+        url = allowed_url(context, settings.url)
+        if context.test and settings.method != "GET":
+            return {"test": True, "would_send": settings.model_dump(mode="json")}
+        headers = {"Idempotency-Key": context.idempotency_key, **settings.headers}
+        try:
+            response = httpx.request(
+                settings.method,
+                url,
+                headers=headers,
+                json=settings.body if settings.body is not None else None,
+                timeout=context.remaining(),
+                follow_redirects=False,
+            )
+        except httpx.HTTPError as exc:
+            raise StepFailed(f"{type(exc).__name__}: {exc}") from None
+        return _answer(response)
+
+
+class WebhookSettings(BaseModel):
+    """Where to send the event and what."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000)
+    payload: Any = Field(description="The JSON body; templates are filled in.")
+    secret: str | None = Field(default=None, min_length=16, max_length=200, description="Signs the body.")
+
+
+class Webhook(StepType):
+    """Send an event as JSON (POST) to another system, signed with HMAC-SHA256 when a secret is set."""
+
+    name = "webhook"
+    settings = WebhookSettings
+    side_effect = True
+    category = "outbound"
+
+    def run(self, context: StepContext, settings: WebhookSettings) -> dict[str, Any]:
+        """`{status, body}` of the receiver's answer."""
+        url = allowed_url(context, settings.url)
+        body = json.dumps(settings.payload, ensure_ascii=False).encode("utf-8")
+        if context.test:
+            return {"test": True, "would_send": settings.payload}
+        headers = {"Content-Type": "application/json", "Idempotency-Key": context.idempotency_key}
+        if settings.secret:
+            digest = hmac.new(settings.secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Rathaus-Signature"] = f"sha256={digest}"
+        try:
+            response = httpx.post(url, content=body, headers=headers, timeout=context.remaining())
+        except httpx.HTTPError as exc:
+            raise StepFailed(f"{type(exc).__name__}: {exc}") from None
+        return _answer(response)
+
+
+class EmailSettings(BaseModel):
+    """The e-mail: recipients, subject, text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: list[str] = Field(min_length=1, max_length=20)
+    subject: str = Field(min_length=1, max_length=300)
+    body: str = Field(min_length=1, max_length=200_000)
+    reply_to: str | None = Field(default=None, pattern=EMAIL)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        import re
+
+        for address in value:
+            if not re.fullmatch(EMAIL, address.strip()):
+                raise ValueError(f"'{address[:100]}' is not an e-mail address")
+        return [a.strip() for a in value]
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return " ".join(value.split())
+
+
+class SendEmail(StepType):
+    """Send an e-mail over the installation's SMTP server."""
+
+    name = "send_email"
+    settings = EmailSettings
+    side_effect = True
+    category = "outbound"
+
+    def run(self, context: StepContext, settings: EmailSettings) -> dict[str, Any]:
+        """`{sent_to, message_id}`."""
+        config = context.services.settings
+        message_id = f"<{context.idempotency_key}@{config.smtp_message_domain}>"
+        if context.test:
+            return {"test": True, "would_send": settings.model_dump(mode="json"), "message_id": message_id}
+        if not config.smtp_host:
+            raise StepFailed("no SMTP server is configured (RATHAUS_SMTP_HOST)", retry=False)
+        message = EmailMessage()
+        message["From"] = config.smtp_from
+        message["To"] = ", ".join(settings.to)
+        message["Subject"] = settings.subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = message_id
+        if settings.reply_to:
+            message["Reply-To"] = settings.reply_to
+        message.set_content(settings.body)
+        try:
+            with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=context.remaining()) as smtp:
+                if config.smtp_starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if config.smtp_user and config.smtp_password:
+                    smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise StepFailed(
+                f"the mail server refused the recipients: {exc.recipients}", retry=False
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise StepFailed(f"sending the e-mail failed: {type(exc).__name__}: {exc}") from None
+        return {"sent_to": settings.to, "message_id": message_id}
+
+
+OUTBOUND_STEPS: tuple[type[StepType], ...] = (HttpRequest, Webhook, SendEmail)

@@ -1,0 +1,127 @@
+"""The workflow API: documents with line-exact errors, runs with checked input, signed webhooks,
+the approvals inbox and retries — each bad input answered in problem JSON, nothing half-created."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from rathaus.services import Services
+from tests.conftest import TenantFixture
+from tests.workflows.conftest import BUERGERANFRAGE, Mailbox
+
+YAML = {"Content-Type": "application/yaml"}
+
+
+def create(client: TestClient, tenant: TenantFixture, text: str = BUERGERANFRAGE) -> None:
+    response = client.post("/api/workflows", content=text, headers={**tenant.headers(), **YAML})
+    assert response.status_code == 201, response.text
+
+
+def wait_for(client: TestClient, tenant: TenantFixture, run_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}", headers=tenant.headers()).json()
+        if run["status"] == status:
+            return dict(run)
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} is {run['status']}, not {status}: {run}")
+
+
+def test_an_invalid_document_is_refused_with_the_path_and_the_yaml_line(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    broken = BUERGERANFRAGE.replace("type: extract", "type: extrakt")
+    response = client.post("/api/workflows", content=broken, headers={**jena.headers(), **YAML})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    [problem] = response.json()["problems"]
+    assert problem["path"] == "spec.steps.1.type" and problem["line"] == 22
+    assert client.get("/api/workflows", headers=jena.headers()).json() == []
+
+
+def test_a_run_with_input_off_the_schema_is_refused(client: TestClient, jena: TenantFixture) -> None:
+    create(client, jena)
+    response = client.post(
+        "/api/workflows/buergeranfrage/runs", json={"input": {"email": 3}}, headers=jena.headers()
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_input"
+    assert {p["path"] for p in body["problems"]} == {"", "email"}
+    assert client.get("/api/runs", headers=jena.headers()).json() == []
+
+
+def test_a_webhook_needs_the_right_signature(client: TestClient, jena: TenantFixture, services: Services) -> None:
+    create(client, jena)
+    hook = client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers()).json()
+    assert client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers("staff")).status_code == 403
+    body = json.dumps({"nachricht": "Falschparker vor meiner Einfahrt", "email": "a@example.org"}).encode()
+    path = hook["url"].replace("http://testserver", "")
+
+    wrong = client.post(path, content=body, headers={"X-Rathaus-Signature": "sha256=" + "0" * 64})
+    missing = client.post(path, content=body)
+    assert (wrong.status_code, missing.status_code) == (401, 401)
+    assert wrong.json()["code"] == "bad_signature"
+    assert client.get("/api/runs", headers=jena.headers()).json() == []
+
+    signature = "sha256=" + hmac.new(hook["key"].encode(), body, hashlib.sha256).hexdigest()
+    accepted = client.post(path, content=body, headers={"X-Rathaus-Signature": signature})
+    assert accepted.status_code == 202
+    [run] = client.get("/api/runs", headers=jena.headers()).json()
+    assert run["id"] == accepted.json()["id"] and run["trigger"] == "webhook"
+
+
+def test_staff_approve_in_the_inbox_with_an_edit_and_the_mail_goes_out(
+    client: TestClient, jena: TenantFixture, services: Services, mailbox: Mailbox
+) -> None:
+    services.workflows.executor.start()
+    create(client, jena)
+    started = client.post(
+        "/api/workflows/buergeranfrage/runs",
+        json={"input": {"nachricht": "Wo beantrage ich einen Reisepass?", "email": "b@example.org"}},
+        headers=jena.headers("staff"),
+    )
+    assert started.status_code == 202
+    run_id = started.json()["id"]
+    wait_for(client, jena, run_id, "waiting")
+
+    [approval] = client.get("/api/approvals", headers=jena.headers("staff")).json()
+    assert approval["run_id"] == run_id
+    decided = client.post(
+        f"/api/approvals/{approval['id']}",
+        json={"decision": "approved", "text": "Guten Tag, den Reisepass beantragen Sie im Bürgerbüro."},
+        headers=jena.headers("staff"),
+    )
+    assert decided.status_code == 200
+    again = client.post(
+        f"/api/approvals/{approval['id']}", json={"decision": "rejected"}, headers=jena.headers("staff")
+    )
+    assert again.status_code == 409
+
+    run = wait_for(client, jena, run_id, "succeeded")
+    assert mailbox.bodies() == ["Guten Tag, den Reisepass beantragen Sie im Bürgerbüro.\n"]
+    steps = {s["id"]: s for s in run["steps"]}
+    assert steps["freigabe"]["output"]["edited"] is True
+    assert all(s["status"] == "succeeded" for s in run["steps"])
+    assert client.post(f"/api/runs/{run_id}/retry", headers=jena.headers()).status_code == 409
+
+
+def test_another_tenants_runs_and_approvals_are_not_there(
+    client: TestClient, jena: TenantFixture, halle: TenantFixture, services: Services
+) -> None:
+    create(client, jena)
+    started = client.post(
+        "/api/workflows/buergeranfrage/runs",
+        json={"input": {"nachricht": "Hallo", "email": "c@example.org"}, "test": True},
+        headers=jena.headers(),
+    )
+    run_id = started.json()["id"]
+    assert client.get(f"/api/runs/{run_id}", headers=halle.headers()).status_code == 404
+    assert client.post(f"/api/runs/{run_id}/cancel", headers=halle.headers()).status_code == 404
+    assert client.get("/api/workflows/buergeranfrage", headers=halle.headers()).status_code == 404
