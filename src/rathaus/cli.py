@@ -756,6 +756,28 @@ def runs_retry(
         services.close()
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Steps run at the same time; default: RATHAUS_WORKFLOW_WORKERS.")
+    ] = None,
+) -> None:
+    """Run a Celery worker for workflow steps (with RATHAUS_EXECUTOR=celery on the servers)."""
+    from rathaus.workflows.celery_executor import run_worker
+
+    services = _services()
+    _database(services.settings)  # the schema must be current
+    try:
+        typer.echo(f"Workflow-Worker / worker on {services.settings.broker_url.split('@')[-1]}")
+        run_worker(
+            services.workflows.engine,
+            services.settings,
+            concurrency or services.settings.workflow_workers or 1,
+        )
+    finally:
+        services.close()
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(
     name: Annotated[str, typer.Argument(help="Benchmark in bench/, for example 'backend'.")],

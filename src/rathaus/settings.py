@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -97,6 +97,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Hosts (or host:port) workflow HTTP and webhook steps may call; comma-separated.",
     )
+    executor: Literal["inprocess", "celery"] = Field(
+        default="inprocess",
+        description="Who runs workflow steps: threads in the server, or Celery workers (`rathaus worker`).",
+    )
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Celery broker for RATHAUS_EXECUTOR=celery: redis://… or amqp://… (RabbitMQ).",
+    )
+    celery_queue: str = Field(default="rathaus", description="Celery queue of the workflow nudges.")
     smtp_host: str | None = Field(default=None, description="SMTP server for workflow e-mails.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -54,6 +55,26 @@ def mailbox(settings: Settings, services: Services) -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture(params=["inprocess", pytest.param("celery", marks=pytest.mark.slow)])
+def executor(request: pytest.FixtureRequest, services: Services) -> Iterator[str]:
+    """The services' workflow executor running: worker threads in this process, or a real Celery worker
+    on the local Redis (a queue of its own) with this process as the server that sweeps."""
+    if request.param == "inprocess":
+        services.workflows.executor.start()
+        yield "inprocess"
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    from rathaus.workflows.celery_executor import celery_app
+
+    services.settings.executor = "celery"
+    services.settings.celery_queue = f"rathaus-test-{uuid.uuid4().hex[:12]}"
+    app = celery_app(services.settings, services.workflows.engine)
+    services.workflows.executor.start()
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"):
+        yield "celery"
 
 
 BUERGERANFRAGE = """\

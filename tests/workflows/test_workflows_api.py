@@ -57,10 +57,14 @@ def test_a_run_with_input_off_the_schema_is_refused(client: TestClient, jena: Te
     assert client.get("/api/runs", headers=jena.headers()).json() == []
 
 
-def test_a_webhook_needs_the_right_signature(client: TestClient, jena: TenantFixture, services: Services) -> None:
+def test_a_webhook_needs_the_right_signature(
+    client: TestClient, jena: TenantFixture, services: Services
+) -> None:
     create(client, jena)
     hook = client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers()).json()
-    assert client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers("staff")).status_code == 403
+    assert (
+        client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers("staff")).status_code == 403
+    )
     body = json.dumps({"nachricht": "Falschparker vor meiner Einfahrt", "email": "a@example.org"}).encode()
     path = hook["url"].replace("http://testserver", "")
 
@@ -78,9 +82,8 @@ def test_a_webhook_needs_the_right_signature(client: TestClient, jena: TenantFix
 
 
 def test_staff_approve_in_the_inbox_with_an_edit_and_the_mail_goes_out(
-    client: TestClient, jena: TenantFixture, services: Services, mailbox: Mailbox
+    client: TestClient, jena: TenantFixture, services: Services, mailbox: Mailbox, executor: str
 ) -> None:
-    services.workflows.executor.start()
     create(client, jena)
     started = client.post(
         "/api/workflows/buergeranfrage/runs",

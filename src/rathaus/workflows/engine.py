@@ -255,6 +255,12 @@ class Engine:
         with self.services.db.system_session() as session:
             return session.scalars(select(WorkflowRun.status).where(WorkflowRun.id == run_id)).one()
 
+    def pause_left(self, run_id: str) -> float:
+        """Seconds until a run paused before a retry may go on (0 when it may now)."""
+        with self.services.db.system_session() as session:
+            wake = session.scalars(select(WorkflowRun.wake_at).where(WorkflowRun.id == run_id)).one()
+        return max((wake - utcnow()).total_seconds(), 0.0) if wake is not None else 0.0
+
     def _tenant_of(self, run_id: str) -> str:
         with self.services.db.system_session() as session:
             return session.scalars(select(WorkflowRun.tenant_id).where(WorkflowRun.id == run_id)).one()

@@ -1,0 +1,164 @@
+"""Crash safety: `kill -9` the server (and, with Celery, the worker) while 100 workflows run; after a
+restart all 100 finish and the SMTP server has received every e-mail exactly once."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+
+from tests.conftest import SCRIPTED_CATALOGUE
+from tests.servers import free_port, wait_until_ready
+from tests.workflows.conftest import Mailbox
+
+pytestmark = pytest.mark.slow
+RATHAUS = [sys.executable, "-m", "rathaus"]
+RUNS = 100
+
+WORKFLOW = """\
+apiVersion: rathaus/v1
+kind: Workflow
+metadata: {name: bescheid, title: Bescheid senden}
+spec:
+  input: {type: object, required: [nummer], properties: {nummer: {type: integer}}}
+  steps:
+    - id: entwurf
+      type: draft
+      with:
+        model: scripted-paced
+        instructions: Schreibe einen kurzen Bescheid.
+        facts: "Vorgang {{ input.nummer }}"
+    - id: senden
+      type: send_email
+      with:
+        to: buerger@example.org
+        subject: "Bescheid {{ input.nummer }}"
+        body: "{{ steps.entwurf.output.text }}"
+    - id: abschluss
+      type: template
+      with: {text: "Vorgang {{ input.nummer }} erledigt"}
+"""
+
+
+def _env(data_dir: Path, smtp_port: int, executor: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+    env.update(
+        {
+            "RATHAUS_DATA_DIR": str(data_dir),
+            "RATHAUS_SECRET_KEY": "k" * 40,
+            "RATHAUS_DEFAULT_MODEL": "scripted",
+            "RATHAUS_WORKFLOW_WORKERS": "8",
+            "RATHAUS_SMTP_HOST": "127.0.0.1",
+            "RATHAUS_SMTP_PORT": str(smtp_port),
+            "RATHAUS_EXECUTOR": executor,
+            "RATHAUS_CELERY_QUEUE": f"rathaus-test-{uuid.uuid4().hex[:12]}",
+        }
+    )
+    return env
+
+
+@contextmanager
+def server(env: dict[str, str], log: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """`rathaus serve` in a child process, and with Celery `rathaus worker` in another."""
+    port = free_port()
+    processes = []
+    with log.open("ab") as log_file:
+        processes.append(
+            subprocess.Popen(
+                [*RATHAUS, "serve", "--port", str(port)], env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+        )
+        if env["RATHAUS_EXECUTOR"] == "celery":
+            processes.append(
+                subprocess.Popen(
+                    [*RATHAUS, "worker", "--concurrency", "8"],
+                    env=env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(f"{url}/readyz", processes[0], 120, log)
+        yield url, processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def statuses(url: str, key: str) -> Counter[str]:
+    runs = httpx.get(f"{url}/api/runs", params={"limit": 500}, headers={"Authorization": f"Bearer {key}"})
+    return Counter(run["status"] for run in runs.json())
+
+
+@pytest.mark.parametrize("executor", ["inprocess", "celery"])
+def test_a_killed_server_loses_no_case_and_sends_no_mail_twice(tmp_path: Path, executor: str) -> None:
+    mailbox = Mailbox(free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "models.yaml").write_text(yaml.safe_dump(SCRIPTED_CATALOGUE), encoding="utf-8")
+    env = _env(data_dir, mailbox.port, executor)
+    (tmp_path / "bescheid.yaml").write_text(WORKFLOW, encoding="utf-8")
+    for command in (
+        ["db", "upgrade"],
+        ["tenant", "create", "jena"],
+        ["spec", "apply", str(tmp_path / "bescheid.yaml"), "--tenant", "jena"],
+    ):
+        subprocess.run([*RATHAUS, *command], env=env, check=True, capture_output=True)
+    created = subprocess.run(
+        [*RATHAUS, "key", "create", "--tenant", "jena", "--name", "test", "--role", "admin"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = re.search(r"rh_[A-Za-z0-9_-]+", created.stdout)
+    assert key, created.stdout
+    headers = {"Authorization": f"Bearer {key.group(0)}"}
+    log = tmp_path / "serve.log"
+    try:
+        with server(env, log) as (url, processes):
+            for number in range(RUNS):
+                started = httpx.post(
+                    f"{url}/api/workflows/bescheid/runs", json={"input": {"nummer": number}}, headers=headers
+                )
+                assert started.status_code == 202, started.text
+            deadline = time.monotonic() + 60
+            while not mailbox.messages and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(2.0)  # the work is well under way: drafts being written, e-mails being sent
+            for process in processes:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        at_kill = len(mailbox.messages)
+        assert 0 < at_kill < RUNS, f"{at_kill} e-mails at the kill: the kill did not hit running work"
+
+        with server(env, log) as (url, _):
+            deadline = time.monotonic() + 240
+            while statuses(url, key.group(0))["succeeded"] < RUNS and time.monotonic() < deadline:
+                time.sleep(1)
+            final = statuses(url, key.group(0))
+        assert final == Counter({"succeeded": RUNS}), final
+        subjects = Counter(str(m["Subject"]) for m in mailbox.messages)
+        assert len(mailbox.messages) == RUNS, f"{len(mailbox.messages)} e-mails for {RUNS} runs"
+        assert subjects == Counter({f"Bescheid {n}": 1 for n in range(RUNS)})
+        assert len({m["Message-ID"] for m in mailbox.messages}) == RUNS
+    finally:
+        controller.stop()
