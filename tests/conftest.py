@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -23,6 +24,8 @@ from rathaus.services import Services
 from rathaus.settings import Settings, default_data_dir
 from rathaus.store.db import Database
 from rathaus.store.migrate import upgrade
+from tests.mail import Mailbox
+from tests.servers import free_port
 
 MODELS_DIR = Path(os.environ.get("RATHAUS_TEST_MODELS_DIR", default_data_dir() / "models"))
 PASSWORD = "richtig-langes-passwort"
@@ -217,3 +220,16 @@ def require_model(name: str) -> Path:
     if not is_installed(MODELS_DIR, source):
         pytest.fail(f"model {name} is not installed in {MODELS_DIR}: run `rathaus models install {name}`")
     return weights_path(MODELS_DIR, source)
+
+
+@pytest.fixture
+def mailbox(settings: Settings, services: Services) -> Iterator[Mailbox]:
+    """A local SMTP server the services send workflow e-mails to."""
+    box = Mailbox(free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    services.settings.smtp_host, services.settings.smtp_port = "127.0.0.1", box.port
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -18,7 +18,7 @@ from rathaus.api.limits import BodyLimit
 from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
-from rathaus.web import admin, budgets, builder, chat, knowledge, pages, usage
+from rathaus.web import admin, budgets, builder, chat, knowledge, pages, usage, workflows
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -63,6 +63,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(usage.router)
     app.include_router(budgets.router)
     app.include_router(knowledge.router)
+    app.include_router(workflows.router)
     app.mount("/static", StaticFiles(directory=str(files("rathaus.web").joinpath("static"))), name="static")
 
     @app.exception_handler(pages.LoginRequired)

@@ -763,7 +763,10 @@ def worker(
     ] = None,
 ) -> None:
     """Run a Celery worker for workflow steps (with RATHAUS_EXECUTOR=celery on the servers)."""
-    from rathaus.workflows.celery_executor import run_worker
+    try:
+        from rathaus.workflows.celery_executor import run_worker
+    except ImportError:
+        fail("the worker needs Celery: pip install 'rathaus[celery]'")
 
     services = _services()
     _database(services.settings)  # the schema must be current
@@ -804,7 +807,7 @@ def show_settings() -> None:
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         shown = "(set)" if name == "secret_key" and value else value
-        if name == "database_url" and value:
+        if name in ("database_url", "broker_url") and value:
             from sqlalchemy.engine import make_url
 
             shown = make_url(value).render_as_string(hide_password=True)

@@ -21,8 +21,8 @@ import yaml
 from aiosmtpd.controller import Controller
 
 from tests.conftest import SCRIPTED_CATALOGUE
+from tests.mail import Mailbox
 from tests.servers import free_port, wait_until_ready
-from tests.workflows.conftest import Mailbox
 
 pytestmark = pytest.mark.slow
 RATHAUS = [sys.executable, "-m", "rathaus"]

@@ -19,7 +19,8 @@ from rathaus.workflows.engine import Engine, InputInvalid
 from rathaus.workflows.models import Approval, StepRun, WorkflowRun
 from rathaus.workflows.spec import load_workflow
 from tests.conftest import TenantFixture
-from tests.workflows.conftest import BUERGERANFRAGE, Mailbox
+from tests.mail import Mailbox
+from tests.workflows.conftest import BUERGERANFRAGE
 
 INPUT = {"nachricht": "Mein Personalausweis läuft ab. Gruß, Eva Muster", "email": "eva@example.org"}
 

@@ -20,7 +20,8 @@ from rathaus.workflows.models import WorkflowRun
 from rathaus.workflows.runs import steps_of
 from rathaus.workflows.spec import load_workflow
 from tests.conftest import TenantFixture
-from tests.workflows.conftest import BUERGERANFRAGE, Mailbox
+from tests.mail import Mailbox
+from tests.workflows.conftest import BUERGERANFRAGE
 
 MAIL = """\
 apiVersion: rathaus/v1

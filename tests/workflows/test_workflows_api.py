@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from rathaus.services import Services
 from tests.conftest import TenantFixture
-from tests.workflows.conftest import BUERGERANFRAGE, Mailbox
+from tests.mail import Mailbox
+from tests.workflows.conftest import BUERGERANFRAGE
 
 YAML = {"Content-Type": "application/yaml"}
 

@@ -32,9 +32,16 @@ class Workflows:
     def __init__(self, services: Services, executor: Executor | None = None) -> None:
         self.services = services
         self.engine = Engine(services)
-        self.executor: Executor = executor or InProcessExecutor(
-            self.engine, services.settings.workflow_workers
-        )
+        self.executor: Executor = executor or self._configured()
+
+    def _configured(self) -> Executor:
+        """The executor the settings name: threads in this process, or Celery workers."""
+        settings = self.services.settings
+        if settings.executor == "celery":
+            from rathaus.workflows.celery_executor import CeleryExecutor
+
+            return CeleryExecutor(self.engine, settings)
+        return InProcessExecutor(self.engine, settings.workflow_workers)
 
     def start(
         self,

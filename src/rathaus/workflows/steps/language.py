@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rathaus.accounting.budgets import BudgetExhausted
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.checks import schema_problem
 from rathaus.routing.route import Reason, Route
@@ -64,7 +65,10 @@ def ask_model(
         raise StepFailed(str(exc), retry=False) from None
     context.routes.append(route)
     stream = routing.run(context.principal, route, request, ENDPOINT, need.labels)
-    return "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
+    try:
+        return "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
+    except BudgetExhausted as exc:  # trying again this month cannot help; a retry after raising it can
+        raise StepFailed(str(exc), retry=False) from None
 
 
 def _named(context: StepContext, need: Any, model: str) -> Route:

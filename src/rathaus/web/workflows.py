@@ -1,0 +1,280 @@
+"""Workflow pages: the workflows and templates, starting a run (or a test run), the run history with every
+step's input, output, time and energy, and the staff inbox of approvals."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from rathaus.api.deps import ServicesDep
+from rathaus.formats.documents import dump_document
+from rathaus.identity.visibility import Forbidden
+from rathaus.store.tenancy import get_or_404
+from rathaus.web.forms import CheckedForm
+from rathaus.web.pages import PagePrincipal, page_translator, render
+from rathaus.workflows import approvals, registry, runs
+from rathaus.workflows.engine import InputInvalid, plan
+from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
+from rathaus.workflows.templates import templates
+
+router = APIRouter(include_in_schema=False)
+MAX_INPUT_CHARS = 100_000
+
+
+def _steps(spec: Any) -> list[dict[str, Any]]:
+    """The steps in run order with their branch depth, for the overview."""
+    return [
+        {
+            "id": p.step.id,
+            "type": p.step.type,
+            "title": p.step.title,
+            "depth": len(p.guards),
+            "guards": p.guards,
+        }
+        for p in plan(spec)
+    ]
+
+
+@router.get("/workflows")
+def workflows_page(request: Request, principal: PagePrincipal, services: ServicesDep) -> HTMLResponse:
+    """The tenant's workflows; builders take over a template here."""
+    with services.db.session(principal.tenant_id) as session:
+        rows = [{"name": w.name, "title": w.title, "trigger": w.trigger} for w in registry.listing(session)]
+    shipped = [
+        {"name": n, "title": s.metadata.title, "description": s.metadata.description}
+        for n, s in templates().items()
+    ]
+    return render(request, "workflows.html", workflows=rows, templates=shipped)
+
+
+@router.post("/workflows/templates/{name}", response_model=None)
+def take_template(name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm) -> Response:
+    """Save a shipped template as the tenant's workflow (a new version if it exists)."""
+    spec = templates().get(name)
+    if spec is None:
+        return RedirectResponse("/workflows", status_code=303)
+    with services.db.session(principal.tenant_id) as session:
+        registry.save(session, principal, spec)
+    return RedirectResponse(f"/workflows/{quote(name)}?saved=1", status_code=303)
+
+
+def _workflow_page(
+    request: Request, services: Any, principal: Any, name: str, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    with services.db.session(principal.tenant_id) as session:
+        saved = registry.load(session, name)
+        recent = runs.listing(session, name, None, 10)
+        context = {
+            "workflow": {"name": name, "title": saved.spec.metadata.title, "version": saved.version},
+            "description": saved.spec.metadata.description,
+            "trigger": saved.spec.spec.trigger.type,
+            "steps": _steps(saved.spec),
+            "yaml": dump_document(saved.spec),
+            "runs": [_run_row(r, n) for r, n in recent],
+            "input_text": extra.pop(
+                "input_text", json.dumps(_example(saved.spec.spec.input), ensure_ascii=False, indent=2)
+            ),
+        }
+    return render(request, "workflow.html", status, **context, **extra)
+
+
+def _example(schema: dict[str, Any]) -> dict[str, Any]:
+    """An input skeleton from the schema: every property with an empty value of its type."""
+    empty = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}
+    properties = schema.get("properties") or {}
+    return {
+        key: empty.get(str(value.get("type")), "")
+        for key, value in properties.items()
+        if isinstance(value, dict)
+    }
+
+
+def _run_row(run: WorkflowRun, name: str) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "workflow": name,
+        "status": run.status,
+        "test": run.test,
+        "trigger": run.trigger,
+        "created_at": run.created_at,
+        "wh": run.wh,
+        "failed_step": run.failed_step,
+        "error": run.error,
+    }
+
+
+@router.get("/workflows/{name}")
+def workflow_page(
+    request: Request, name: str, principal: PagePrincipal, services: ServicesDep, saved: int = 0
+) -> HTMLResponse:
+    """A workflow: its steps, its document, a form to start it (or try it), its latest runs."""
+    return _workflow_page(request, services, principal, name, saved=bool(saved))
+
+
+@router.post("/workflows/{name}/runs", response_model=None)
+def start_run(
+    request: Request, name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Start a run (or a test run) with the input from the form; its page shows the steps as they go."""
+    t = page_translator(request)
+    text = str(form.get("input") or "{}")[:MAX_INPUT_CHARS]
+    test = form.get("test") == "1"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        error = t("workflows.input_json", reason=str(exc))
+        return _workflow_page(request, services, principal, name, 422, input_error=error, input_text=text)
+    try:
+        run = services.workflows.start(principal, name, data, "web", test)
+    except InputInvalid as exc:
+        problems = [f"{p['path'] or 'input'}: {p['message']}" for p in exc.problems]
+        return _workflow_page(
+            request,
+            services,
+            principal,
+            name,
+            422,
+            input_error=t("workflows.input_schema"),
+            problems=problems,
+            input_text=text,
+        )
+    except Forbidden:
+        return _workflow_page(
+            request,
+            services,
+            principal,
+            name,
+            403,
+            input_error=t("workflows.test_forbidden"),
+            input_text=text,
+        )
+    return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+
+@router.get("/runs")
+def runs_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, workflow: str = "", status: str = ""
+) -> HTMLResponse:
+    """The newest runs, optionally of one workflow or status."""
+    with services.db.session(principal.tenant_id) as session:
+        rows = [
+            _run_row(r, n) for r, n in runs.listing(session, workflow[:63] or None, status[:20] or None, 100)
+        ]
+    t = page_translator(request)
+    statuses = [(s, t(f"runs.status.{s}")) for s in (*RUN_OPEN, "waiting", *RUN_FINISHED)]
+    return render(request, "runs.html", runs=rows, workflow=workflow, status_filter=status, statuses=statuses)
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: str, principal: PagePrincipal, services: ServicesDep) -> HTMLResponse:
+    """One run: its status and every step's filled-in settings, output, error, attempts, time and energy."""
+    with services.db.session(principal.tenant_id) as session:
+        run = get_or_404(session, WorkflowRun, run_id)
+        name = session.scalars(select(Workflow.name).where(Workflow.id == run.workflow_id)).one()
+        steps = [
+            {
+                "id": s.step_id,
+                "type": s.type,
+                "status": s.status,
+                "attempts": s.attempts,
+                "seconds": s.seconds,
+                "wh": s.wh,
+                "settings": _pretty(s.settings),
+                "output": _pretty(s.output),
+                "error": s.error,
+                "model": (s.route or {}).get("chosen"),
+            }
+            for s in runs.steps_of(session, run.id)
+        ]
+        context: dict[str, Any] = {
+            "run": _run_row(run, name),
+            "steps": steps,
+            "output": _pretty(run.output),
+            "input": _pretty(run.input),
+        }
+    return render(request, "run.html", **context)
+
+
+def _pretty(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@router.post("/runs/{run_id}/retry", response_model=None)
+def retry_run(run_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm) -> Response:
+    """Try a failed run again from the step that failed."""
+    with services.db.session(principal.tenant_id) as session:
+        with contextlib.suppress(runs.NotRetryable):  # finished or running meanwhile: the page shows it
+            runs.retry(session, principal, run_id)
+        runs.submit_after_commit(session, services.workflows.executor, run_id)
+    return RedirectResponse(f"/runs/{quote(run_id)}", status_code=303)
+
+
+@router.get("/approvals")
+def approvals_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
+) -> HTMLResponse:
+    """The approvals the person may decide, oldest first, each with its details and an editable text."""
+    decided = done if done in ("approved", "rejected") else ""
+    return render(request, "approvals.html", done=decided, **_inbox(services, principal))
+
+
+def _inbox(services: Any, principal: Any) -> dict[str, Any]:
+    with services.db.session(principal.tenant_id) as session:
+        pending = [
+            {
+                "id": a.id,
+                "run_id": a.run_id,
+                "title": a.title,
+                "text": a.text,
+                "details": _details(a.context),
+                "deadline_at": a.deadline_at,
+                "role": a.role,
+            }
+            for a in approvals.inbox(session, principal)
+        ]
+    return {"approvals": pending}
+
+
+def _details(value: Any) -> list[tuple[str, str]]:
+    """Details to show as a list of label and text."""
+    if isinstance(value, dict):
+        return [
+            (str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in value.items()
+        ]
+    if value in (None, ""):
+        return []
+    return [("", value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))]
+
+
+@router.post("/approvals/{approval_id}", response_model=None)
+def decide(
+    request: Request, approval_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Approve (with the text as edited) or reject, then back to the inbox."""
+    decision: approvals.Decision = "approved" if form.get("decision") == "approved" else "rejected"
+    text = str(form.get("text") or "")
+    comment = str(form.get("comment") or "")[:2000]
+    t = page_translator(request)
+    try:
+        with services.db.session(principal.tenant_id) as session:
+            approval = approvals.decide(
+                session, principal, approval_id, decision, text if decision == "approved" else None, comment
+            )
+            runs.submit_after_commit(session, services.workflows.executor, approval.run_id)
+    except approvals.AlreadyDecided:
+        return _inbox_with_error(request, services, principal, t("approvals.already"))
+    except ValueError as exc:
+        return _inbox_with_error(request, services, principal, t("approvals.invalid", reason=str(exc)))
+    return RedirectResponse(f"/approvals?done={decision}", status_code=303)
+
+
+def _inbox_with_error(request: Request, services: Any, principal: Any, error: str) -> HTMLResponse:
+    return render(request, "approvals.html", 409, error=error, **_inbox(services, principal))

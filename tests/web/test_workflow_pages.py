@@ -1,0 +1,115 @@
+"""Workflow pages: a builder takes over a template and tries it; staff start a run, decide the approval in
+the inbox with an edit, and follow every step in the run's page; bad input is shown at the form."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from fastapi.testclient import TestClient
+
+from rathaus.services import Services
+from tests.conftest import TenantFixture
+from tests.mail import Mailbox
+from tests.web.session import form_token, login
+
+CITIZEN = {
+    "nachricht": "Guten Tag, ich brauche einen neuen Reisepass. Eva Muster",
+    "email": "eva@example.org",
+}
+
+
+def _run_id(response_url: str) -> str:
+    found = re.search(r"/runs/([0-9a-f]{32})$", response_url)
+    assert found, response_url
+    return found.group(1)
+
+
+def _wait(client: TestClient, run_id: str, status: str) -> str:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}").json()
+        if run["status"] == status:
+            return str(client.get(f"/runs/{run_id}").text)
+        time.sleep(0.1)
+    raise AssertionError(f"run is {run['status']}")
+
+
+def test_a_builder_takes_a_template_and_test_runs_it(
+    client: TestClient, jena: TenantFixture, services: Services
+) -> None:
+    services.workflows.executor.start()
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    page = client.post("/workflows/templates/buergeranfrage", data={"csrf": token})
+    assert page.status_code == 200 and "Gespeichert als Version 1." in page.text
+    assert "Antwort prüfen und freigeben" in page.text and "Freigabe durch eine Person" in page.text
+
+    bad = client.post(
+        "/workflows/buergeranfrage/runs", data={"csrf": token, "input": json.dumps({"email": 1}), "test": "1"}
+    )
+    assert bad.status_code == 422
+    assert (
+        "passt nicht zum Eingabeschema" in bad.text
+        and "&#39;nachricht&#39; is a required property" in bad.text
+    )
+
+    started = client.post(
+        "/workflows/buergeranfrage/runs", data={"csrf": token, "input": json.dumps(CITIZEN), "test": "1"}
+    )
+    assert started.status_code == 200
+    page = _wait(client, _run_id(str(started.url)), "succeeded")
+    assert "Probelauf" in page and "would_send" in page and "eva@example.org" in page
+    assert page.count("Versuche: 1") == 5  # five steps, each with its time and energy
+
+
+def test_staff_start_a_run_and_approve_it_with_an_edit_in_the_inbox(
+    client: TestClient, jena: TenantFixture, services: Services, mailbox: Mailbox
+) -> None:
+    services.workflows.executor.start()
+    login(client, jena.builder_email)
+    client.post("/workflows/templates/buergeranfrage", data={"csrf": form_token(client, "/workflows")})
+    client.cookies.clear()
+    login(client, jena.staff_email)
+    token = form_token(client, "/workflows/buergeranfrage")
+    assert 'name="test"' not in client.get("/workflows/buergeranfrage").text  # test runs are for builders
+    started = client.post(
+        "/workflows/buergeranfrage/runs", data={"csrf": token, "input": json.dumps(CITIZEN)}
+    )
+    run_id = _run_id(str(started.url))
+    _wait(client, run_id, "waiting")
+
+    inbox = client.get("/approvals").text
+    approval = re.search(r'action="/approvals/([0-9a-f]{32})"', inbox)
+    assert approval and "Antwort an eva@example.org" in inbox and "Reisepass" in inbox
+    edited = "Sehr geehrte Frau Muster, den Reisepass beantragen Sie im Bürgerbüro."
+    decided = client.post(
+        f"/approvals/{approval.group(1)}", data={"csrf": token, "decision": "approved", "text": edited}
+    )
+    assert decided.status_code == 200 and "Freigegeben. Der Ablauf geht weiter." in decided.text
+    assert "Keine offenen Freigaben." in decided.text
+    page = _wait(client, run_id, "succeeded")
+    assert mailbox.bodies() == [edited + "\n"]
+    assert "erledigt" in page and "&#34;edited&#34;: true" in page
+
+
+def test_a_failed_run_shows_its_step_and_reason_and_can_be_retried(
+    client: TestClient, jena: TenantFixture, services: Services
+) -> None:
+    services.workflows.executor.start()
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    client.post("/workflows/templates/maengelmeldung", data={"csrf": token})
+    started = client.post(
+        "/workflows/maengelmeldung/runs",
+        data={"csrf": token, "input": json.dumps({"description": "Laterne dunkel"}), "test": "1"},
+    )
+    run_id = _run_id(str(started.url))
+    page = _wait(client, run_id, "failed")
+    assert "Der Schritt „weiterleiten“ ist fehlgeschlagen." in page and "not on the allow-list" in page
+    services.settings.workflow_http_hosts = ["fachverfahren.stadt.example"]
+    retried = client.post(f"/runs/{run_id}/retry", data={"csrf": token})
+    assert retried.status_code == 200
+    _wait(client, run_id, "succeeded")
+    assert client.get("/runs?status=succeeded").text.count(f"/runs/{run_id}") == 1
