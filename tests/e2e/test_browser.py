@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from rathaus.app import create_app
 from rathaus.assistants import registry
@@ -18,6 +16,7 @@ from rathaus.identity.principal import Principal
 from rathaus.services import Services
 from rathaus.settings import Settings
 from tests.conftest import PASSWORD, TenantFixture
+from tests.e2e.conftest import log_in, serious_violations
 from tests.servers import serve_in_thread
 
 pytestmark = [
@@ -25,25 +24,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium from the operating system (no browser download)."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -54,24 +34,6 @@ def site(settings: Settings, services: Services, jena: TenantFixture) -> Iterato
         registry.save(session, builder, templates()["buergeranfrage"])
     with serve_in_thread(create_app(settings, services)) as url:
         yield url
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab with its own cookies."""
-    context = browser.new_context(locale="de-DE")
-    yield context.new_page()
-    context.close()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core violations of serious or critical impact, with the offending elements."""
-    response = Axe().run(page).response
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_login_by_keyboard_and_assistant_list(site: str, page: Page, jena: TenantFixture) -> None:
@@ -169,18 +131,10 @@ def test_staff_chats_and_sees_the_answer_stream_in(
     expect(page.get_by_text("Noch keine Unterhaltungen.")).to_be_visible()
 
 
-def _log_in(page: Page, site: str, email: str) -> None:
-    page.goto(f"{site}/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("heading", name="Assistenten", level=1)).to_be_visible()
-
-
 def test_builder_creates_tests_and_versions_an_assistant(
     site: str, browser: Browser, page: Page, jena: TenantFixture
 ) -> None:
-    _log_in(page, site, jena.builder_email)
+    log_in(page, site, jena.builder_email)
     page.get_by_role("link", name="Neuen Assistenten anlegen").click()
     page.get_by_role("link", name="Vermerk schreiben").click()
     expect(page.get_by_label("Titel", exact=True)).to_have_value("Vermerk schreiben")
@@ -231,7 +185,7 @@ def test_builder_creates_tests_and_versions_an_assistant(
     # a staff member chats with the saved assistant and sees the answer stream in
     context = browser.new_context(locale="de-DE")
     staff = context.new_page()
-    _log_in(staff, site, jena.staff_email)
+    log_in(staff, site, jena.staff_email)
     staff.get_by_role("link", name="Vermerk Ordnungsamt").click()
     staff.get_by_label("Ihre Nachricht").fill("Ortstermin Parkstraße")
     staff.get_by_role("button", name="Senden").click()
@@ -251,7 +205,7 @@ def test_builder_creates_tests_and_versions_an_assistant(
 
 
 def test_admin_pages_are_accessible(site: str, page: Page, jena: TenantFixture) -> None:
-    _log_in(page, site, jena.admin_email)
+    log_in(page, site, jena.admin_email)
     page.get_by_role("link", name="Verwaltung", exact=True).click()
     expect(page.get_by_role("heading", name="Personen und Rollen", level=1)).to_be_visible()
     assert serious_violations(page) == []
@@ -291,7 +245,7 @@ def test_upload_search_and_cited_answer(
     chosen = [next(corpus.glob(f"{stem}.*")) for stem in ("reisepass", "hundesteuer", "sperrmuell")]
     assert {p.suffix for p in chosen} == {".pdf", ".docx", ".html"}
 
-    _log_in(page, site, jena.builder_email)
+    log_in(page, site, jena.builder_email)
     page.get_by_role("link", name="Wissen").click()
     page.get_by_label("Titel").fill("Dienstleistungen")
     page.get_by_label("Kurzname").fill("dienste")
@@ -326,7 +280,7 @@ def test_upload_search_and_cited_answer(
         )
     context = browser.new_context(locale="de-DE")
     staff = context.new_page()
-    _log_in(staff, site, jena.staff_email)
+    log_in(staff, site, jena.staff_email)
     staff.get_by_role("link", name="Auskunft Bürgerservice").click()
     staff.get_by_label("Ihre Nachricht").fill("Was kostet die Hundesteuer?")
     staff.get_by_role("button", name="Senden").click()

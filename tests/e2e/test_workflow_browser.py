@@ -1,0 +1,82 @@
+"""Workflows in a real browser: a builder takes over the Bürgeranfrage template and test-runs it; a staff
+member starts a case, approves the drafted reply with an edit in the inbox, and the e-mail with the edited
+text arrives at a local SMTP server. Every page is checked with axe-core."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from rathaus.app import create_app
+from rathaus.services import Services
+from rathaus.settings import Settings
+from tests.conftest import TenantFixture
+from tests.e2e.conftest import log_in, serious_violations
+from tests.mail import Mailbox
+from tests.servers import serve_in_thread
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+CITIZEN = {
+    "nachricht": "Guten Tag, mein Reisepass ist abgelaufen. Was muss ich tun? Eva Muster",
+    "email": "eva@example.org",
+}
+
+
+@pytest.fixture
+def site(settings: Settings, services: Services, mailbox: Mailbox) -> Iterator[str]:
+    """The app with its workflow workers and an SMTP server, served on loopback."""
+    services.workflows.executor.start()
+    with serve_in_thread(create_app(settings, services)) as url:
+        yield url
+
+
+def test_a_case_from_template_to_approved_mail(
+    site: str, browser: Browser, page: Page, jena: TenantFixture, mailbox: Mailbox
+) -> None:
+    log_in(page, site, jena.builder_email)
+    page.get_by_role("link", name="Abläufe").click()
+    expect(page.get_by_role("heading", name="Abläufe (Workflows)", level=1)).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Vorlage „Bürgeranfrage zuordnen und beantworten“ übernehmen").click()
+    expect(page.get_by_role("status")).to_contain_text("Gespeichert als Version 1.")
+    steps = page.get_by_role("list").filter(has_text="Antwort prüfen und freigeben")
+    expect(steps.get_by_role("listitem")).to_have_count(5)
+    assert serious_violations(page) == []
+
+    page.get_by_label("Eingabe (JSON)").fill(json.dumps(CITIZEN, ensure_ascii=False))
+    expect(page.get_by_label("Probelauf: nichts wird gesendet, niemand wird gefragt")).to_be_checked()
+    page.get_by_role("button", name="Starten").click()
+    expect(page.get_by_role("status")).to_contain_text("erledigt", timeout=30_000)
+    expect(page.get_by_text("Versuche: 1")).to_have_count(5)
+    expect(page.get_by_text('"would_send"').first).to_be_visible()
+    assert serious_violations(page) == []
+    assert mailbox.messages == []  # a test run sends nothing
+
+    staff = browser.new_context(locale="de-DE").new_page()
+    log_in(staff, site, jena.staff_email)
+    staff.goto(f"{site}/workflows/buergeranfrage")
+    staff.get_by_label("Eingabe (JSON)").fill(json.dumps(CITIZEN, ensure_ascii=False))
+    staff.get_by_role("button", name="Starten").click()
+    expect(staff.get_by_role("status")).to_contain_text("wartet auf Freigabe", timeout=30_000)
+    staff.get_by_role("link", name="Freigaben", exact=True).click()
+    approval = staff.get_by_role("region").filter(has_text="Antwort an eva@example.org")
+    expect(approval).to_be_visible()
+    assert serious_violations(staff) == []
+    edited = "Sehr geehrte Frau Muster, einen neuen Reisepass beantragen Sie persönlich im Bürgerbüro."
+    approval.get_by_label("Text").fill(edited)
+    approval.get_by_role("button", name="Freigeben").click()
+    expect(staff.get_by_role("status")).to_contain_text("Freigegeben. Der Ablauf geht weiter.")
+    expect(staff.get_by_text("Keine offenen Freigaben.")).to_be_visible()
+
+    staff.get_by_role("link", name="Abläufe").click()
+    staff.get_by_role("link", name="Alle Läufe ansehen").click()
+    expect(staff.get_by_role("table")).to_contain_text("erledigt", timeout=30_000)
+    assert mailbox.bodies() == [edited + "\n"]
+    assert mailbox.messages[0]["To"] == "eva@example.org"
