@@ -9,6 +9,7 @@ rules in 1 of 10 texts, docs/decisions/0010).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,17 @@ Check = Callable[[str], str | None]
 SIMPLIFY_RULES_MIN = 3  # of the four Leichte-Sprache rules, the ones a simplified text must hold
 
 
+@functools.lru_cache(maxsize=256)
+def _validator(schema: str) -> Draft202012Validator | None:
+    """A checked validator for a schema (by its JSON text); None when the schema itself is unusable."""
+    try:
+        parsed = json.loads(schema)
+        Draft202012Validator.check_schema(parsed)
+    except SchemaError:
+        return None
+    return Draft202012Validator(parsed)
+
+
 def schema_problem(text: str, schema: dict[str, Any]) -> str | None:
     """Why the answer does not satisfy the JSON schema (not JSON, or a rule it breaks); None when it does.
 
@@ -32,10 +44,12 @@ def schema_problem(text: str, schema: dict[str, Any]) -> str | None:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return f"not JSON ({exc.msg} at character {exc.pos})"
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if validator is None:
+        return None
     try:
-        Draft202012Validator.check_schema(schema)
-        error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
-    except (SchemaError, UnknownType):
+        error = next(iter(validator.iter_errors(value)), None)
+    except UnknownType:
         return None
     if error is None:
         return None

@@ -36,6 +36,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA analysis_limit=400")  # statistics from a sample: cheap even on large tables
         cursor.execute("PRAGMA optimize=0x10002")  # statistics for tables that lack them (SQLite's advice)

@@ -19,6 +19,8 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,7 @@ LEASE_SECONDS = 30.0  # a dead worker's runs are picked up again after this
 HEARTBEAT_SECONDS = 10.0
 BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0)  # pause before the 2nd, 3rd, 4th, … attempt
 MAX_OUTPUT_CHARS = 1_000_000
+STEP_THREADS = 32  # steps under way at once per process, including ones that overran their timeout
 
 
 class InputInvalid(ValueError):
@@ -111,6 +114,8 @@ class Engine:
         self._lock = threading.Lock()
         self._heartbeat: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._specs: dict[tuple[str, int], WorkflowSpec] = {}
+        self._pool = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="rathaus-step")
 
     # Starting
 
@@ -233,6 +238,7 @@ class Engine:
     def stop(self) -> None:
         """Stop renewing leases (the runs still held are picked up by others after the lease)."""
         self._stopping.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # Running
 
@@ -266,62 +272,77 @@ class Engine:
             return session.scalars(select(WorkflowRun.tenant_id).where(WorkflowRun.id == run_id)).one()
 
     def _advance(self, run_id: str) -> str:
+        """Run steps one by one; each transaction stores one step's outcome and begins the next."""
         tenant_id = self._tenant_of(run_id)
-        db = self.services.db
+        finished: tuple[Planned, Outcome, StepContext] | None = None
         while True:
-            with db.session(tenant_id) as session:
+            with self.services.db.session(tenant_id) as session:
                 run = session.get(WorkflowRun, run_id)
                 assert run is not None
                 if run.lease_owner != self.owner:  # lost the lease (paused too long): let the other go on
                     return ""
+                rows = {
+                    r.step_id: r for r in session.scalars(select(StepRun).where(StepRun.run_id == run_id))
+                }
+                if finished is not None:
+                    planned, outcome, context = finished
+                    step_row = rows[planned.step.id]
+                    if self._record(run, step_row, planned.step, outcome, context) != "continue":
+                        return run.status
                 if run.status != "running":  # cancelled meanwhile
                     self._release(run)
                     return run.status
                 spec = self._spec(session, run)
-                rows = {
-                    r.step_id: r for r in session.scalars(select(StepRun).where(StepRun.run_id == run_id))
-                }
-                nxt = self._next(spec, rows)
-                if nxt is None:
-                    return self._finish(session, run, rows)
-                planned, row = nxt
-                if not _selected(planned.guards, rows):
-                    row.status, row.finished_at = "skipped", utcnow()
-                    continue
-                if row.status == "waiting":
-                    return self._check_waiting(run)
-                row.status, row.attempts, row.error = "running", row.attempts + 1, None
-                row.started_at = utcnow()
-                context = StepContext(
-                    services=self.services,
-                    principal=principal_of(run),
-                    run_id=run.id,
-                    step_id=row.step_id,
-                    idempotency_key=f"rathaus-{run.id}-{row.step_id}",
-                    input=run.input,
-                    outputs={r.step_id: r.output for r in rows.values() if r.status == "succeeded"},
-                    deadline=time.monotonic() + planned.step.timeout_seconds,
-                    attempt=row.attempts,
-                    test=run.test,
-                    data_class=spec.spec.data_class,
-                )
-            outcome = self._execute(planned.step, context)
-            with db.session(tenant_id) as session:
-                run = session.get(WorkflowRun, run_id)
-                row = session.scalars(
-                    select(StepRun).where(StepRun.run_id == run_id, StepRun.step_id == planned.step.id)
-                ).one()
-                assert run is not None
-                if self._record(session, run, row, planned.step, outcome, context) != "continue":
-                    return run.status
+                begun = self._begin_next(run, spec, rows)
+                if isinstance(begun, str):
+                    return begun
+            planned, context = begun
+            finished = (planned, self._execute(planned.step, context), context)
+
+    def _begin_next(
+        self, run: WorkflowRun, spec: WorkflowSpec, rows: dict[str, StepRun]
+    ) -> tuple[Planned, StepContext] | str:
+        """Skip steps of branches not taken; mark the next step running and return it with its context, or
+        return the run's status when it finishes or waits."""
+        while True:
+            nxt = self._next(spec, rows)
+            if nxt is None:
+                return self._finish(run, rows)
+            planned, row = nxt
+            if _selected(planned.guards, rows):
+                break
+            row.status, row.finished_at = "skipped", utcnow()
+        if row.status == "waiting":
+            return self._check_waiting(run)
+        row.status, row.attempts, row.error = "running", row.attempts + 1, None
+        row.started_at = utcnow()
+        context = StepContext(
+            services=self.services,
+            principal=principal_of(run),
+            run_id=run.id,
+            step_id=row.step_id,
+            idempotency_key=f"rathaus-{run.id}-{row.step_id}",
+            input=run.input,
+            outputs={r.step_id: r.output for r in rows.values() if r.status == "succeeded"},
+            deadline=time.monotonic() + planned.step.timeout_seconds,
+            attempt=row.attempts,
+            test=run.test,
+            data_class=spec.spec.data_class,
+        )
+        return planned, context
 
     def _spec(self, session: Session, run: WorkflowRun) -> WorkflowSpec:
-        document = session.scalars(
-            select(WorkflowVersion.document).where(
-                WorkflowVersion.workflow_id == run.workflow_id, WorkflowVersion.version == run.version
-            )
-        ).one()
-        return WorkflowSpec.model_validate(document)
+        """The run's workflow version (versions never change, so each is read and checked once)."""
+        key = (run.workflow_id, run.version)
+        spec = self._specs.get(key)
+        if spec is None:
+            document = session.scalars(
+                select(WorkflowVersion.document).where(
+                    WorkflowVersion.workflow_id == run.workflow_id, WorkflowVersion.version == run.version
+                )
+            ).one()
+            spec = self._specs[key] = WorkflowSpec.model_validate(document)
+        return spec
 
     def _next(self, spec: WorkflowSpec, rows: dict[str, StepRun]) -> tuple[Planned, StepRun] | None:
         for planned in plan(spec):
@@ -331,38 +352,34 @@ class Engine:
         return None
 
     def _execute(self, step: StepSpec, context: StepContext) -> Outcome:
-        """Run one attempt in its own thread, so that a step that overruns its timeout is let go."""
-        result: list[Outcome] = []
+        """Run one attempt on the step threads, so that a step that overruns its timeout is let go."""
         started = time.monotonic()
+        future = self._pool.submit(self._attempt, step, context)
+        try:
+            outcome = future.result(timeout=step.timeout_seconds)
+        except FutureTimeout:
+            outcome = Outcome(error=f"timed out after {step.timeout_seconds:g} s", retry=True)
+        outcome.seconds = time.monotonic() - started
+        return outcome
 
-        def attempt() -> None:
-            try:
-                kind = step_types()[step.type]
-                settings = kind.prepare(context, step.settings)
-                context.settings = settings.model_dump(mode="json", by_alias=True)
-                result.append(Outcome(kind.run(context, settings)))
-            except StepFailed as exc:
-                result.append(Outcome(error=str(exc), retry=exc.retry))
-            except ExpressionError as exc:
-                result.append(Outcome(error=str(exc), retry=False))
-            except ValueError as exc:  # settings that do not fit once filled in
-                result.append(Outcome(error=f"invalid settings after filling in: {exc}", retry=False))
-            except Exception as exc:
-                logger.exception("step %s of run %s failed", step.id, context.run_id)
-                result.append(Outcome(error=f"{type(exc).__name__}: {exc}", retry=True))
-
-        worker = threading.Thread(target=attempt, name=f"rathaus-step-{step.id}", daemon=True)
-        worker.start()
-        worker.join(step.timeout_seconds)
-        seconds = time.monotonic() - started
-        if not result:
-            return Outcome(error=f"timed out after {step.timeout_seconds:g} s", retry=True, seconds=seconds)
-        result[0].seconds = seconds
-        return result[0]
+    def _attempt(self, step: StepSpec, context: StepContext) -> Outcome:
+        try:
+            kind = step_types()[step.type]
+            settings = kind.prepare(context, step.settings)
+            context.settings = settings.model_dump(mode="json", by_alias=True)
+            return Outcome(kind.run(context, settings))
+        except StepFailed as exc:
+            return Outcome(error=str(exc), retry=exc.retry)
+        except ExpressionError as exc:
+            return Outcome(error=str(exc), retry=False)
+        except ValueError as exc:  # settings that do not fit once filled in
+            return Outcome(error=f"invalid settings after filling in: {exc}", retry=False)
+        except Exception as exc:
+            logger.exception("step %s of run %s failed", step.id, context.run_id)
+            return Outcome(error=f"{type(exc).__name__}: {exc}", retry=True)
 
     def _record(
         self,
-        session: Session,
         run: WorkflowRun,
         row: StepRun,
         step: StepSpec,
@@ -416,7 +433,7 @@ class Engine:
         self._release(run)
         return "waiting"
 
-    def _finish(self, session: Session, run: WorkflowRun, rows: dict[str, StepRun]) -> str:
+    def _finish(self, run: WorkflowRun, rows: dict[str, StepRun]) -> str:
         outputs = [r for r in sorted(rows.values(), key=lambda r: r.position) if r.status == "succeeded"]
         explicit = [r.output for r in outputs if r.type == "set_output"]
         run.output = explicit[-1] if explicit else {r.step_id: r.output for r in outputs}

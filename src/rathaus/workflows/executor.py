@@ -58,14 +58,16 @@ class InProcessExecutor:
             if self._threads or self.workers == 0:
                 return
             for number in range(self.workers):
-                thread = threading.Thread(target=self._work, name=f"rathaus-workflow-{number}", daemon=True)
+                thread = threading.Thread(
+                    target=self._work, args=(number,), name=f"rathaus-workflow-{number}", daemon=True
+                )
                 thread.start()
                 self._threads.append(thread)
 
-    def _work(self) -> None:
+    def _work(self, number: int) -> None:
         while not self._stop.is_set():
             try:
-                worked = self._work_once()
+                worked = self._work_once(number)
             except Exception:  # the database may be away for a moment: try again after a pause
                 logger.exception("workflow worker failed; retrying")
                 worked = False
@@ -73,12 +75,15 @@ class InProcessExecutor:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
 
-    def _work_once(self) -> bool:
-        """Advance one due run no other worker has taken; False when there is none."""
+    def _work_once(self, number: int = 0) -> bool:
+        """Advance one due run no other worker has taken; False when there is none. Each worker starts at
+        its own place in the list, so that workers do not all reach for the oldest run at once."""
         if time.monotonic() - self._swept > SWEEP_SECONDS:
             self._swept = time.monotonic()
             expire_overdue(self.engine.services.db)
-        for run_id in self.engine.due(limit=self.workers * 4):
+        due = self.engine.due(limit=self.workers * 4)
+        start = number % len(due) if due else 0
+        for run_id in due[start:] + due[:start]:
             with self._lock:
                 if run_id in self._busy:
                     continue

@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import StrictUndefined, Template, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>(?:(?!\}\}).)*)\}\}\s*$", re.DOTALL)
@@ -31,6 +31,18 @@ def environment() -> ImmutableSandboxedEnvironment:
     )
 
 
+@functools.lru_cache(maxsize=2048)
+def _template(source: str) -> Template:
+    """A compiled template (workflow documents repeat the same templates in every run)."""
+    return environment().from_string(source)
+
+
+@functools.lru_cache(maxsize=2048)
+def _expression(source: str) -> Any:
+    """A compiled expression."""
+    return environment().compile_expression(source, undefined_to_none=False)
+
+
 def _is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
@@ -38,7 +50,7 @@ def _is_template(text: str) -> bool:
 def render_text(template: str, variables: dict[str, Any]) -> str:
     """A template filled in as text."""
     try:
-        text = environment().from_string(template).render(**variables)
+        text = _template(template).render(**variables)
     except TemplateError as exc:
         raise ExpressionError(f"template '{_short(template)}': {exc.message or exc}") from None
     if len(text) > MAX_OUTPUT_CHARS:
@@ -51,7 +63,7 @@ def render_text(template: str, variables: dict[str, Any]) -> str:
 def evaluate(expression: str, variables: dict[str, Any]) -> Any:
     """The value of one expression, e.g. `steps.abteilung.output.label == 'Bauamt'`."""
     try:
-        result = environment().compile_expression(expression, undefined_to_none=False)(**variables)
+        result = _expression(expression)(**variables)
         if isinstance(result, Undefined):
             str(result)  # raises UndefinedError naming what is missing
     except TemplateError as exc:
