@@ -63,6 +63,16 @@ def test_personal_data_never_reaches_an_external_model(client: TestClient, jena:
         assert ("extern" in route["fallbacks"]) is (data_class == "öffentlich")
 
 
+def test_personal_data_is_refused_by_a_named_external_model(client: TestClient, jena: TenantFixture) -> None:
+    refused = client.post("/v1/chat/completions", json={"model": "extern", **ASK}, headers=jena.headers())
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "data_class_not_cleared" and error["param"] == "model"
+    assert "not cleared for data class 'personenbezogen'" in error["message"]
+    public = {"model": "extern", **ASK, "rathaus": {"data_class": "öffentlich"}, "max_tokens": 5}
+    assert client.post("/v1/chat/completions", json=public, headers=jena.headers()).status_code == 200
+
+
 def test_personal_data_is_refused_when_only_external_models_exist(tmp_path: Path) -> None:
     folder = write_catalogue(
         tmp_path,

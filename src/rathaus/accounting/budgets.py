@@ -108,7 +108,7 @@ class Budgets:
                 if not admitted and budget.action != "downgrade":  # leaving the session rolls back
                     raise BudgetExhausted(
                         f"The monthly budget of the {_scope(budget)} is used up; it renews on the first of "
-                        "next month. An administrator can raise it on the settings page."
+                        "next month. An administrator can raise it on the Budgets page."
                     )
                 if not admitted:
                     admission.downgrade = True

@@ -277,6 +277,16 @@ async def chat_completions(
         route = prepared.route
     else:
         profile = services.gateway.chat_profile(body.model, request)
+        data_class = body.rathaus.data_class
+        if data_class not in (profile.data_classes or []):  # a named model is held to the same rule
+            raise ApiError(
+                422,
+                f"The model '{profile.id}' (location {profile.location}) is not cleared for data class "
+                f"'{data_class}'. Send rathaus.data_class if the text is less sensitive, "
+                "or use model 'auto'.",
+                "data_class_not_cleared",
+                "model",
+            )
         stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
     answered_by = route.chosen if route is not None and body.model == AUTO else body.model
     if body.stream:
