@@ -3,6 +3,7 @@ the inbox with an edit, and follow every step in the run's page; bad input is sh
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -113,3 +114,34 @@ def test_a_failed_run_shows_its_step_and_reason_and_can_be_retried(
     assert retried.status_code == 200
     _wait(client, run_id, "succeeded")
     assert client.get("/runs?status=succeeded").text.count(f"/runs/{run_id}") == 1
+
+
+def test_a_builder_edits_the_document_and_sees_each_problem_at_its_line(
+    client: TestClient, jena: TenantFixture, services: Services
+) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    draft = client.get("/workflows/new?template=leichte-sprache")
+    assert draft.status_code == 200 and "name: leichte-sprache" in draft.text
+    text = draft.text.split('name="document"')[1].split(">", 1)[1].split("</textarea>")[0]
+    document = html.unescape(text)
+    assert "timeout_seconds" not in document and "then: []" not in document  # defaults are not repeated
+    broken = document.replace("type: simplify", "type: vereinfachen")
+    refused = client.post("/workflows/new", data={"csrf": token, "document": broken})
+    assert refused.status_code == 422
+    [line] = [n for n, row in enumerate(broken.splitlines(), 1) if row.strip() == "type: vereinfachen"]
+    assert f"Zeile {line}, Spalte" in refused.text and "spec.steps.1.type" in refused.text
+    assert "Diesen Schritt-Typ gibt es nicht." in refused.text and "vereinfachen" in refused.text
+
+    saved = client.post("/workflows/new", data={"csrf": token, "document": document})
+    assert saved.status_code == 200 and "Gespeichert als Version 1." in saved.text
+    again = client.post("/workflows/new", data={"csrf": token, "document": document})
+    assert again.status_code == 409
+    changed = document.replace("title: Zusammenfassen", "title: Kurz fassen")
+    edited = client.post("/workflows/leichte-sprache/edit", data={"csrf": token, "document": changed})
+    assert "Gespeichert als Version 2." in edited.text and "Kurz fassen" in edited.text
+
+    client.cookies.clear()
+    login(client, jena.staff_email)
+    assert client.get("/workflows/leichte-sprache/edit").status_code == 403
+    assert "/workflows/leichte-sprache/edit" not in client.get("/workflows/leichte-sprache").text

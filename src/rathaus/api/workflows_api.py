@@ -16,14 +16,14 @@ from sqlalchemy import select
 from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.documents import document_data
 from rathaus.api.errors import ApiError
-from rathaus.formats.documents import DocumentError, dump_document
+from rathaus.formats.documents import DocumentError
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
 from rathaus.workflows import approvals, registry, runs
 from rathaus.workflows.engine import InputInvalid
 from rathaus.workflows.models import Approval, Workflow, WorkflowRun
-from rathaus.workflows.spec import WorkflowSpec, check_workflow
+from rathaus.workflows.spec import WorkflowSpec, check_workflow, dump_workflow
 
 router = APIRouter(tags=["workflows"])
 
@@ -112,7 +112,7 @@ async def validate_workflow(request: Request, principal: PrincipalDep) -> dict[s
         spec = await read_workflow(request)
     except DocumentError as exc:
         return {"valid": False, "problems": [p.__dict__ for p in exc.problems]}
-    return {"valid": True, "problems": [], "yaml": dump_document(spec)}
+    return {"valid": True, "problems": [], "yaml": dump_workflow(spec)}
 
 
 @router.post("/api/workflows", operation_id="create_workflow", status_code=201, openapi_extra=DOCUMENT_BODY)
@@ -162,7 +162,7 @@ def delete_workflow(name: str, principal: PrincipalDep, session: TenantSessionDe
 def export_workflow(name: str, principal: PrincipalDep, session: TenantSessionDep) -> PlainTextResponse:
     """The current document as YAML, to hand to another city."""
     return PlainTextResponse(
-        dump_document(registry.load(session, name).spec),
+        dump_workflow(registry.load(session, name).spec),
         media_type="application/yaml",
         headers={"Content-Disposition": f'attachment; filename="{name}.workflow.yaml"'},
     )

@@ -13,14 +13,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from rathaus.api.deps import ServicesDep
-from rathaus.formats.documents import dump_document
+from rathaus.formats.documents import DocumentError
+from rathaus.identity.models import Role
 from rathaus.identity.visibility import Forbidden
 from rathaus.store.tenancy import get_or_404
+from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
 from rathaus.workflows import approvals, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
+from rathaus.workflows.spec import dump_workflow, load_workflow
 from rathaus.workflows.templates import templates
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +78,7 @@ def _workflow_page(
             "description": saved.spec.metadata.description,
             "trigger": saved.spec.spec.trigger.type,
             "steps": _steps(saved.spec),
-            "yaml": dump_document(saved.spec),
+            "yaml": dump_workflow(saved.spec),
             "runs": [_run_row(r, n) for r, n in recent],
             "input_text": extra.pop(
                 "input_text", json.dumps(_example(saved.spec.spec.input), ensure_ascii=False, indent=2)
@@ -107,6 +110,92 @@ def _run_row(run: WorkflowRun, name: str) -> dict[str, Any]:
         "failed_step": run.failed_step,
         "error": run.error,
     }
+
+
+NEW_WORKFLOW = """\
+apiVersion: rathaus/v1
+kind: Workflow
+metadata:
+  name: neuer-ablauf
+  title: Neuer Ablauf
+spec:
+  input:
+    type: object
+    required: [text]
+    properties:
+      text: {type: string}
+  steps:
+    - id: zusammenfassung
+      type: summarize
+      with:
+        text: "{{ input.text }}"
+"""
+
+
+def _require_builder(principal: Any) -> None:
+    if not principal.has_role(Role.builder):
+        raise Forbidden("building workflows needs the role 'builder'")
+
+
+def _editor(request: Request, text: str, name: str | None, status: int = 200, **extra: Any) -> HTMLResponse:
+    return render(request, "workflow_edit.html", status, text=text, name=name, **extra)
+
+
+@router.get("/workflows/new")
+def new_workflow(request: Request, principal: PagePrincipal, template: str = "") -> HTMLResponse:
+    """The document editor with a template, or a small start, for a new workflow."""
+    _require_builder(principal)
+    chosen = templates().get(template)
+    return _editor(request, dump_workflow(chosen) if chosen else NEW_WORKFLOW, None)
+
+
+@router.get("/workflows/{name}/edit")
+def edit_workflow(
+    request: Request, name: str, principal: PagePrincipal, services: ServicesDep
+) -> HTMLResponse:
+    """The workflow's current document in the editor."""
+    _require_builder(principal)
+    with services.db.session(principal.tenant_id) as session:
+        saved = registry.load(session, name)
+    return _editor(request, dump_workflow(saved.spec), name, version=saved.version)
+
+
+@router.post("/workflows/new", response_model=None)
+def create_workflow(
+    request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Check the document and save it as a new workflow."""
+    return _save(request, principal, services, str(form.get("document") or ""), None)
+
+
+@router.post("/workflows/{name}/edit", response_model=None)
+def save_workflow(
+    request: Request, name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Check the document and save it as the workflow's next version."""
+    return _save(request, principal, services, str(form.get("document") or ""), name)
+
+
+def _save(request: Request, principal: Any, services: Any, text: str, name: str | None) -> Response:
+    """Save a checked document, or show it again with every problem at its line."""
+    _require_builder(principal)
+    t = page_translator(request)
+    try:
+        spec = load_workflow(text[:MAX_INPUT_CHARS])
+    except DocumentError as exc:
+        problems = [
+            {"line": p.line, "column": p.column, "path": p.path or "document", "text": explain(p, t)}
+            for p in exc.problems
+        ]
+        return _editor(request, text, name, 422, problems=problems)
+    with services.db.session(principal.tenant_id) as session:
+        exists = session.scalars(select(Workflow.id).where(Workflow.name == spec.metadata.name)).first()
+        if name is None and exists:
+            return _editor(request, text, name, 409, error=t("workflows.exists", name=spec.metadata.name))
+        if name is not None and spec.metadata.name != name:
+            return _editor(request, text, name, 422, error=t("workflows.rename", name=name))
+        registry.save(session, principal, spec)
+    return RedirectResponse(f"/workflows/{quote(spec.metadata.name)}?saved=1", status_code=303)
 
 
 @router.get("/workflows/{name}")

@@ -182,3 +182,27 @@ def _problem(
     mark = locate(loc, positions)
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
     return [Problem(".".join(str(p) for p in loc), message, line, column, "unknown_step_type")]
+
+
+def dump_workflow(spec: WorkflowSpec) -> str:
+    """The document as people write it: YAML without the step fields that only repeat their defaults."""
+    from rathaus.formats.documents import dump_data
+
+    data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    defaults = {
+        name: field.default for name, field in StepSpec.model_fields.items() if field.default is not None
+    }
+
+    def tidy(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            for key in ("title", "timeout_seconds", "retries"):
+                if key in step and step[key] == defaults.get(key):
+                    del step[key]
+            for branch in ("then", "else"):
+                if not step.get(branch):
+                    step.pop(branch, None)
+                else:
+                    tidy(step[branch])
+
+    tidy(data["spec"]["steps"])
+    return dump_data(data)
