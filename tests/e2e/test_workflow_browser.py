@@ -44,17 +44,33 @@ def test_a_case_from_template_to_approved_mail(
     page.get_by_role("link", name="Abläufe").click()
     expect(page.get_by_role("heading", name="Abläufe (Workflows)", level=1)).to_be_visible()
     assert serious_violations(page) == []
-    page.get_by_role("button", name="Vorlage „Bürgeranfrage zuordnen und beantworten“ übernehmen").click()
+    page.get_by_role("link", name="Als Entwurf öffnen: Bürgeranfrage zuordnen und beantworten").click()
+    expect(page.get_by_role("heading", name="Neuer Ablauf", level=1)).to_be_visible()
+    assert serious_violations(page) == []
+    configure = page.get_by_role("button", name="Schritt entwurf einstellen")  # by keyboard, as anyone can
+    configure.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Einstellungen von entwurf")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_label("Bezeichnung").fill("Antwort kurz entwerfen")
+    page.get_by_label("max_words").fill("120")
+    page.get_by_role("button", name="Einstellungen übernehmen").click()
+    page.get_by_label("Art des Schritts").select_option("template")
+    page.get_by_role("button", name="Hinzufügen").click()
+    page.get_by_label("text *").fill("Vorgang {{ run.id }} beantwortet")
+    page.get_by_role("button", name="Einstellungen übernehmen").click()
+    expect(page.get_by_text("Antwort kurz entwerfen", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Prüfen und speichern").click()
     expect(page.get_by_role("status")).to_contain_text("Gespeichert als Version 1.")
     steps = page.get_by_role("list").filter(has_text="Antwort prüfen und freigeben")
-    expect(steps.get_by_role("listitem")).to_have_count(5)
+    expect(steps.get_by_role("listitem")).to_have_count(6)
     assert serious_violations(page) == []
 
     page.get_by_label("Eingabe (JSON)").fill(json.dumps(CITIZEN, ensure_ascii=False))
     expect(page.get_by_label("Probelauf: nichts wird gesendet, niemand wird gefragt")).to_be_checked()
     page.get_by_role("button", name="Starten").click()
     expect(page.get_by_role("status")).to_contain_text("erledigt", timeout=30_000)
-    expect(page.get_by_text("Versuche: 1")).to_have_count(5)
+    expect(page.get_by_text("Versuche: 1")).to_have_count(6)
     expect(page.get_by_text('"would_send"').first).to_be_visible()
     assert serious_violations(page) == []
     assert mailbox.messages == []  # a test run sends nothing

@@ -145,3 +145,46 @@ def test_a_builder_edits_the_document_and_sees_each_problem_at_its_line(
     login(client, jena.staff_email)
     assert client.get("/workflows/leichte-sprache/edit").status_code == 403
     assert "/workflows/leichte-sprache/edit" not in client.get("/workflows/leichte-sprache").text
+
+
+def _document_of(page: str) -> str:
+    return html.unescape(page.split('name="document"')[1].split(">", 1)[1].split("</textarea>")[0])
+
+
+def test_a_builder_composes_steps_in_the_form_without_writing_yaml(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
+
+    def op(value: str, **fields: str) -> str:
+        page = client.post(
+            "/workflows/new", data={"csrf": token, "document": document, "op": value, **fields}
+        )
+        assert page.status_code == 200, page.text[-500:]
+        return page.text
+
+    page = op("add", new_type="template")
+    document = _document_of(page)
+    assert "id: template_1" in document and 'name="s.text"' in page  # its form is open
+    document = _document_of(
+        op("configure:template_1", step_title="Gruß", **{"s.text": "Guten Tag {{ input.email }}"})
+    )
+    assert "title: Gruß" in document and "text: Guten Tag {{ input.email }}" in document
+    ids = [line.split("id: ")[1] for line in document.splitlines() if line.strip().startswith("- id: ")]
+    assert ids[-2:] == ["senden", "template_1"]
+    document = _document_of(op("up:template_1"))
+    ids = [line.split("id: ")[1] for line in document.splitlines() if line.strip().startswith("- id: ")]
+    assert ids[-2:] == ["template_1", "senden"]
+    document = _document_of(op("move:template_1:0"))
+    assert document.index("id: template_1") < document.index("id: abteilung")
+    document = _document_of(op("remove:template_1"))
+    assert "template_1" not in document
+    refused = client.post(
+        "/workflows/new", data={"csrf": token, "document": document, "op": "configure:fehlt"}
+    )
+    assert refused.status_code == 422 and "there is no step &#39;fehlt&#39;" in refused.text
+
+    saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
+    assert "Gespeichert als Version 1." in saved.text

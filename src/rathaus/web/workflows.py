@@ -13,17 +13,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from rathaus.api.deps import ServicesDep
-from rathaus.formats.documents import DocumentError
+from rathaus.formats.documents import DocumentError, dump_data, parse
 from rathaus.identity.models import Role
 from rathaus.identity.visibility import Forbidden
 from rathaus.store.tenancy import get_or_404
 from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
-from rathaus.workflows import approvals, registry, runs
+from rathaus.workflows import approvals, editing, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
 from rathaus.workflows.spec import dump_workflow, load_workflow
+from rathaus.workflows.steps import step_types
 from rathaus.workflows.templates import templates
 
 router = APIRouter(include_in_schema=False)
@@ -137,8 +138,71 @@ def _require_builder(principal: Any) -> None:
         raise Forbidden("building workflows needs the role 'builder'")
 
 
-def _editor(request: Request, text: str, name: str | None, status: int = 200, **extra: Any) -> HTMLResponse:
-    return render(request, "workflow_edit.html", status, text=text, name=name, **extra)
+def _editor(
+    request: Request,
+    text: str,
+    name: str | None,
+    status: int = 200,
+    selected: str | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    """The editor: the steps as a list with their forms, and the same document as YAML."""
+    try:
+        data, _ = parse(text)
+        steps = editing.steps_of(data)
+    except (DocumentError, editing.EditError):
+        steps = []
+    step = None
+    if selected:
+        try:
+            siblings, index = editing.locate(data, selected)
+            step = siblings[index]
+        except editing.EditError:
+            selected = None
+    fields = (
+        [(f, editing.field_value(step, f)) for f in editing.fields_of(str(step.get("type")))] if step else []
+    )
+    types = sorted(step_types())
+    return render(
+        request,
+        "workflow_edit.html",
+        status,
+        text=text,
+        name=name,
+        steps=steps,
+        selected=step,
+        fields=fields,
+        step_types=types,
+        **extra,
+    )
+
+
+def _apply(data: Any, op: str, form: Any) -> str | None:
+    """Apply one editor operation (`up:ID`, `down:ID`, `move:ID:N`, `remove:ID`, `select:ID`, `add`,
+    `configure:ID`); returns the step to show selected."""
+    action, _, rest = op.partition(":")
+    step_id, _, target = rest.partition(":")
+    if action in ("up", "down"):
+        index = editing.locate(data, step_id)[1]
+        editing.move(data, step_id, index + (-1 if action == "up" else 1))
+        return step_id
+    if action == "move":
+        editing.move(data, step_id, int(target) if target.isdigit() else 0)
+        return step_id
+    if action == "remove":
+        editing.remove(data, step_id)
+        return None
+    if action == "add":
+        into = str(form.get("into") or "") or None
+        return editing.add(data, str(form.get("new_type") or ""), into, str(form.get("branch") or "then"))
+    if action == "configure":
+        values = {k[2:]: str(v) for k, v in form.items() if k.startswith("s.") and isinstance(v, str)}
+        editing.configure(data, step_id, values, str(form.get("step_title") or ""))
+        return step_id
+    if action == "select":
+        editing.locate(data, step_id)
+        return step_id
+    raise editing.EditError(f"unknown operation '{action}'")
 
 
 @router.get("/workflows/new")
@@ -165,7 +229,7 @@ def create_workflow(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Check the document and save it as a new workflow."""
-    return _save(request, principal, services, str(form.get("document") or ""), None)
+    return _save(request, principal, services, form, None)
 
 
 @router.post("/workflows/{name}/edit", response_model=None)
@@ -173,13 +237,23 @@ def save_workflow(
     request: Request, name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Check the document and save it as the workflow's next version."""
-    return _save(request, principal, services, str(form.get("document") or ""), name)
+    return _save(request, principal, services, form, name)
 
 
-def _save(request: Request, principal: Any, services: Any, text: str, name: str | None) -> Response:
-    """Save a checked document, or show it again with every problem at its line."""
+def _save(request: Request, principal: Any, services: Any, form: Any, name: str | None) -> Response:
+    """Apply an editor operation and show the changed (unsaved) document; or, to save, check the document
+    and store it, showing it again with every problem at its line when it is not valid."""
     _require_builder(principal)
     t = page_translator(request)
+    text = str(form.get("document") or "")
+    op = str(form.get("op") or "")
+    if op:
+        try:
+            data, _ = parse(text[:MAX_INPUT_CHARS])
+            selected = _apply(data, op, form)
+        except (DocumentError, editing.EditError) as exc:
+            return _editor(request, text, name, 422, error=t("workflows.edit_failed", reason=str(exc)))
+        return _editor(request, dump_data(data), name, selected=selected)
     try:
         spec = load_workflow(text[:MAX_INPUT_CHARS])
     except DocumentError as exc:

@@ -1,0 +1,186 @@
+"""Changing a workflow document step by step, as the no-code editor does: add, move, remove, configure.
+
+The editor works on the document's data before it is valid (a new step has settings still to fill in), so
+these functions change plain data; saving checks the whole document as always.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from rathaus.workflows.steps import step_types
+
+FieldKind = Literal["text", "textarea", "number", "boolean", "choice", "yaml"]
+LONG_TEXT = ("text", "instructions", "facts", "body", "question", "when")
+
+
+class EditError(ValueError):
+    """The change cannot be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One setting of a step type as a form field."""
+
+    name: str
+    kind: FieldKind
+    required: bool
+    description: str = ""
+    choices: tuple[str, ...] = ()
+
+
+def steps_of(data: Any) -> list[dict[str, Any]]:
+    """The document's top-level step list (created when missing)."""
+    if not isinstance(data, dict):
+        raise EditError("the document must be a mapping (apiVersion, kind, metadata, spec)")
+    spec = data.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        raise EditError("spec must be a mapping")
+    steps = spec.setdefault("steps", [])
+    if not isinstance(steps, list):
+        raise EditError("spec.steps must be a list")
+    return steps
+
+
+def _locate(steps: list[Any], step_id: str) -> tuple[list[Any], int] | None:
+    for index, step in enumerate(steps):
+        if isinstance(step, dict):
+            if step.get("id") == step_id:
+                return steps, index
+            for branch in ("then", "else"):
+                inner = step.get(branch)
+                if isinstance(inner, list):
+                    found = _locate(inner, step_id)
+                    if found is not None:
+                        return found
+    return None
+
+
+def locate(data: Any, step_id: str) -> tuple[list[Any], int]:
+    """The list holding the step and its place in it."""
+    found = _locate(steps_of(data), step_id)
+    if found is None:
+        raise EditError(f"there is no step '{step_id}'")
+    return found
+
+
+def move(data: Any, step_id: str, to: int) -> None:
+    """Move a step to another place among its siblings (clamped to the list)."""
+    siblings, index = locate(data, step_id)
+    step = siblings.pop(index)
+    siblings.insert(max(0, min(to, len(siblings))), step)
+
+
+def remove(data: Any, step_id: str) -> None:
+    """Remove a step (with its branch steps)."""
+    siblings, index = locate(data, step_id)
+    siblings.pop(index)
+
+
+def _ids(steps: list[Any]) -> set[str]:
+    found: set[str] = set()
+    for step in steps:
+        if isinstance(step, dict):
+            found.add(str(step.get("id")))
+            for branch in ("then", "else"):
+                if isinstance(step.get(branch), list):
+                    found |= _ids(step[branch])
+    return found
+
+
+def add(data: Any, step_type: str, into: str | None = None, branch: str = "then") -> str:
+    """Append a step of the type (at the end, or into a condition's branch); returns its new id."""
+    if step_type not in step_types():
+        raise EditError(f"there is no step type '{step_type}'")
+    taken = _ids(steps_of(data))
+    base = re.sub(r"[^a-z0-9_]", "_", step_type)
+    number = 1
+    while f"{base}_{number}" in taken:
+        number += 1
+    new_id = f"{base}_{number}"
+    step: dict[str, Any] = {"id": new_id, "type": step_type, "with": {}}
+    if into is None:
+        steps_of(data).append(step)
+    else:
+        siblings, index = locate(data, into)
+        condition = siblings[index]
+        if condition.get("type") != "condition" or branch not in ("then", "else"):
+            raise EditError(
+                f"steps can only be added to the then or else branch of a condition, not '{into}'"
+            )
+        condition.setdefault(branch, []).append(step)
+    return new_id
+
+
+def fields_of(step_type: str) -> list[SettingField]:
+    """The settings of a step type as form fields, in the order the type declares them."""
+    kind = step_types().get(step_type)
+    if kind is None:
+        return []
+    return [_field(name, info) for name, info in kind.settings.model_fields.items()]
+
+
+def _field(name: str, info: Any) -> SettingField:
+    key = info.alias or name
+    annotation = info.annotation
+    required = info.is_required()
+    description = info.description or ""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return SettingField(key, "choice", required, description, tuple(str(a) for a in get_args(annotation)))
+    if annotation is bool:
+        return SettingField(key, "boolean", required, description)
+    if annotation in (int, float):
+        return SettingField(key, "number", required, description)
+    if annotation is str or annotation == (str | None):
+        return SettingField(key, "textarea" if key in LONG_TEXT else "text", required, description)
+    return SettingField(key, "yaml", required, description)
+
+
+def configure(data: Any, step_id: str, values: dict[str, str], title: str | None = None) -> None:
+    """Set a step's settings from form values (texts; YAML for lists and sections); empty ones are left
+    out."""
+    siblings, index = locate(data, step_id)
+    step = siblings[index]
+    settings: dict[str, Any] = {}
+    for field in fields_of(str(step.get("type"))):
+        raw = values.get(field.name, "")
+        if field.kind == "boolean":
+            settings[field.name] = raw == "1"
+            continue
+        if not raw.strip():
+            continue
+        if field.kind == "number":
+            try:
+                settings[field.name] = float(raw) if "." in raw else int(raw)
+            except ValueError:
+                settings[field.name] = raw  # a template, or a mistake the check on saving names
+        elif field.kind == "yaml":
+            try:
+                settings[field.name] = yaml.safe_load(raw)
+            except yaml.YAMLError as exc:
+                raise EditError(f"{field.name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        else:
+            settings[field.name] = raw
+    step["with"] = settings
+    if title is not None:
+        if title.strip():
+            step["title"] = title.strip()
+        else:
+            step.pop("title", None)
+
+
+def field_value(step: dict[str, Any], field: SettingField) -> str:
+    """A setting's current value as the form shows it."""
+    value = (step.get("with") or {}).get(field.name)
+    if value is None:
+        return ""
+    if field.kind == "yaml":
+        return yaml.safe_dump(value, allow_unicode=True, sort_keys=False).strip()
+    if field.kind == "boolean":
+        return "1" if value else ""
+    return str(value)
