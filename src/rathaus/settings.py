@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Hosts (or host:port) workflow HTTP and webhook steps may call; comma-separated.",
     )
+    timezone: str = Field(
+        default="Europe/Berlin", description="Time zone in which workflow schedules (cron) are read."
+    )
     executor: Literal["inprocess", "celery"] = Field(
         default="inprocess",
         description="Who runs workflow steps: threads in the server, or Celery workers (`rathaus worker`).",
@@ -122,6 +125,17 @@ class Settings(BaseSettings):
     def _host_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be a time zone name such as Europe/Berlin") from None
         return value
 
     @field_validator("log_level")

@@ -15,11 +15,12 @@ from typing import Protocol
 
 from rathaus.workflows.approvals import expire_overdue
 from rathaus.workflows.engine import Engine
+from rathaus.workflows.schedule import start_scheduled
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-SWEEP_SECONDS = 30.0  # how often approvals past their deadline are looked for
+SWEEP_SECONDS = 20.0  # how often approvals past their deadline and schedules that are due are looked for
 
 
 class Executor(Protocol):
@@ -81,6 +82,7 @@ class InProcessExecutor:
         if time.monotonic() - self._swept > SWEEP_SECONDS:
             self._swept = time.monotonic()
             expire_overdue(self.engine.services.db)
+            start_scheduled(self.engine.services)
         due = self.engine.due(limit=self.workers * 4)
         start = number % len(due) if due else 0
         for run_id in due[start:] + due[:start]:

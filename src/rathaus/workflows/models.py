@@ -34,6 +34,7 @@ class Workflow(TenantOwned, Base):
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     webhook_key: Mapped[str] = mapped_column(String(64))  # signs webhook calls (HMAC-SHA256)
+    scheduled_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # last slot started
 
 
 class WorkflowVersion(TenantOwned, Base):

@@ -88,6 +88,8 @@ def save(session: Session, principal: Principal, spec: WorkflowSpec) -> Saved:
             spec.spec.trigger.type,
             now,
         )
+    if spec.spec.trigger.type == "schedule" and workflow.scheduled_until is None:
+        workflow.scheduled_until = now  # the first run is at the next time the schedule names
     session.add(
         WorkflowVersion(
             workflow_id=workflow.id,

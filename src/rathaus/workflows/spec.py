@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from croniter import croniter
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -33,12 +34,17 @@ class Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["manual", "webhook", "schedule", "inbox", "upload"] = "manual"
-    cron: str | None = Field(default=None, description="For `schedule`: minute hour day month weekday.")
+    cron: str | None = Field(
+        default=None,
+        description="For `schedule`: minute hour day month weekday, in the installation's time zone.",
+    )
     mailbox: str | None = Field(default=None, max_length=100, description="For `inbox`: the mailbox name.")
 
     @model_validator(mode="after")
     def _complete(self) -> Trigger:
-        if self.type == "schedule" and (self.cron is None or len(self.cron.split()) != CRON_FIELDS):
+        if self.type == "schedule" and (
+            self.cron is None or len(self.cron.split()) != CRON_FIELDS or not croniter.is_valid(self.cron)
+        ):
             raise PydanticCustomError("cron", "a schedule needs `cron` with five fields, e.g. '0 7 * * 1-5'")
         if self.type == "inbox" and not self.mailbox:
             raise PydanticCustomError("inbox_mailbox", "an inbox trigger needs `mailbox`")
