@@ -188,3 +188,30 @@ def test_a_builder_composes_steps_in_the_form_without_writing_yaml(
 
     saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
     assert "Gespeichert als Version 1." in saved.text
+
+
+def test_staff_start_an_upload_workflow_with_a_file(
+    client: TestClient, jena: TenantFixture, services: Services
+) -> None:
+    services.workflows.executor.start()
+    login(client, jena.builder_email)
+    client.post("/workflows/templates/leichte-sprache", data={"csrf": form_token(client, "/workflows")})
+    client.cookies.clear()
+    login(client, jena.staff_email)
+    page = client.get("/workflows/leichte-sprache").text
+    assert 'enctype="multipart/form-data"' in page and "Hochladen und starten" in page
+    token = form_token(client, "/workflows/leichte-sprache")
+    text = "Der Antrag auf Wohngeld ist bis zum 31. März 2027 beim Sozialamt einzureichen."
+    started = client.post(
+        "/workflows/leichte-sprache/upload",
+        data={"csrf": token},
+        files={"file": ("wohngeld.txt", text.encode(), "text/plain")},
+    )
+    page = _wait(client, _run_id(str(started.url)), "succeeded")
+    assert "wohngeld.txt" in page and "leichte_sprache" in page
+    refused = client.post(
+        "/workflows/leichte-sprache/upload",
+        data={"csrf": token},
+        files={"file": ("bild.png", b"\x89PNG", "image/png")},
+    )
+    assert refused.status_code == 415 and "bild.png" in refused.text

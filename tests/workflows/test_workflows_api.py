@@ -129,3 +129,38 @@ def test_another_tenants_runs_and_approvals_are_not_there(
     assert client.get(f"/api/runs/{run_id}", headers=halle.headers()).status_code == 404
     assert client.post(f"/api/runs/{run_id}/cancel", headers=halle.headers()).status_code == 404
     assert client.get("/api/workflows/buergeranfrage", headers=halle.headers()).status_code == 404
+
+
+def test_an_upload_workflow_starts_from_a_file_and_refuses_what_it_cannot_read(
+    client: TestClient, jena: TenantFixture, services: Services
+) -> None:
+    from rathaus.formats.documents import dump_document
+    from rathaus.workflows.templates import templates
+
+    text = dump_document(templates()["leichte-sprache"])
+    assert client.post("/api/workflows", content=text, headers={**jena.headers(), **YAML}).status_code == 201
+    notice = "# Wohngeld\n\nDer Antrag ist bis zum 31. März 2027 beim Sozialamt einzureichen.\n".encode()
+    path = "/api/workflows/leichte-sprache/upload"
+    started = client.post(
+        path, files={"file": ("wohngeld.md", notice, "text/markdown")}, headers=jena.headers()
+    )
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert run["trigger"] == "upload" and run["input"]["filename"] == "wohngeld.md"
+    assert "31. März 2027" in run["input"]["text"] and run["input"]["title"] == "Wohngeld"
+
+    unreadable = client.post(
+        path, files={"file": ("programm.exe", b"MZ\x90", "application/octet-stream")}, headers=jena.headers()
+    )
+    empty = client.post(path, files={"file": ("leer.txt", b"   ", "text/plain")}, headers=jena.headers())
+    missing = client.post(path, data={"x": "1"}, headers=jena.headers())
+    assert (unreadable.status_code, empty.status_code, missing.status_code) == (415, 422, 422)
+    assert unreadable.json()["code"] == "unsupported_media_type" and "empty" in empty.json()["detail"]
+    create(client, jena)  # a workflow that is not started by uploads
+    manual = client.post(
+        "/api/workflows/buergeranfrage/upload",
+        files={"file": ("a.txt", b"Hallo", "text/plain")},
+        headers=jena.headers(),
+    )
+    assert manual.status_code == 409
+    assert len(client.get("/api/runs", headers=jena.headers()).json()) == 1

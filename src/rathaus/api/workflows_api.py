@@ -16,6 +16,7 @@ from sqlalchemy import select
 from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.documents import document_data
 from rathaus.api.errors import ApiError
+from rathaus.api.knowledge_api import read_uploads
 from rathaus.formats.documents import DocumentError
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
@@ -24,6 +25,7 @@ from rathaus.workflows import approvals, registry, runs
 from rathaus.workflows.engine import InputInvalid
 from rathaus.workflows.models import Approval, Workflow, WorkflowRun
 from rathaus.workflows.spec import WorkflowSpec, check_workflow, dump_workflow
+from rathaus.workflows.uploads import FileRefused, input_from_file
 
 router = APIRouter(tags=["workflows"])
 
@@ -188,6 +190,35 @@ async def start_run(name: str, body: RunBody, principal: PrincipalDep, services:
     """Start a run with this input (checked against the input schema); it runs in the background."""
     try:
         run = await run_in_threadpool(services.workflows.start, principal, name, body.input, "api", body.test)
+    except InputInvalid as exc:
+        return _input_error(exc)
+    return JSONResponse(runs.run_json(run, name), status_code=202)
+
+
+@router.post("/api/workflows/{name}/upload", operation_id="start_run_from_file", status_code=202)
+async def start_run_from_file(
+    name: str, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> JSONResponse:
+    """Start a run of a workflow with `trigger: upload` from one file (multipart field `file`): its input
+    is the file's name, title and text."""
+    form = await request.form()
+    uploads = await read_uploads([form.get("file")], services.settings.max_upload_bytes)
+    if not uploads:
+        raise ApiError(422, "Send one file in the multipart field 'file'.", "file_missing", "file")
+    upload = uploads[0]
+    with services.db.session(principal.tenant_id) as session:
+        trigger = registry.load(session, name).spec.spec.trigger.type
+    if trigger != "upload":
+        raise ApiError(
+            409, f"The workflow '{name}' is not started by uploads (trigger {trigger}).", "not_upload"
+        )
+    try:
+        data = input_from_file(upload.filename, upload.data)
+    except FileRefused as exc:
+        code = "unsupported_media_type" if exc.status == 415 else "unreadable_file"
+        raise ApiError(exc.status, str(exc), code, "file") from None
+    try:
+        run = await run_in_threadpool(services.workflows.start, principal, name, data, "upload")
     except InputInvalid as exc:
         return _input_error(exc)
     return JSONResponse(runs.run_json(run, name), status_code=202)

@@ -480,6 +480,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.step_title": "Bezeichnung",
         "workflows.apply_settings": "Einstellungen übernehmen",
         "workflows.edit_failed": "Die Änderung ging nicht: {reason}",
+        "workflows.upload": "Mit einer Datei starten",
+        "workflows.file": "Datei",
+        "workflows.file.hint": "PDF, Word, HTML, Markdown oder Text; ihr Text wird die Eingabe des Laufs.",
+        "workflows.upload.submit": "Hochladen und starten",
+        "workflows.file_missing": "Bitte eine Datei wählen.",
     },
     "en": {
         "app.name": "Rathaus",
@@ -951,6 +956,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.step_title": "Label",
         "workflows.apply_settings": "Apply settings",
         "workflows.edit_failed": "The change did not work: {reason}",
+        "workflows.upload": "Start with a file",
+        "workflows.file": "File",
+        "workflows.file.hint": "PDF, Word, HTML, Markdown or text; its text becomes the run's input.",
+        "workflows.upload.submit": "Upload and start",
+        "workflows.file_missing": "Please choose a file.",
     },
 }
 

@@ -11,8 +11,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import ServicesDep
+from rathaus.api.knowledge_api import read_uploads
 from rathaus.formats.documents import DocumentError, dump_data, parse
 from rathaus.identity.models import Role
 from rathaus.identity.visibility import Forbidden
@@ -26,6 +28,7 @@ from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowR
 from rathaus.workflows.spec import dump_workflow, load_workflow
 from rathaus.workflows.steps import step_types
 from rathaus.workflows.templates import templates
+from rathaus.workflows.uploads import FileRefused, input_from_file
 
 router = APIRouter(include_in_schema=False)
 MAX_INPUT_CHARS = 100_000
@@ -316,6 +319,37 @@ def start_run(
             403,
             input_error=t("workflows.test_forbidden"),
             input_text=text,
+        )
+    return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+
+@router.post("/workflows/{name}/upload", response_model=None)
+async def start_from_file(
+    request: Request, name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> Response:
+    """Start a run of an upload workflow with the file from the form."""
+    t = page_translator(request)
+    uploads = await read_uploads([form.get("file")], services.settings.max_upload_bytes)
+    try:
+        if not uploads:
+            raise FileRefused(t("workflows.file_missing"), 422)
+        data = input_from_file(uploads[0].filename, uploads[0].data)
+        run = await run_in_threadpool(services.workflows.start, principal, name, data, "upload")
+    except FileRefused as exc:
+        return await run_in_threadpool(
+            _workflow_page, request, services, principal, name, exc.status, input_error=str(exc)
+        )
+    except InputInvalid as exc:
+        problems = [f"{p['path'] or 'input'}: {p['message']}" for p in exc.problems]
+        return await run_in_threadpool(
+            _workflow_page,
+            request,
+            services,
+            principal,
+            name,
+            422,
+            input_error=t("workflows.input_schema"),
+            problems=problems,
         )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
