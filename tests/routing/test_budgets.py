@@ -108,6 +108,26 @@ def test_warning_at_eighty_percent_and_refusal_over_the_api(
     assert refused and refused[0].json()["error"]["code"] == "budget_exhausted"
 
 
+def test_the_web_chat_shows_the_budget_warning(metered: tuple[Services, TenantFixture]) -> None:
+    from rathaus.assistants import registry
+    from rathaus.assistants.templates import templates
+    from tests.web.session import CSRF
+
+    services, tenant = metered
+    _budget(services, tenant, assistant=None, eur_per_month=0.1, action="refuse")
+    with services.db.session(tenant.id) as session:
+        registry.save(
+            session, Principal(tenant_id=tenant.id, role=Role.builder), templates()["zusammenfassen"]
+        )
+    with TestClient(create_app(services.settings, services)) as client:
+        login(client, tenant.staff_email)
+        answers = [
+            client.post("/chat/zusammenfassen/send", json={"message": "Hallo"}, headers=CSRF).text
+            for _ in range(2)
+        ]
+    assert all("Hinweis zum Budget:" in a and "monthly euro budget used" in a for a in answers)
+
+
 def test_admins_set_and_remove_budgets_on_their_page(client: TestClient, jena: TenantFixture) -> None:
     login(client, jena.admin_email)
     token = form_token(client, "/admin/budgets")

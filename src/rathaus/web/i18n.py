@@ -485,6 +485,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.file.hint": "PDF, Word, HTML, Markdown oder Text; ihr Text wird die Eingabe des Laufs.",
         "workflows.upload.submit": "Hochladen und starten",
         "workflows.file_missing": "Bitte eine Datei wählen.",
+        "route.budget_warning": "Hinweis zum Budget: {notes}. Die Budgets sehen Administratorinnen und Administratoren unter Verwaltung → Budgets.",
     },
     "en": {
         "app.name": "Rathaus",
@@ -961,6 +962,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.file.hint": "PDF, Word, HTML, Markdown or text; its text becomes the run's input.",
         "workflows.upload.submit": "Upload and start",
         "workflows.file_missing": "Please choose a file.",
+        "route.budget_warning": "Budget notice: {notes}. Administrators see the budgets under Administration → Budgets.",
     },
 }
 
