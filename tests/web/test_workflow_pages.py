@@ -84,6 +84,8 @@ def test_staff_start_a_run_and_approve_it_with_an_edit_in_the_inbox(
     inbox = client.get("/approvals").text
     approval = re.search(r'action="/approvals/([0-9a-f]{32})"', inbox)
     assert approval and "Antwort an eva@example.org" in inbox and "Reisepass" in inbox
+    undecided = client.post(f"/approvals/{approval.group(1)}", data={"csrf": token, "text": "x"})
+    assert undecided.status_code == 422 and "Bitte „Freigeben“ oder „Ablehnen“ wählen." in undecided.text
     edited = "Sehr geehrte Frau Muster, den Reisepass beantragen Sie im Bürgerbüro."
     decided = client.post(
         f"/approvals/{approval.group(1)}", data={"csrf": token, "decision": "approved", "text": edited}

@@ -17,6 +17,7 @@ from tests.mail import Mailbox
 from tests.workflows.conftest import BUERGERANFRAGE
 
 YAML = {"Content-Type": "application/yaml"}
+WEBHOOK = BUERGERANFRAGE.replace("spec:\n", "spec:\n  trigger: {type: webhook}\n", 1)
 
 
 def create(client: TestClient, tenant: TenantFixture, text: str = BUERGERANFRAGE) -> None:
@@ -61,7 +62,7 @@ def test_a_run_with_input_off_the_schema_is_refused(client: TestClient, jena: Te
 def test_a_webhook_needs_the_right_signature(
     client: TestClient, jena: TenantFixture, services: Services
 ) -> None:
-    create(client, jena)
+    create(client, jena, WEBHOOK)
     hook = client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers()).json()
     assert (
         client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers("staff")).status_code == 403
@@ -164,3 +165,32 @@ def test_an_upload_workflow_starts_from_a_file_and_refuses_what_it_cannot_read(
     )
     assert manual.status_code == 409
     assert len(client.get("/api/runs", headers=jena.headers()).json()) == 1
+
+
+def test_inputs_json_cannot_carry_and_odd_signatures_are_refused_cleanly(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    create(client, jena)
+    nan = client.post(
+        "/api/workflows/buergeranfrage/runs",
+        content=b'{"input": {"nachricht": "x", "email": "a@example.org", "n": NaN}}',
+        headers={**jena.headers(), "Content-Type": "application/json"},
+    )
+    assert nan.status_code == 422 and nan.json()["problems"][0]["path"] == "n"
+    deep = client.post(
+        "/api/workflows/buergeranfrage/runs",
+        content=b"[" * 5000,
+        headers={**jena.headers(), "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400
+    hook = client.get("/api/workflows/buergeranfrage/webhook", headers=jena.headers()).json()
+    path = hook["url"].replace("http://testserver", "")
+    odd = client.post(path, content=b"{}", headers={"X-Rathaus-Signature": "sha256=ä".encode()})
+    assert odd.status_code == 401
+    body = json.dumps({"nachricht": "x", "email": "a@example.org"}).encode()
+    signature = "sha256=" + hmac.new(hook["key"].encode(), body, hashlib.sha256).hexdigest()
+    assert client.get("/api/runs", headers=jena.headers()).json() == []
+    accepted = client.post(path, content=body, headers={"X-Rathaus-Signature": signature})
+    assert (
+        accepted.status_code == 409 and accepted.json()["code"] == "not_webhook"
+    )  # buergeranfrage is manual

@@ -90,6 +90,10 @@ class Budgets:
         """Reserve the expected cost on each applicable budget; raises BudgetExhausted to refuse."""
         admission = Admission(tenant_id)
         month = this_month()
+        applies = or_(Budget.assistant.is_(None), Budget.assistant == assistant)
+        with self.db.session(tenant_id, read_only=True) as session:
+            if session.scalar(select(Budget.id).where(applies).limit(1)) is None:
+                return admission  # no budget applies: nothing to reserve, and no write lock taken
         with self.db.session(tenant_id) as session:
             budgets = session.scalars(
                 select(Budget).where(or_(Budget.assistant.is_(None), Budget.assistant == assistant))

@@ -186,6 +186,10 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
         problems = [p.__dict__ for p in exc.problems]
         return respond(request, 422, str(exc), "invalid_document", extra={"problems": problems})
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> Response:
+        return respond(request, 400, "The request body is nested too deeply.", "too_deep")
+
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return respond(request, 403, str(exc), "forbidden")

@@ -213,7 +213,7 @@ async def start_run_from_file(
             409, f"The workflow '{name}' is not started by uploads (trigger {trigger}).", "not_upload"
         )
     try:
-        data = input_from_file(upload.filename, upload.data)
+        data = await run_in_threadpool(input_from_file, upload.filename, upload.data)
     except FileRefused as exc:
         code = "unsupported_media_type" if exc.status == 415 else "unreadable_file"
         raise ApiError(exc.status, str(exc), code, "file") from None
@@ -230,19 +230,25 @@ async def workflow_webhook(workflow_id: str, request: Request, services: Service
     raw = await request.body()
     with services.db.system_session() as session:
         workflow = session.get(Workflow, workflow_id) if len(workflow_id) == 32 else None
-        tenant_id, name, key = (
-            (workflow.tenant_id, workflow.name, workflow.webhook_key) if workflow else ("", "", "")
+        tenant_id, name, key, trigger = (
+            (workflow.tenant_id, workflow.name, workflow.webhook_key, workflow.trigger)
+            if workflow
+            else ("", "", "", "")
         )
     signature = request.headers.get(SIGNATURE_HEADER, "")
     expected = "sha256=" + hmac.new(key.encode(), raw, hashlib.sha256).hexdigest()
-    if workflow is None or not hmac.compare_digest(signature, expected):
+    if workflow is None or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise ApiError(
             401, f"Missing or wrong {SIGNATURE_HEADER} (HMAC-SHA256 of the body).", "bad_signature"
         )
     try:
         data = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "The body is not valid JSON.", "invalid_json") from None
+    if trigger != "webhook":
+        raise ApiError(
+            409, f"The workflow '{name}' is not started by webhooks (trigger {trigger}).", "not_webhook"
+        )
     principal = Principal(tenant_id=tenant_id, role=Role.staff)
     try:
         run = await run_in_threadpool(services.workflows.start, principal, name, data, "webhook")

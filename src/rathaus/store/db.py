@@ -53,8 +53,10 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so concurrent writers wait (busy_timeout) instead of
-        # failing when a read transaction tries to become a write transaction.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # failing when a read transaction tries to become a write transaction. Sessions that only read
+        # (READ_ONLY) begin deferred and never wait for writers (WAL lets them read alongside).
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -69,6 +71,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+READ_ONLY = "rathaus_read_only"
+
+
 class Database:
     """One database: hands out tenant-scoped and system sessions."""
 
@@ -76,6 +81,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -83,17 +91,18 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, tenant_id: str) -> Iterator[Session]:
-        """A session that sees and writes only this tenant's rows; commits on success."""
-        with self._sessions() as session:
+    def session(self, tenant_id: str, read_only: bool = False) -> Iterator[Session]:
+        """A session that sees and writes only this tenant's rows; commits on success. `read_only`: one
+        that only reads (on SQLite it does not wait for writers)."""
+        with (self._readers if read_only else self._sessions)() as session:
             session.info[TENANT_KEY] = tenant_id
             with session.begin():
                 yield session
 
     @contextmanager
-    def system_session(self) -> Iterator[Session]:
+    def system_session(self, read_only: bool = False) -> Iterator[Session]:
         """An unscoped session for the CLI, authentication and platform administration."""
-        with self._sessions() as session:
+        with (self._readers if read_only else self._sessions)() as session:
             session.info[SYSTEM_KEY] = True
             with session.begin():
                 yield session

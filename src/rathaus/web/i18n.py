@@ -486,6 +486,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.upload.submit": "Hochladen und starten",
         "workflows.file_missing": "Bitte eine Datei wählen.",
         "route.budget_warning": "Hinweis zum Budget: {notes}. Die Budgets sehen Administratorinnen und Administratoren unter Verwaltung → Budgets.",
+        "approvals.no_decision": "Bitte „Freigeben“ oder „Ablehnen“ wählen.",
+        "workflows.not_upload": "Dieser Ablauf wird nicht durch Hochladen gestartet.",
     },
     "en": {
         "app.name": "Rathaus",
@@ -963,6 +965,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.upload.submit": "Upload and start",
         "workflows.file_missing": "Please choose a file.",
         "route.budget_warning": "Budget notice: {notes}. Administrators see the budgets under Administration → Budgets.",
+        "approvals.no_decision": "Please choose approve or reject.",
+        "workflows.not_upload": "This workflow is not started by uploads.",
     },
 }
 

@@ -190,7 +190,7 @@ def _apply(data: Any, op: str, form: Any) -> str | None:
         editing.move(data, step_id, index + (-1 if action == "up" else 1))
         return step_id
     if action == "move":
-        editing.move(data, step_id, int(target) if target.isdigit() else 0)
+        editing.move(data, step_id, int(target) if target.isascii() and target.isdigit() else 0)
         return step_id
     if action == "remove":
         editing.remove(data, step_id)
@@ -293,7 +293,7 @@ def start_run(
     test = form.get("test") == "1"
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         error = t("workflows.input_json", reason=str(exc))
         return _workflow_page(request, services, principal, name, 422, input_error=error, input_text=text)
     try:
@@ -333,7 +333,11 @@ async def start_from_file(
     try:
         if not uploads:
             raise FileRefused(t("workflows.file_missing"), 422)
-        data = input_from_file(uploads[0].filename, uploads[0].data)
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            trigger = registry.load(session, name).spec.spec.trigger.type
+        if trigger != "upload":
+            raise FileRefused(t("workflows.not_upload"), 409)
+        data = await run_in_threadpool(input_from_file, uploads[0].filename, uploads[0].data)
         run = await run_in_threadpool(services.workflows.start, principal, name, data, "upload")
     except FileRefused as exc:
         return await run_in_threadpool(
@@ -456,8 +460,13 @@ def decide(
     request: Request, approval_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
     """Approve (with the text as edited) or reject, then back to the inbox."""
-    decision: approvals.Decision = "approved" if form.get("decision") == "approved" else "rejected"
-    text = str(form.get("text") or "")
+    chosen = form.get("decision")
+    if chosen not in ("approved", "rejected"):
+        return _inbox_with_error(
+            request, services, principal, page_translator(request)("approvals.no_decision"), 422
+        )
+    decision: approvals.Decision = "approved" if chosen == "approved" else "rejected"
+    text = str(form.get("text") or "").replace("\r\n", "\n")
     comment = str(form.get("comment") or "")[:2000]
     t = page_translator(request)
     try:
@@ -469,9 +478,11 @@ def decide(
     except approvals.AlreadyDecided:
         return _inbox_with_error(request, services, principal, t("approvals.already"))
     except ValueError as exc:
-        return _inbox_with_error(request, services, principal, t("approvals.invalid", reason=str(exc)))
+        return _inbox_with_error(request, services, principal, t("approvals.invalid", reason=str(exc)), 422)
     return RedirectResponse(f"/approvals?done={decision}", status_code=303)
 
 
-def _inbox_with_error(request: Request, services: Any, principal: Any, error: str) -> HTMLResponse:
-    return render(request, "approvals.html", 409, error=error, **_inbox(services, principal))
+def _inbox_with_error(
+    request: Request, services: Any, principal: Any, error: str, status: int = 409
+) -> HTMLResponse:
+    return render(request, "approvals.html", status, error=error, **_inbox(services, principal))

@@ -97,7 +97,14 @@ def expire_overdue(db: Database) -> int:
             session.scalars(select(Approval).where(Approval.status == "pending", Approval.deadline_at < now))
         )
         for approval in overdue:
-            approval.status = "expired"
+            taken = session.execute(  # only if still pending: a decision made meanwhile stands
+                update(Approval)
+                .where(Approval.id == approval.id, Approval.status == "pending")
+                .values(status="expired")
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
             run = session.get(WorkflowRun, approval.run_id)
             step = session.scalars(
                 select(StepRun).where(StepRun.run_id == approval.run_id, StepRun.step_id == approval.step_id)

@@ -112,7 +112,9 @@ def add(data: Any, step_type: str, into: str | None = None, branch: str = "then"
             raise EditError(
                 f"steps can only be added to the then or else branch of a condition, not '{into}'"
             )
-        condition.setdefault(branch, []).append(step)
+        if not isinstance(condition.get(branch), list):
+            condition[branch] = []
+        condition[branch].append(step)
     return new_id
 
 
@@ -146,6 +148,8 @@ def configure(data: Any, step_id: str, values: dict[str, str], title: str | None
     out."""
     siblings, index = locate(data, step_id)
     step = siblings[index]
+    if not isinstance(step, dict):
+        raise EditError(f"the step '{step_id}' is not a mapping")
     settings: dict[str, Any] = {}
     for field in fields_of(str(step.get("type"))):
         raw = values.get(field.name, "")
@@ -176,7 +180,8 @@ def configure(data: Any, step_id: str, values: dict[str, str], title: str | None
 
 def field_value(step: dict[str, Any], field: SettingField) -> str:
     """A setting's current value as the form shows it."""
-    value = (step.get("with") or {}).get(field.name)
+    settings = step.get("with")
+    value = settings.get(field.name) if isinstance(settings, dict) else None
     if value is None:
         return ""
     if field.kind == "yaml":

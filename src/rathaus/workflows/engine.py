@@ -14,6 +14,7 @@ attempt) so that the receiver can tell a repeat.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -35,7 +36,7 @@ from rathaus.store.base import utcnow
 from rathaus.workflows.expressions import ExpressionError
 from rathaus.workflows.models import RUN_OPEN, STEP_DONE, StepRun, WorkflowRun, WorkflowVersion
 from rathaus.workflows.spec import StepSpec, WorkflowSpec
-from rathaus.workflows.steps import StepContext, StepFailed, Waiting, step_types
+from rathaus.workflows.steps import Halt, StepContext, StepFailed, Waiting, step_types
 
 if TYPE_CHECKING:
     from rathaus.services import Services
@@ -57,8 +58,19 @@ class InputInvalid(ValueError):
         self.problems = problems
 
 
+def _not_finite(value: Any, path: str = "") -> list[dict[str, str]]:
+    """Numbers JSON cannot carry (NaN, Infinity), which a run could not store or show."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [{"path": path, "message": f"{value} is not a number JSON can carry"}]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [p for key, item in items for p in _not_finite(item, f"{path}.{key}" if path else str(key))]
+
+
 def input_problems(schema: dict[str, Any], value: Any) -> list[dict[str, str]]:
     """Every way the input misses its schema, each with its path (e.g. `kontakt.email`)."""
+    unusable = _not_finite(value)
+    if unusable:
+        return unusable
     validator = Draft202012Validator(schema)
     return [
         {"path": ".".join(str(p) for p in error.absolute_path), "message": error.message}
@@ -165,7 +177,7 @@ class Engine:
     def due(self, limit: int = 50) -> list[str]:
         """Runs that need a worker now: queued, woken after a pause, or left by a worker that died."""
         now = utcnow()
-        with self.services.db.system_session() as session:
+        with self.services.db.system_session(read_only=True) as session:
             return list(
                 session.scalars(
                     select(WorkflowRun.id)
@@ -258,17 +270,17 @@ class Engine:
 
     def status(self, run_id: str) -> str:
         """The run's status as stored."""
-        with self.services.db.system_session() as session:
+        with self.services.db.system_session(read_only=True) as session:
             return session.scalars(select(WorkflowRun.status).where(WorkflowRun.id == run_id)).one()
 
     def pause_left(self, run_id: str) -> float:
         """Seconds until a run paused before a retry may go on (0 when it may now)."""
-        with self.services.db.system_session() as session:
+        with self.services.db.system_session(read_only=True) as session:
             wake = session.scalars(select(WorkflowRun.wake_at).where(WorkflowRun.id == run_id)).one()
         return max((wake - utcnow()).total_seconds(), 0.0) if wake is not None else 0.0
 
     def _tenant_of(self, run_id: str) -> str:
-        with self.services.db.system_session() as session:
+        with self.services.db.system_session(read_only=True) as session:
             return session.scalars(select(WorkflowRun.tenant_id).where(WorkflowRun.id == run_id)).one()
 
     def _advance(self, run_id: str) -> str:
@@ -277,9 +289,14 @@ class Engine:
         finished: tuple[Planned, Outcome, StepContext] | None = None
         while True:
             with self.services.db.session(tenant_id) as session:
-                run = session.get(WorkflowRun, run_id)
-                assert run is not None
+                # The row lock (PostgreSQL; SQLite's write lock does the same) keeps a decision, a cancel
+                # or an expiry from landing between reading the run and storing the step's outcome.
+                run = session.scalars(
+                    select(WorkflowRun).where(WorkflowRun.id == run_id).with_for_update()
+                ).one()
                 if run.lease_owner != self.owner:  # lost the lease (paused too long): let the other go on
+                    with self._lock:
+                        self._held.discard(run_id)
                     return ""
                 rows = {
                     r.step_id: r for r in session.scalars(select(StepRun).where(StepRun.run_id == run_id))
@@ -358,7 +375,12 @@ class Engine:
         try:
             outcome = future.result(timeout=step.timeout_seconds)
         except FutureTimeout:
-            outcome = Outcome(error=f"timed out after {step.timeout_seconds:g} s", retry=True)
+            if step_types()[step.type].side_effect and not future.cancel():
+                # Something may be on its way out: wait for this attempt (its client's own timeouts bound
+                # it) rather than trying again while it might still deliver.
+                outcome = future.result()
+            else:
+                outcome = Outcome(error=f"timed out after {step.timeout_seconds:g} s", retry=True)
         outcome.seconds = time.monotonic() - started
         return outcome
 
@@ -400,11 +422,20 @@ class Engine:
                 return "rejected"
             run.status = "running"
             return "continue"
-        if run.status == "cancelled":
-            row.status, row.finished_at = "failed", now
-            row.error = outcome.error or "the run was cancelled while this step ran"
+        if run.status == "cancelled":  # keep what the step did (a mail sent is sent), then stop
+            if outcome.error is None and not isinstance(outcome.value, Waiting):
+                value = outcome.value.output if isinstance(outcome.value, Halt) else outcome.value
+                row.status, row.output, row.finished_at = "succeeded", value, now
+            else:
+                row.status, row.finished_at = "failed", now
+                row.error = outcome.error or "the run was cancelled while this step waited"
             self._release(run)
             return "cancelled"
+        if outcome.error is None and isinstance(outcome.value, Halt):
+            row.status, row.output, row.finished_at = "succeeded", outcome.value.output, now
+            run.status, run.finished_at = outcome.value.status, now
+            self._release(run)
+            return outcome.value.status
         if outcome.error is None and isinstance(outcome.value, Waiting):
             row.status = "waiting"
             run.status = "waiting"

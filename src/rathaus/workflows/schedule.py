@@ -51,41 +51,53 @@ def start_scheduled(services: Services, now: datetime | None = None) -> list[str
         )
     started: list[str] = []
     for workflow_id, tenant_id, name, until in due:
-        with services.db.session(tenant_id) as session:
-            spec = registry.load(session, name).spec
-            cron = spec.spec.trigger.cron
-            if cron is None:
-                continue
-            slot = latest_slot(cron, now, services.settings.timezone)
-            if until is not None and slot <= until:
-                continue
-            claimed = session.execute(
-                update(Workflow)
-                .where(
-                    Workflow.id == workflow_id,
-                    or_(Workflow.scheduled_until.is_(None), Workflow.scheduled_until < slot),
-                )
-                .values(scheduled_until=slot)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # another server took this slot
-            saved = registry.load(session, name)
-            principal = Principal(tenant_id=tenant_id, role=Role.staff)
-            try:
-                run = services.workflows.engine.start(
-                    session,
-                    principal,
-                    workflow_id,
-                    saved.version,
-                    saved.spec,
-                    {"scheduled_for": slot.isoformat()},
-                    "schedule",
-                )
-            except InputInvalid as exc:  # the schedule cannot fill the input schema: say so in the log
-                logger.warning("scheduled workflow %s not started: %s", name, exc)
-                continue
-            started.append(run.id)
+        try:
+            run_id = _start_one(services, now, workflow_id, tenant_id, name, until)
+        except Exception:  # one broken workflow must not stop the others' schedules
+            logger.exception("scheduled workflow %s could not be started", name)
+            continue
+        if run_id is not None:
+            started.append(run_id)
     for run_id in started:
         services.workflows.executor.submit(run_id)
     return started
+
+
+def _start_one(
+    services: Services, now: datetime, workflow_id: str, tenant_id: str, name: str, until: datetime | None
+) -> str | None:
+    """Start the workflow's run for its latest slot if nobody has; returns the run's id."""
+    with services.db.session(tenant_id) as session:
+        saved = registry.load(session, name)
+        cron = saved.spec.spec.trigger.cron
+        if cron is None:
+            return None
+        slot = latest_slot(cron, now, services.settings.timezone)
+        if until is not None and slot <= until:
+            return None
+        claimed = session.execute(
+            update(Workflow)
+            .where(
+                Workflow.id == workflow_id,
+                or_(Workflow.scheduled_until.is_(None), Workflow.scheduled_until < slot),
+            )
+            .values(scheduled_until=slot)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None  # another server took this slot
+        principal = Principal(tenant_id=tenant_id, role=Role.staff)
+        try:
+            run = services.workflows.engine.start(
+                session,
+                principal,
+                workflow_id,
+                saved.version,
+                saved.spec,
+                {"scheduled_for": slot.isoformat()},
+                "schedule",
+            )
+        except InputInvalid as exc:  # the schedule cannot fill the input schema: say so in the log
+            logger.warning("scheduled workflow %s not started: %s", name, exc)
+            return None
+        return run.id

@@ -76,6 +76,14 @@ class Waiting:
     approval_id: str
 
 
+@dataclass(frozen=True)
+class Halt:
+    """The step ends the run with this status (a rejected approval: `rejected`), keeping its output."""
+
+    status: str
+    output: Any
+
+
 class StepType:
     """Base of all step types: `name`, `settings` (a pydantic model) and `run`."""
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from rathaus.store.base import utcnow
 from rathaus.workflows.models import Approval
-from rathaus.workflows.steps import StepContext, StepType, Waiting
+from rathaus.workflows.steps import Halt, StepContext, StepFailed, StepType, Waiting
 
 
 class ApprovalSettings(BaseModel):
@@ -77,4 +77,8 @@ class ApprovalStep(StepType):
                 session.flush()
             if approval.status == "pending":
                 return Waiting(approval.id)
+            if approval.status == "expired":
+                raise StepFailed("nobody decided the approval before its deadline", retry=False)
+            if approval.status == "rejected":
+                return Halt("rejected", decision_output(approval))
             return decision_output(approval)

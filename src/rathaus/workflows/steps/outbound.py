@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rathaus.workflows.steps import StepContext, StepFailed, StepType
 
 MAX_RESPONSE_BYTES = 1_000_000
+SMTP_TIMEOUT_SECONDS = 60.0  # per network operation with the mail server
 EMAIL = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 
 
@@ -184,19 +185,28 @@ class SendEmail(StepType):
         if settings.reply_to:
             message["Reply-To"] = settings.reply_to
         message.set_content(settings.body)
+        timeout = min(context.remaining(), SMTP_TIMEOUT_SECONDS)
         try:
-            with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=context.remaining()) as smtp:
-                if config.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if config.smtp_user and config.smtp_password:
-                    smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
-                smtp.send_message(message)
+            smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout)
+        except OSError as exc:
+            raise StepFailed(f"sending the e-mail failed: {type(exc).__name__}: {exc}") from None
+        try:
+            if config.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if config.smtp_user and config.smtp_password:
+                smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
+            smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise StepFailed(
                 f"the mail server refused the recipients: {exc.recipients}", retry=False
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise StepFailed(f"sending the e-mail failed: {type(exc).__name__}: {exc}") from None
+        finally:  # once the server has accepted the message, nothing that follows may count as a failure
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
         return {"sent_to": settings.to, "message_id": message_id}
 
 
