@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from rathaus.api.errors import ApiError
-from rathaus.formats.documents import DocumentError, Problem, parse
+from rathaus.formats.documents import parse_mapping
 
 
 async def document_data(request: Request) -> tuple[Any, dict[tuple[str | int, ...], Any]]:
@@ -19,20 +19,7 @@ async def document_data(request: Request) -> tuple[Any, dict[tuple[str | int, ..
     except UnicodeDecodeError:
         raise ApiError(400, "The document must be UTF-8 text.", "invalid_encoding") from None
     if "yaml" in request.headers.get("content-type", ""):
-        data, positions = parse(text)
-        if not isinstance(data, dict):
-            raise DocumentError(
-                [
-                    Problem(
-                        "",
-                        "the document must be a mapping (apiVersion, kind, metadata, spec)",
-                        1,
-                        1,
-                        "not_mapping",
-                    )
-                ]
-            )
-        return data, positions
+        return parse_mapping(text)
     try:
         return json.loads(text), {}
     except json.JSONDecodeError as exc:

@@ -113,21 +113,18 @@ def _limit(context: dict[str, Any]) -> str:
     return ""
 
 
-def load_document(model: type[M], text: str) -> M:
-    """Parse and validate a document; raises DocumentError with every problem."""
+def parse_mapping(text: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], yaml.Mark]]:
+    """Parse a document that must be a mapping; DocumentError (at line 1) when it is something else."""
     data, positions = parse(text)
     if not isinstance(data, dict):
-        raise DocumentError(
-            [
-                Problem(
-                    "",
-                    "the document must be a mapping (apiVersion, kind, metadata, spec)",
-                    1,
-                    1,
-                    "not_mapping",
-                )
-            ]
-        )
+        message = "the document must be a mapping (apiVersion, kind, metadata, spec)"
+        raise DocumentError([Problem("", message, 1, 1, "not_mapping")])
+    return data, positions
+
+
+def load_document(model: type[M], text: str) -> M:
+    """Parse and validate a document; raises DocumentError with every problem."""
+    data, positions = parse_mapping(text)
     return validate_data(model, data, positions)
 
 

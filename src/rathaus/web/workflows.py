@@ -299,17 +299,7 @@ def start_run(
     try:
         run = services.workflows.start(principal, name, data, "web", test)
     except InputInvalid as exc:
-        problems = [f"{p['path'] or 'input'}: {p['message']}" for p in exc.problems]
-        return _workflow_page(
-            request,
-            services,
-            principal,
-            name,
-            422,
-            input_error=t("workflows.input_schema"),
-            problems=problems,
-            input_text=text,
-        )
+        return _input_refused(request, services, principal, name, exc, input_text=text)
     except Forbidden:
         return _workflow_page(
             request,
@@ -321,6 +311,17 @@ def start_run(
             input_text=text,
         )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+
+def _input_refused(
+    request: Request, services: Any, principal: Any, name: str, exc: InputInvalid, **extra: Any
+) -> HTMLResponse:
+    """The workflow's page with each way the input missed its schema."""
+    problems = [f"{p['path'] or 'input'}: {p['message']}" for p in exc.problems]
+    error = page_translator(request)("workflows.input_schema")
+    return _workflow_page(
+        request, services, principal, name, 422, input_error=error, problems=problems, **extra
+    )
 
 
 @router.post("/workflows/{name}/upload", response_model=None)
@@ -344,17 +345,7 @@ async def start_from_file(
             _workflow_page, request, services, principal, name, exc.status, input_error=str(exc)
         )
     except InputInvalid as exc:
-        problems = [f"{p['path'] or 'input'}: {p['message']}" for p in exc.problems]
-        return await run_in_threadpool(
-            _workflow_page,
-            request,
-            services,
-            principal,
-            name,
-            422,
-            input_error=t("workflows.input_schema"),
-            problems=problems,
-        )
+        return await run_in_threadpool(_input_refused, request, services, principal, name, exc)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 

@@ -17,7 +17,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from rathaus.formats.documents import DocumentError, Problem, locate, parse, problems_from
+from rathaus.formats.documents import DocumentError, Problem, locate, parse_mapping, problems_from
 from rathaus.formats.metadata import Metadata
 from rathaus.llm.catalogue import DataClass
 
@@ -142,9 +142,7 @@ def _addresses(
 
 def load_workflow(text: str) -> WorkflowSpec:
     """Parse and validate a workflow document, step settings included; DocumentError lists every problem."""
-    data, positions = parse(text)
-    if not isinstance(data, dict):
-        raise DocumentError([Problem("", "the document must be a mapping", 1, 1, "not_mapping")])
+    data, positions = parse_mapping(text)
     return check_workflow(data, positions)
 
 

@@ -44,6 +44,15 @@ def allowed_url(context: StepContext, url: str) -> str:
     return url
 
 
+def _exchange(method: str, url: str, context: StepContext, **request: Any) -> dict[str, Any]:
+    """One HTTP request within the step's time, without following redirects; its answer as the output."""
+    try:
+        response = httpx.request(method, url, timeout=context.remaining(), follow_redirects=False, **request)
+    except httpx.HTTPError as exc:
+        raise StepFailed(f"{type(exc).__name__}: {exc}") from None
+    return _answer(response)
+
+
 def _answer(response: httpx.Response) -> dict[str, Any]:
     body: Any = response.text[:MAX_RESPONSE_BYTES]
     if "json" in response.headers.get("content-type", ""):
@@ -80,18 +89,13 @@ class HttpRequest(StepType):
         if context.test and settings.method != "GET":
             return {"test": True, "would_send": settings.model_dump(mode="json")}
         headers = {"Idempotency-Key": context.idempotency_key, **settings.headers}
-        try:
-            response = httpx.request(
-                settings.method,
-                url,
-                headers=headers,
-                json=settings.body if settings.body is not None else None,
-                timeout=context.remaining(),
-                follow_redirects=False,
-            )
-        except httpx.HTTPError as exc:
-            raise StepFailed(f"{type(exc).__name__}: {exc}") from None
-        return _answer(response)
+        return _exchange(
+            settings.method,
+            url,
+            context,
+            headers=headers,
+            json=settings.body if settings.body is not None else None,
+        )
 
 
 class WebhookSettings(BaseModel):
@@ -122,11 +126,7 @@ class Webhook(StepType):
         if settings.secret:
             digest = hmac.new(settings.secret.encode(), body, hashlib.sha256).hexdigest()
             headers["X-Rathaus-Signature"] = f"sha256={digest}"
-        try:
-            response = httpx.post(url, content=body, headers=headers, timeout=context.remaining())
-        except httpx.HTTPError as exc:
-            raise StepFailed(f"{type(exc).__name__}: {exc}") from None
-        return _answer(response)
+        return _exchange("POST", url, context, content=body, headers=headers)
 
 
 class EmailSettings(BaseModel):
