@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         description="Celery broker for RATHAUS_EXECUTOR=celery: redis://… or amqp://… (RabbitMQ).",
     )
     celery_queue: str = Field(default="rathaus", description="Celery queue of the workflow nudges.")
+    mailboxes: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="IMAP mailboxes for workflows with an inbox trigger, as JSON: "
+        '{"TENANT/NAME": "imaps://USER:PASSWORD@HOST/FOLDER"}; percent-encode @ : / in user and password.',
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for workflow e-mails.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")
@@ -125,6 +130,20 @@ class Settings(BaseSettings):
     def _host_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _mailbox_urls(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        from urllib.parse import urlsplit
+
+        for key, url in value.items():
+            tenant, _, name = key.partition("/")
+            if not tenant or not name:
+                raise ValueError(f"'{key}': name each mailbox TENANT/NAME, e.g. demo/buergerservice")
+            parts = urlsplit(url.get_secret_value())
+            if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+                raise ValueError(f"'{key}': the address must be imaps://USER:PASSWORD@HOST/FOLDER")
         return value
 
     @field_validator("timezone")

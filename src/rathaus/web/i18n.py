@@ -367,6 +367,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.trigger.webhook": "Start per Webhook",
         "workflows.trigger.schedule": "Start nach Zeitplan",
         "workflows.trigger.inbox": "Start durch E-Mail-Eingang",
+        "workflows.mailbox.ready": "Jede neue E-Mail im Postfach „{name}“ startet einen Lauf "
+        "(etwa alle 20 Sekunden wird nachgesehen).",
+        "workflows.mailbox.missing": "Das Postfach „{name}“ ist noch nicht eingerichtet: Bitte die IT, es in "
+        "RATHAUS_MAILBOXES einzutragen. Bis dahin startet keine E-Mail einen Lauf.",
         "workflows.trigger.upload": "Start durch Hochladen",
         "workflows.saved": "Gespeichert als Version {version}.",
         "workflows.version": "Version {version}",
@@ -846,6 +850,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "workflows.trigger.webhook": "started by a webhook",
         "workflows.trigger.schedule": "started on a schedule",
         "workflows.trigger.inbox": "started by incoming e-mail",
+        "workflows.mailbox.ready": "Each new e-mail in the mailbox “{name}” starts a run "
+        "(it is checked about every 20 seconds).",
+        "workflows.mailbox.missing": "The mailbox “{name}” is not set up yet: ask IT to add it to "
+        "RATHAUS_MAILBOXES. Until then no e-mail starts a run.",
         "workflows.trigger.upload": "started by an upload",
         "workflows.saved": "Saved as version {version}.",
         "workflows.version": "Version {version}",

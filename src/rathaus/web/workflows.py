@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.deps import ServicesDep
 from rathaus.api.knowledge_api import read_uploads
 from rathaus.formats.documents import DocumentError, dump_data, parse
-from rathaus.identity.models import Role
+from rathaus.identity.models import Role, Tenant
 from rathaus.identity.visibility import Forbidden
 from rathaus.store.tenancy import get_or_404
 from rathaus.web.builder import explain
@@ -24,6 +24,7 @@ from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
 from rathaus.workflows import approvals, editing, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
+from rathaus.workflows.inbox import is_set_up
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
 from rathaus.workflows.spec import dump_workflow, load_workflow
 from rathaus.workflows.steps import step_types
@@ -81,6 +82,7 @@ def _workflow_page(
             "workflow": {"name": name, "title": saved.spec.metadata.title, "version": saved.version},
             "description": saved.spec.metadata.description,
             "trigger": saved.spec.spec.trigger.type,
+            "mailbox": _mailbox(services, session, principal.tenant_id, saved.spec.spec.trigger.mailbox),
             "steps": _steps(saved.spec),
             "yaml": dump_workflow(saved.spec),
             "runs": [_run_row(r, n) for r, n in recent],
@@ -89,6 +91,14 @@ def _workflow_page(
             ),
         }
     return render(request, "workflow.html", status, **context, **extra)
+
+
+def _mailbox(services: Any, session: Any, tenant_id: str, name: str | None) -> dict[str, Any] | None:
+    """The inbox trigger's mailbox and whether IT has set it up."""
+    if name is None:
+        return None
+    tenant = session.get(Tenant, tenant_id)
+    return {"name": name, "ready": is_set_up(services.settings, tenant.slug, name)}
 
 
 def _example(schema: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from celery import Celery
 
 from rathaus.workflows.approvals import expire_overdue
 from rathaus.workflows.engine import LEASE_SECONDS, Engine
+from rathaus.workflows.inbox import poll_inboxes
 from rathaus.workflows.schedule import start_scheduled
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 ADVANCE = "rathaus.workflows.advance"
 SWEEP_SECONDS = 2.0  # how often the server looks for runs nobody works on
 NUDGE_AGAIN_SECONDS = LEASE_SECONDS  # a due run nudged this long ago without effect is nudged again
-APPROVALS_EVERY = 10  # sweeps between looks for approvals past their deadline and schedules that are due
+APPROVALS_EVERY = 10  # sweeps between looks for overdue approvals, due schedules and new mail
 
 
 def celery_app(settings: Settings, engine: Engine | None = None) -> Celery:
@@ -86,6 +87,7 @@ class CeleryExecutor:
                 if rounds % APPROVALS_EVERY == 0:
                     expire_overdue(self.engine.services.db)
                     start_scheduled(self.engine.services)
+                    poll_inboxes(self.engine.services)
                 self.sweep_once()
             except Exception:  # broker or database away for a moment: the next round tries again
                 logger.exception("workflow sweeper failed; retrying")

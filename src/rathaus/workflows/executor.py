@@ -3,7 +3,7 @@
 The executor holds no state of its own: it asks the engine which runs are due, so after a restart it
 simply finds the runs a crashed process left (once their leases have run out) and continues them.
 A submitted run is started at once; every `POLL_SECONDS` the workers look for runs woken after a pause,
-and approvals past their deadline are expired.
+approvals past their deadline are expired, schedules that are due start and inboxes are read.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Protocol
 
 from rathaus.workflows.approvals import expire_overdue
 from rathaus.workflows.engine import Engine
+from rathaus.workflows.inbox import poll_inboxes
 from rathaus.workflows.schedule import start_scheduled
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-SWEEP_SECONDS = 20.0  # how often approvals past their deadline and schedules that are due are looked for
+SWEEP_SECONDS = 20.0  # how often overdue approvals, due schedules and new mail are looked for
 
 
 class Executor(Protocol):
@@ -83,6 +84,7 @@ class InProcessExecutor:
             self._swept = time.monotonic()
             expire_overdue(self.engine.services.db)
             start_scheduled(self.engine.services)
+            poll_inboxes(self.engine.services)
         due = self.engine.due(limit=self.workers * 4)
         start = number % len(due) if due else 0
         for run_id in due[start:] + due[:start]:

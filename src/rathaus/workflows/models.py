@@ -35,6 +35,7 @@ class Workflow(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     webhook_key: Mapped[str] = mapped_column(String(64))  # signs webhook calls (HMAC-SHA256)
     scheduled_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # last slot started
+    inbox_cursor: Mapped[str | None] = mapped_column(String(160), default=None)  # last mail started
 
 
 class WorkflowVersion(TenantOwned, Base):
