@@ -2,8 +2,8 @@
 
 The executor holds no state of its own: it asks the engine which runs are due, so after a restart it
 simply finds the runs a crashed process left (once their leases have run out) and continues them.
-A submitted run is started at once; every `POLL_SECONDS` the workers look for runs woken after a pause,
-approvals past their deadline are expired, schedules that are due start and inboxes are read.
+A submitted run is started at once; every `POLL_SECONDS` the workers look for runs woken after a pause;
+every `SWEEP_SECONDS` approvals past their deadline are expired, due schedules start and inboxes are read.
 """
 
 from __future__ import annotations
