@@ -191,8 +191,8 @@ class Engine:
                 )
             )
 
-    def claim(self, run_id: str) -> bool:
-        """Take the run's lease if nobody holds it; True when this engine now owns it."""
+    def claim(self, run_id: str) -> str | None:
+        """Take the run's lease if nobody holds it; the run's tenant when this engine now owns it."""
         now = utcnow()
         with self.services.db.system_session() as session:
             claimed = session.execute(
@@ -210,14 +210,16 @@ class Engine:
                     wake_at=None,
                     updated_at=now,
                 )
+                .returning(WorkflowRun.tenant_id)
                 .execution_options(synchronize_session=False)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return False
+            tenant_id = claimed.scalar_one_or_none()
+            if tenant_id is None:
+                return None
         with self._lock:
             self._held.add(run_id)
         self._ensure_heartbeat()
-        return True
+        return str(tenant_id)
 
     def _release(self, run: WorkflowRun) -> None:
         run.lease_owner, run.lease_until, run.updated_at = None, None, utcnow()
@@ -259,10 +261,11 @@ class Engine:
 
         Returns the run's status afterwards ('' when another worker holds it).
         """
-        if not self.claim(run_id):
+        tenant_id = self.claim(run_id)
+        if tenant_id is None:
             return ""
         try:
-            return self._advance(run_id)
+            return self._advance(run_id, tenant_id)
         except Exception:
             with self._lock:
                 self._held.discard(run_id)
@@ -279,13 +282,8 @@ class Engine:
             wake = session.scalars(select(WorkflowRun.wake_at).where(WorkflowRun.id == run_id)).one()
         return max((wake - utcnow()).total_seconds(), 0.0) if wake is not None else 0.0
 
-    def _tenant_of(self, run_id: str) -> str:
-        with self.services.db.system_session(read_only=True) as session:
-            return session.scalars(select(WorkflowRun.tenant_id).where(WorkflowRun.id == run_id)).one()
-
-    def _advance(self, run_id: str) -> str:
+    def _advance(self, run_id: str, tenant_id: str) -> str:
         """Run steps one by one; each transaction stores one step's outcome and begins the next."""
-        tenant_id = self._tenant_of(run_id)
         finished: tuple[Planned, Outcome, StepContext] | None = None
         while True:
             with self.services.db.session(tenant_id) as session:
