@@ -217,3 +217,18 @@ def test_staff_start_an_upload_workflow_with_a_file(
         files={"file": ("bild.png", b"\x89PNG", "image/png")},
     )
     assert refused.status_code == 415 and "bild.png" in refused.text
+
+
+def test_problems_in_the_yaml_are_named_in_german(client: TestClient, jena: TenantFixture) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
+    broken = document.replace("to: '{{ input.email }}'", "to: kein-empfaenger").replace(
+        "Ihre Anfrage an die Stadtverwaltung", "Ihre Anfrage {{ input.email"
+    )
+    assert broken.count("kein-empfaenger") == 1 and "Anfrage {{ input.email\n" in broken
+    page = client.post("/workflows/new", data={"csrf": token, "document": broken, "save": "1"})
+    assert page.status_code == 422
+    text = html.unescape(page.text)
+    assert "„kein-empfaenger“ ist keine E-Mail-Adresse." in text
+    assert "Die Vorlage ist nicht lesbar (" in text

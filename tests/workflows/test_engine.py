@@ -293,3 +293,31 @@ def test_an_invalid_document_names_every_problem_with_its_line() -> None:
         found["spec.steps.1.type"].line == 10
         and "unknown step type 'magic'" in found["spec.steps.1.type"].message
     )
+
+
+def test_templates_and_conditions_that_do_not_parse_are_found_when_saving() -> None:
+    text = workflow(
+        """\
+    - id: gruss
+      type: template
+      with: {text: "Guten Tag {{ input.name "}
+    - id: pruefen
+      type: condition
+      with: {when: "steps.gruss.output =="}
+      then:
+        - id: ausgabe
+          type: set_output
+          with: {value: {liste: ["{% if x %}offen"]}}
+"""
+    )
+    with pytest.raises(DocumentError) as caught:
+        load_workflow(text)
+    found = {p.path: p for p in caught.value.problems}
+    assert set(found) == {
+        "spec.steps.0.with.text",
+        "spec.steps.1.with.when",
+        "spec.steps.1.then.0.with.value.liste.0",
+    }
+    assert found["spec.steps.0.with.text"].code == "template" and found["spec.steps.0.with.text"].line == 8
+    assert found["spec.steps.1.with.when"].code == "expression"
+    assert "endif" in found["spec.steps.1.then.0.with.value.liste.0"].message

@@ -107,7 +107,7 @@ def problems_from(
 
 
 def _limit(context: dict[str, Any]) -> str:
-    for key in ("expected", "max_length", "min_length", "ge", "le", "pattern"):
+    for key in ("expected", "max_length", "min_length", "ge", "le", "pattern", "limit"):
         if key in context:
             return str(context[key])
     return ""

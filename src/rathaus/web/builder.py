@@ -93,12 +93,27 @@ def _require_script(csrf: str | None) -> None:
         raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
 
 
+DETAIL_PREFIXES = (
+    "not valid YAML: ",
+    "not valid JSON: ",
+    "template does not parse: ",
+    "expression does not parse: ",
+)
+
+
 def explain(problem: Problem, t: Callable[..., str]) -> str:
     """The problem in the interface language, where there is a translation for its kind."""
     key = f"problem.{problem.code}"
     if not problem.code or t(key) == key:
         return problem.message
-    detail = problem.message.removeprefix("not valid YAML: ").removeprefix("not valid JSON: ")
+    detail = problem.message
+    for prefix in (
+        "not valid YAML: ",
+        "not valid JSON: ",
+        "template does not parse: ",
+        "expression does not parse: ",
+    ):
+        detail = detail.removeprefix(prefix)
     limit = problem.limit.replace(" or ", f" {t('problem.or')} ")
     return t(key, limit=limit, message=detail)
 

@@ -96,5 +96,28 @@ def check_syntax(text: str) -> str | None:
     return None
 
 
+def check_expression(text: str) -> str | None:
+    """Why a condition's expression does not parse, or None."""
+    try:
+        _expression(text)
+    except TemplateError as exc:
+        return exc.message or str(exc)
+    return None
+
+
+def template_problems(
+    value: Any, path: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every template in a setting (strings in lists and objects too) that does not parse: (path, why)."""
+    if isinstance(value, str):
+        why = check_syntax(value) if _is_template(value) else None
+        return [(path, why)] if why else []
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in template_problems(item, (*path, i))]
+    if isinstance(value, dict):
+        return [found for k, item in value.items() for found in template_problems(item, (*path, k))]
+    return []
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "…"

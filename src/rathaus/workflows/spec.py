@@ -107,7 +107,7 @@ class WorkflowBody(BaseModel):
                 raise PydanticCustomError("duplicate_step", "step id '{id}' is used twice", {"id": step.id})
             seen.add(step.id)
         if len(seen) > MAX_STEPS:
-            raise PydanticCustomError("too_many_steps", "at most {n} steps", {"n": MAX_STEPS})
+            raise PydanticCustomError("too_many_steps", "at most {limit} steps", {"limit": MAX_STEPS})
         return steps
 
 
@@ -169,9 +169,35 @@ def check_workflow(data: Any, positions: dict[tuple[str | int, ...], Any] | None
         except ValidationError as exc:
             later = _filled_in_later if kind.templated else None
             problems += problems_from(exc, positions, (*address, "with"), later)
+        problems += _syntax_problems(step, (*address, "with"), kind.templated, positions)
     if problems:
         raise DocumentError(problems)
     return spec
+
+
+def _syntax_problems(
+    step: StepSpec,
+    address: tuple[str | int, ...],
+    templated: bool,
+    positions: dict[tuple[str | int, ...], Any],
+) -> list[Problem]:
+    """Templates in the settings (or a condition's expression) that do not parse, found before any run."""
+    from rathaus.workflows.expressions import check_expression, template_problems
+
+    if templated:
+        found = template_problems(step.settings)
+        return [
+            p
+            for path, why in found
+            for p in _problem((*address, *path), f"template does not parse: {why}", positions, "template")
+        ]
+    when = step.settings.get("when")
+    why = check_expression(when) if isinstance(when, str) else None
+    return (
+        _problem((*address, "when"), f"expression does not parse: {why}", positions, "expression")
+        if why
+        else []
+    )
 
 
 def _filled_in_later(error: Any) -> bool:
@@ -181,11 +207,14 @@ def _filled_in_later(error: Any) -> bool:
 
 
 def _problem(
-    loc: tuple[str | int, ...], message: str, positions: dict[tuple[str | int, ...], Any]
+    loc: tuple[str | int, ...],
+    message: str,
+    positions: dict[tuple[str | int, ...], Any],
+    code: str = "unknown_step_type",
 ) -> list[Problem]:
     mark = locate(loc, positions)
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-    return [Problem(".".join(str(p) for p in loc), message, line, column, "unknown_step_type")]
+    return [Problem(".".join(str(p) for p in loc), message, line, column, code)]
 
 
 def dump_workflow(spec: WorkflowSpec) -> str:

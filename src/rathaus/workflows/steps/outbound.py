@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from rathaus.workflows.steps import StepContext, StepFailed, StepType
 
@@ -151,7 +152,9 @@ class EmailSettings(BaseModel):
 
         for address in value:
             if not re.fullmatch(EMAIL, address.strip()):
-                raise ValueError(f"'{address[:100]}' is not an e-mail address")
+                raise PydanticCustomError(
+                    "email_address", "'{limit}' is not an e-mail address", {"limit": address[:100]}
+                )
         return [a.strip() for a in value]
 
     @field_validator("subject")
