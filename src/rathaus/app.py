@@ -15,6 +15,7 @@ from rathaus import __version__
 from rathaus.api import assistants_api, health, identity_api, knowledge_api, openai_api, workflows_api
 from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
+from rathaus.chatbots import api as widget_api
 from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(assistants_api.router)
     app.include_router(knowledge_api.router)
     app.include_router(workflows_api.router)
+    app.include_router(widget_api.router)
     app.include_router(pages.router)
     app.include_router(chat.router)
     app.include_router(builder.router)

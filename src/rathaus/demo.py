@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 DEMO_SLUG = "musterstadt"
 DEMO_KEY_NAME = "Demo-Schlüssel"
 DEMO_COLLECTION = "musterstadt-dienste"
+DEMO_SITE = "https://www.musterstadt.example"  # the fictional city website the demo pages "come from"
 DEMO_USERS = (
     ("admin@musterstadt.example", "Anna Admin", Role.admin),
     ("builder@musterstadt.example", "Bernd Baukasten", Role.builder),
@@ -95,7 +96,10 @@ def seed_demo_knowledge(knowledge: Knowledge, report: Callable[[str, bool], None
         report(
             f"Wissenssammlung / knowledge collection {DEMO_COLLECTION}: {len(corpus)} Seiten / pages", False
         )
-        ingest(knowledge, principal, DEMO_COLLECTION, [Path(str(p)) for p in corpus], 50 * 2**20, report)
+        pages = {p.name: f"{DEMO_SITE}/dienstleistungen/{Path(p.name).stem}/" for p in corpus}
+        ingest(
+            knowledge, principal, DEMO_COLLECTION, [Path(str(p)) for p in corpus], 50 * 2**20, report, pages
+        )
     spec = load_document(
         AssistantSpec, demo.joinpath("buergerservice.assistant.yaml").read_text(encoding="utf-8")
     )

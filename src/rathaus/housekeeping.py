@@ -8,6 +8,7 @@ import logging
 from starlette.concurrency import run_in_threadpool
 
 from rathaus.assistants import conversations
+from rathaus.chatbots import widget
 from rathaus.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -18,8 +19,11 @@ def purge_conversations(db: Database) -> int:
     """Delete expired conversations in all tenants now; returns how many were deleted."""
     with db.system_session() as session:
         deleted = conversations.purge(session)
+        sessions = widget.purge(session)
     if deleted:
         logger.info("deleted %d conversations past their tenant's retention", deleted)
+    if sessions:
+        logger.info("deleted %d chatbot conversations past their tenant's retention", sessions)
     return deleted
 
 

@@ -19,6 +19,7 @@ from rathaus.settings import Settings
 from rathaus.store.db import Database
 
 if TYPE_CHECKING:
+    from rathaus.chatbots.widget import Widget
     from rathaus.workflows.runs import Workflows
 
 
@@ -63,6 +64,13 @@ class Services:
         from rathaus.workflows.runs import Workflows
 
         return Workflows(self)
+
+    @functools.cached_property
+    def widget(self) -> Widget:
+        """The public chatbot widget's operations, with this process's rate limits."""
+        from rathaus.chatbots.widget import Widget
+
+        return Widget(self)
 
     def close(self) -> None:
         """Stop background work, release models and database connections."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -187,14 +188,24 @@ def list_documents(
 
 @router.post("/{collection}/documents", operation_id="upload_documents", status_code=202)
 async def upload_documents(
-    collection: str, request: Request, principal: PrincipalDep, services: ServicesDep, files: list[UploadFile]
+    collection: str,
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    files: list[UploadFile],
+    source_url: Annotated[str | None, Form(max_length=500, pattern=r"^https?://")] = None,
 ) -> JSONResponse:
     """Upload files (multipart, field `files`); they are ingested in the background (202).
+
+    `source_url` (optional) is the official page the files come from: citizens' chatbots link there.
 
     A file type Rathaus cannot read refuses the whole upload (415); an upload over
     RATHAUS_MAX_UPLOAD_BYTES gets 413. A file that cannot be parsed fails on its own with a reason.
     """
-    uploads = await read_uploads(files, services.settings.max_upload_bytes)
+    uploads = [
+        replace(u, source_url=source_url)
+        for u in await read_uploads(files, services.settings.max_upload_bytes)
+    ]
     if not uploads:
         raise ApiError(422, "Send at least one file in the field 'files'.", "no_files", "files")
     ids = await store_uploads(services, principal, collection, uploads)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ class Source:
     heading: str
     page: int | None
     text: str
+    source_url: str | None = None  # the official page of the document, where there is one
 
     @property
     def url(self) -> str:
@@ -60,7 +61,7 @@ class Source:
         """A source as stored with an answer (its passage text is not stored)."""
         return cls(
             int(data["number"]), str(data["passage_id"]), str(data.get("document_title", "")),
-            str(data.get("heading", "")), data.get("page"), "",
+            str(data.get("heading", "")), data.get("page"), "", data.get("source_url"),
         )  # fmt: skip
 
     def as_json(self) -> dict[str, object]:
@@ -72,6 +73,7 @@ class Source:
             "heading": self.heading,
             "page": self.page,
             "url": self.url,
+            "source_url": self.source_url,
         }
 
 
@@ -120,7 +122,7 @@ def ground(
     )
     relevant = [h for h in hits if (h.similarity or 0.0) >= MIN_SIMILARITY]
     sources = [
-        Source(n, h.passage_id, h.document_title, h.heading, h.page, h.text)
+        Source(n, h.passage_id, h.document_title, h.heading, h.page, h.text, h.source_url)
         for n, h in enumerate(relevant, start=1)
     ]
     best = relevant[0].similarity if relevant else None
@@ -194,20 +196,23 @@ def fixed_answer(text: str) -> Generator[TextChunk | Usage, None, None]:
     yield Usage(tokens_in=0, tokens_out=0)
 
 
-def link_citations(html: str, sources: list[Source]) -> str:
-    """Turn [n] in the rendered answer's text into links to the cited passages.
+def link_citations(
+    html: str, sources: list[Source], url: Callable[[Source], str | None] = lambda s: s.url
+) -> str:
+    """Turn [n] in the rendered answer's text into links to the cited passages (or where `url` says).
 
-    Only text between tags is changed, never attributes or text already inside a link; unknown numbers
-    stay as they are.
+    Only text between tags is changed, never attributes or text already inside a link; unknown numbers,
+    and sources `url` has no address for, stay as they are.
     """
     by_number = {s.number: s for s in sources}
 
     def link(match: re.Match[str]) -> str:
         source = by_number.get(int(match.group(1)))
-        if source is None:
+        target = url(source) if source is not None else None
+        if source is None or target is None:
             return match.group(0)
         label = escape(f"{source.document_title} – {source.heading}", quote=True)
-        return f'<a class="citation" href="{escape(source.url)}" title="{label}">[{source.number}]</a>'
+        return f'<a class="citation" href="{escape(target)}" title="{label}">[{source.number}]</a>'
 
     parts = TAG.split(html)
     inside_link = False

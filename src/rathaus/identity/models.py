@@ -30,6 +30,8 @@ class Tenant(Base):
     conversation_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # the model savings are compared with; None: the installation's reference model
     reference_model: Mapped[str | None] = mapped_column(String(100), default=None)
+    # messages all the tenant's chatbots may answer per day (citizens' widget)
+    widget_daily_messages: Mapped[int] = mapped_column(Integer, default=2000, server_default="2000")
 
 
 class User(Base):

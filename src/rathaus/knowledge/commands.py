@@ -66,6 +66,7 @@ def ingest(
     files: list[Path],
     max_bytes: int,
     report: Report,
+    source_urls: dict[str, str] | None = None,
 ) -> int:
     """Upload and ingest files now; returns how many failed (too large ones count as failed)."""
     from rathaus.knowledge import ingest as ingestion
@@ -77,7 +78,7 @@ def ingest(
             report(f"{path}: FEHLER / FAILED: larger than {max_bytes} bytes", False)
             too_large += 1
             continue
-        uploads.append(Upload(path.name, path.read_bytes()))
+        uploads.append(Upload(path.name, path.read_bytes(), (source_urls or {}).get(path.name)))
     ids = ingestion.accept(knowledge.db, principal, knowledge.files, collection, uploads)
     return too_large + _run(knowledge, principal.tenant_id, ids, [u.filename for u in uploads], report)
 

@@ -47,6 +47,7 @@ class Upload:
 
     filename: str
     data: bytes
+    source_url: str | None = None  # the official page the document comes from (citizens are linked there)
 
 
 def accept(
@@ -71,6 +72,7 @@ def accept(
                 status=DocumentStatus.queued,
                 uploaded_by=principal.user_id,
                 updated_at=utcnow(),
+                source_url=upload.source_url,
             )
             session.add(document)
             session.flush()

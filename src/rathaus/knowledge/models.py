@@ -65,6 +65,7 @@ class Document(TenantOwned, Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error_code: Mapped[str | None] = mapped_column(String(40), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    source_url: Mapped[str | None] = mapped_column(String(500), default=None)  # the official page
     pages: Mapped[int | None] = mapped_column(Integer, default=None)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     uploaded_by: Mapped[str | None] = mapped_column(

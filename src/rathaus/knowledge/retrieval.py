@@ -40,6 +40,7 @@ class Hit:
     similarity: float | None
     dense_rank: int | None
     lexical_rank: int | None
+    source_url: str | None = None
 
 
 def search(
@@ -93,6 +94,7 @@ def search(
             score=scores[pid],
             similarity=similarity.get(pid),
             dense_rank=dense_rank.get(pid),
+            source_url=rows[pid][1].source_url,
             lexical_rank=lexical_rank.get(pid),
         )
         for pid in best

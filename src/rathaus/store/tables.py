@@ -10,6 +10,7 @@ def all_tables() -> MetaData:
     from rathaus.accounting import models as _accounting  # noqa: F401
     from rathaus.assistants import conversations as _conversations  # noqa: F401
     from rathaus.assistants import models as _assistants  # noqa: F401
+    from rathaus.chatbots import models as _chatbots  # noqa: F401
     from rathaus.identity import models as _identity  # noqa: F401
     from rathaus.knowledge import models as _knowledge  # noqa: F401
     from rathaus.store.base import Base

@@ -1,0 +1,1 @@
+"""Citizen chatbots: assistants published as an accessible widget on the city's website."""

@@ -1,0 +1,77 @@
+"""Abuse defences of the public chatbot: rate limits, a screen for attempts to change or reveal the bot's
+instructions, and a check that an answer does not repeat them."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+
+LEAK_WORDS = 8  # an answer repeating this many consecutive words of the instructions is a leak
+
+_INJECTION = [
+    # changing the rules
+    r"\b(ignor\w*|vergiss|vergessen|missacht\w*|disregard|forget|overrid\w*|übergeh\w*)\b.{0,40}"
+    r"\b(anweisung\w*|instruktion\w*|regeln?|vorgaben?|instructions?|rules?|prompts?|befehle?)\b",
+    r"\b(du bist (jetzt|ab jetzt|nun|ab sofort)|ab (jetzt|sofort) bist du|you are now|from now on you)\b",
+    r"\b(tu so als|spiel(e|st)? die rolle|act as|pretend (to be|you)|roleplay|rollenspiel)\b",
+    r"\b(developer mode|entwicklermodus|jailbreak|dan mode|do anything now)\b",
+    r"\bneue (anweisung|regel|rolle)\w*\b|\bnew (instructions?|rules?|role)\b",
+    # revealing them
+    r"\b(system ?prompt|systemnachricht|system message|systemanweisung\w*|initial prompt|vorgabetext)\b",
+    r"\b(zeig\w*|verrat\w*|nenn\w*|gib|wiederhol\w*|ausgeben|print|reveal|show|repeat|output|tell me)\b"
+    r".{0,50}"
+    r"\b(deine[nrms]?|your|die|the)\b.{0,20}\b(anweisung\w*|instruktion\w*|instructions?|prompts?|"
+    r"konfiguration|configuration|regeln|rules)\b",
+    r"\b(text|alles|everything|words?) (über|oberhalb|above|before) (diesem|dieser|this)\b",
+    # model control tokens
+    r"<\|?(im_start|im_end|system|endoftext)\|?>|\[/?inst\]|</?system>|###\s*(system|instruction)",
+]
+_SCREEN = re.compile("|".join(f"(?:{p})" for p in _INJECTION), re.IGNORECASE | re.DOTALL)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def tries_to_steer(message: str) -> bool:
+    """Whether a message tries to change the bot's instructions or make it reveal them."""
+    return _SCREEN.search(message) is not None
+
+
+def leaks(answer: str, instructions: str, words: int = LEAK_WORDS) -> bool:
+    """Whether the answer repeats `words` consecutive words of the instructions (ignoring case and
+    punctuation)."""
+    said = [w.lower() for w in _WORD.findall(answer)]
+    secret = [w.lower() for w in _WORD.findall(instructions)]
+    if len(said) < words or len(secret) < words:
+        return False
+    shingles = {tuple(secret[i : i + words]) for i in range(len(secret) - words + 1)}
+    return any(tuple(said[i : i + words]) in shingles for i in range(len(said) - words + 1))
+
+
+class SlidingWindow:
+    """At most `limit` events per key in any `seconds`; thread-safe, forgets idle keys."""
+
+    def __init__(self, limit: int, seconds: float = 60.0, max_keys: int = 100_000) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.max_keys = max_keys
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now: float | None = None) -> float | None:
+        """Count one event; None when it is allowed, else the seconds until the next one would be."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and events[0] <= now - self.seconds:
+                events.popleft()
+            if len(events) >= self.limit:
+                return max(events[0] + self.seconds - now, 0.001)
+            events.append(now)
+            if len(self._events) > self.max_keys:
+                self._forget(now)
+            return None
+
+    def _forget(self, now: float) -> None:
+        for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.seconds]:
+            del self._events[key]

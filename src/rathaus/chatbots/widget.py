@@ -1,0 +1,293 @@
+"""The public side of chatbots: what the widget on the city's website may do, with every limit enforced.
+
+Origins are checked per chatbot; messages are limited per client IP and per widget session (in this
+process) and per tenant and day (in the database, so across servers). Transcripts are kept as long as the
+tenant keeps conversations; with 0 days no message text is stored at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rathaus.assistants import conversations
+from rathaus.assistants import registry as assistants
+from rathaus.chatbots import answers, registry
+from rathaus.chatbots.guard import SlidingWindow
+from rathaus.chatbots.models import Chatbot, Handoff, WidgetDay, WidgetMessage, WidgetSession
+from rathaus.chatbots.registry import ChatbotSettings
+from rathaus.identity.models import Role, Tenant
+from rathaus.identity.principal import Principal
+from rathaus.llm.backend import Message
+from rathaus.store.base import utcnow
+
+if TYPE_CHECKING:
+    from rathaus.services import Services
+
+logger = logging.getLogger(__name__)
+
+PER_IP_PER_MINUTE = 60
+PER_SESSION_PER_MINUTE = 20
+HISTORY = 6  # earlier messages of the session given to the model
+SESSION_DAYS_UNSTORED = 1  # sessions of tenants that keep no transcripts (no text in them) are kept this long
+
+
+class Refused(Exception):
+    """The widget's request is refused: HTTP status, a code the widget translates, and a message."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A chatbot as one request sees it."""
+
+    id: str
+    tenant_id: str
+    settings: ChatbotSettings
+
+    @property
+    def principal(self) -> Principal:
+        """Who the citizen acts as: the tenant, as no person (no staff rights, no login)."""
+        return Principal(tenant_id=self.tenant_id, role=Role.staff)
+
+
+class Widget:
+    """The widget's operations; one per process (it holds the rate limits)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.per_ip = SlidingWindow(PER_IP_PER_MINUTE)
+        self.per_session = SlidingWindow(PER_SESSION_PER_MINUTE)
+        self._rated: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def bot(self, token: str, origin: str | None) -> Bot:
+        """The chatbot of this token if `origin` may use it; Refused otherwise."""
+        with self.services.db.system_session(read_only=True) as session:
+            found = registry.by_token(session, token)
+            bot = Bot(found.id, found.tenant_id, registry.settings_of(found)) if found is not None else None
+        if bot is None:
+            raise Refused(404, "unknown_bot", "There is no chatbot with this token.")
+        if origin is None or origin.rstrip("/").lower() not in bot.settings.origins:
+            raise Refused(403, "origin_not_allowed", "This website may not use this chatbot.")
+        return bot
+
+    def config(self, bot: Bot) -> dict[str, Any]:
+        """What the widget shows before the first message."""
+        s = bot.settings
+        with self.services.db.session(bot.tenant_id, read_only=True) as session:
+            starters = assistants.load(session, bot.principal, s.assistant).spec.spec.starters
+        return {
+            "title": s.title, "greeting": s.greeting, "color": s.color, "logo_url": s.logo_url,
+            "privacy_url": s.privacy_url, "languages": s.languages, "starters": starters,
+            "handoff": s.handoff, "max_chars": s.max_chars,
+        }  # fmt: skip
+
+    def open_session(self, bot: Bot) -> str:
+        """A new conversation; its id is all the widget keeps."""
+        with self.services.db.session(bot.tenant_id) as session:
+            row = WidgetSession(chatbot_id=bot.id, last_at=utcnow())
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def reply(
+        self, bot: Bot, client: str, session_id: str, message: str, language: str, easy: bool
+    ) -> dict[str, Any]:
+        """The bot's answer to one message, after every limit has been checked."""
+        if len(message) > bot.settings.max_chars:
+            raise Refused(
+                422, "message_too_long", f"A message may have at most {bot.settings.max_chars} characters."
+            )
+        language = language if language in bot.settings.languages else "de"
+        for window, key in ((self.per_ip, f"{bot.id}:{client}"), (self.per_session, session_id)):
+            wait = window.hit(key)
+            if wait is not None:
+                raise Refused(429, "rate_limited", "Too many messages; please wait a moment.", wait)
+        with self.services.db.session(bot.tenant_id) as session:
+            conversation = self._session(session, bot, session_id)
+            keep = conversations.kept_days(session, bot.tenant_id) > 0
+            past = self._past(session, session_id) if keep else []
+            spec = assistants.load(session, bot.principal, bot.settings.assistant).spec
+            conversation.last_at, conversation.language = utcnow(), language
+        self._count_today(bot)
+        answer = answers.answer(self.services, bot.principal, spec, past, message, language, easy)
+        message_id = self._keep(bot, session_id, message, answer, language, easy) if keep else _new_id()
+        return {
+            "id": message_id, "text": answer.text, "html": answer.html, "sources": answer.sources_json(),
+            "declined": answer.declined,
+        }  # fmt: skip
+
+    def feedback(self, bot: Bot, session_id: str, message_id: str, helpful: bool) -> None:
+        """Count one helpful / not helpful per answer (a second vote on the same answer changes nothing)."""
+        with self._lock:
+            if (session_id, message_id) in self._rated:
+                return
+            self._rated.add((session_id, message_id))
+            if len(self._rated) > 100_000:
+                self._rated.clear()
+        with self.services.db.session(bot.tenant_id) as session:
+            self._session(session, bot, session_id)
+            stored = session.get(WidgetMessage, message_id)
+            if stored is not None and stored.session_id == session_id and stored.role == "assistant":
+                if stored.helpful is not None:
+                    return
+                stored.helpful = helpful
+            column = Chatbot.helpful if helpful else Chatbot.not_helpful
+            session.execute(update(Chatbot).where(Chatbot.id == bot.id).values({column: column + 1}))
+
+    def handoff(self, bot: Bot, session_id: str, name: str, contact: str, message: str) -> str:
+        """Leave the citizen's request for a person; returns the reference the citizen is given."""
+        if not bot.settings.handoff:
+            raise Refused(409, "handoff_off", "This chatbot does not hand over to staff.")
+        reference = "H-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6))
+        with self.services.db.session(bot.tenant_id) as session:
+            self._session(session, bot, session_id)
+            transcript = [
+                {"role": m.role, "content": m.content} for m in self._stored(session, session_id)[-20:]
+            ]
+            session.add(
+                Handoff(
+                    chatbot_id=bot.id, reference=reference, name=name, contact=contact, message=message,
+                    transcript=transcript or None,
+                )
+            )  # fmt: skip
+        if bot.settings.handoff_workflow:
+            self._start_workflow(bot, reference, name, contact, message, transcript)
+        logger.info("hand-off %s left with chatbot %s", reference, bot.settings.name)
+        return reference
+
+    # helpers
+
+    def _session(self, session: Any, bot: Bot, session_id: str) -> WidgetSession:
+        row = session.get(WidgetSession, session_id[:32])
+        if row is None or row.chatbot_id != bot.id:
+            raise Refused(404, "unknown_session", "This conversation has ended; please start a new one.")
+        return row  # type: ignore[no-any-return]
+
+    def _stored(self, session: Any, session_id: str) -> list[WidgetMessage]:
+        return list(
+            session.scalars(
+                select(WidgetMessage)
+                .where(WidgetMessage.session_id == session_id)
+                .order_by(WidgetMessage.created_at, WidgetMessage.id)
+            )
+        )
+
+    def _past(self, session: Any, session_id: str) -> list[Message]:
+        rows = [m for m in self._stored(session, session_id) if not m.declined][-HISTORY:]
+        return [
+            Message(role="assistant" if m.role == "assistant" else "user", content=m.content) for m in rows
+        ]
+
+    def _keep(
+        self, bot: Bot, session_id: str, question: str, answer: answers.Answer, language: str, easy: bool
+    ) -> str:
+        with self.services.db.session(bot.tenant_id) as session:
+            session.add(
+                WidgetMessage(session_id=session_id, role="user", content=question, language=language)
+            )
+            reply = WidgetMessage(
+                session_id=session_id, role="assistant", content=answer.text, sources=answer.sources_json(),
+                declined=answer.declined, easy=easy, language=language,
+            )  # fmt: skip
+            session.add(reply)
+            session.flush()
+            return reply.id
+
+    def _count_today(self, bot: Bot) -> None:
+        """Count the message against the tenant's daily quota; Refused when it is used up."""
+        zone = ZoneInfo(self.services.settings.timezone)
+        now = datetime.now(zone)
+        today = now.date()
+        for _ in range(2):
+            try:
+                with self.services.db.session(bot.tenant_id) as session:
+                    tenant = session.get(Tenant, bot.tenant_id)
+                    limit = tenant.widget_daily_messages if tenant is not None else 0
+                    counted = session.execute(
+                        update(WidgetDay)
+                        .where(WidgetDay.day == today, WidgetDay.messages < limit)
+                        .values(messages=WidgetDay.messages + 1)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount  # type: ignore[attr-defined]
+                    if counted:
+                        return
+                    first = (
+                        session.scalars(select(WidgetDay.id).where(WidgetDay.day == today)).first() is None
+                    )
+                    if first and limit > 0:
+                        session.add(WidgetDay(day=today, messages=1))
+                        session.flush()
+                        return
+                    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+                    raise Refused(
+                        429,
+                        "quota_exhausted",
+                        "The chatbot has answered all the messages it may today; it is back tomorrow.",
+                        (midnight - now).total_seconds(),
+                    )
+            except IntegrityError:  # another server counted the day's first message: count again
+                continue
+
+    def _start_workflow(
+        self, bot: Bot, reference: str, name: str, contact: str, message: str, transcript: list[Any]
+    ) -> None:
+        data: dict[str, Any] = {"reference": reference, "name": name, "contact": contact, "message": message}
+        try:
+            run = self.services.workflows.start(
+                bot.principal,
+                bot.settings.handoff_workflow or "",
+                {**data, "transcript": transcript},
+                "chatbot",
+            )
+        except Exception:  # the hand-off is in the inbox either way; say why the workflow did not start
+            logger.exception("hand-off %s: workflow %s not started", reference, bot.settings.handoff_workflow)
+            return
+        with self.services.db.session(bot.tenant_id) as session:
+            session.execute(update(Handoff).where(Handoff.reference == reference).values(run_id=run.id))
+
+
+def purge(session: Any, now: datetime | None = None) -> int:
+    """Delete widget sessions past their tenant's retention (with their messages) and finished hand-offs
+    older than it, in every tenant (system session); returns how many sessions were deleted."""
+    now = now or utcnow()
+    deleted = 0
+    for tenant in session.scalars(select(Tenant)):
+        days = tenant.conversation_days or SESSION_DAYS_UNSTORED
+        cutoff = now - timedelta(days=days)
+        ids = list(
+            session.scalars(
+                select(WidgetSession.id).where(
+                    WidgetSession.tenant_id == tenant.id, WidgetSession.last_at <= cutoff
+                )
+            )
+        )
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            session.execute(delete(WidgetMessage).where(WidgetMessage.session_id.in_(batch)))
+            session.execute(delete(WidgetSession).where(WidgetSession.id.in_(batch)))
+        session.execute(
+            delete(Handoff).where(
+                Handoff.tenant_id == tenant.id, Handoff.status == "done", Handoff.done_at <= cutoff
+            )
+        )
+        deleted += len(ids)
+    return deleted
+
+
+def _new_id() -> str:
+    from rathaus.store.base import new_id
+
+    return new_id()
