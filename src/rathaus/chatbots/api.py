@@ -59,7 +59,13 @@ class HandoffBody(BaseModel):
 
 def _cors(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {"Vary": "Origin"}
+    if not origin:
+        return {"Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": "Retry-After",
+        "Vary": "Origin",
+    }
 
 
 async def _call(request: Request, work: Callable[..., T], *args: Any) -> T:
@@ -90,7 +96,7 @@ async def _bot(request: Request, widget: Widget, token: str) -> Bot:
 @router.get("/widget.js", include_in_schema=False)
 def widget_script() -> Response:
     """The widget script a city's page embeds with one script tag."""
-    script = files("rathaus.web").joinpath("static", "widget.js").read_bytes()
+    script = files("rathaus.web").joinpath("static").joinpath("widget.js").read_bytes()
     headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
     return Response(script, media_type="text/javascript; charset=utf-8", headers=headers)
 

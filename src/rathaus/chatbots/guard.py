@@ -20,10 +20,15 @@ _INJECTION = [
     r"\bneue (anweisung|regel|rolle)\w*\b|\bnew (instructions?|rules?|role)\b",
     # revealing them
     r"\b(system ?prompt|systemnachricht|system message|systemanweisung\w*|initial prompt|vorgabetext)\b",
-    r"\b(zeig\w*|verrat\w*|nenn\w*|gib|wiederhol\w*|ausgeben|print|reveal|show|repeat|output|tell me)\b"
-    r".{0,50}"
-    r"\b(deine[nrms]?|your|die|the)\b.{0,20}\b(anweisung\w*|instruktion\w*|instructions?|prompts?|"
-    r"konfiguration|configuration|regeln|rules)\b",
+    r"\b(zeig\w*|verrat\w*|nenn\w*|gib|wiederhol\w*|ausgeben|schreib\w*|auflist\w*|zitier\w*|übersetz\w*|"
+    r"print|reveal|show|repeat|output|tell me|list|quote|translate|write)\b.{0,50}"
+    r"\b(deine[nrms]?|your)\b.{0,30}\b(anweisung\w*|instruktion\w*|vorgabe\w*|"
+    r"instructions?|prompts?|konfiguration|configuration|regeln|rules)\b",
+    # the bot's own set-up, named as the bot's ("deine Regeln", "your instructions")
+    r"\b(dein(e|en|em|er|es)?|your)\s+(\w+\s+)?(anweisung\w*|instruktion\w*|vorgabe\w*|regeln|auftrags?|"
+    r"auftrag|konfiguration|system ?prompts?|prompts?|instructions?|rules|configuration)\b",
+    r"\b(regeln|anweisung\w*|vorgabe\w*|instructions?|rules)\b.{0,40}\b(du|you)\b.{0,40}"
+    r"\b(bekommen|erhalten|got|were given|received)\b",
     r"\b(text|alles|everything|words?) (über|oberhalb|above|before) (diesem|dieser|this)\b",
     # model control tokens
     r"<\|?(im_start|im_end|system|endoftext)\|?>|\[/?inst\]|</?system>|###\s*(system|instruction)",
