@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from rathaus.accounting.models import RequestRecord
 from rathaus.chatbots.models import Chatbot, Handoff, WidgetMessage
 from rathaus.identity.models import Tenant
+from rathaus.knowledge.models import Document
 from rathaus.services import Services
 from tests.chatbots.conftest import PAGES, SITE, PublishedBot, publish_bot
 from tests.conftest import TenantFixture
@@ -214,3 +215,30 @@ def test_the_widget_script_is_served(client: TestClient) -> None:
     response = client.get("/widget.js")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/javascript")
     assert "data-bot" in response.text
+
+
+def test_documents_keep_the_official_address_given_with_the_upload(
+    client: TestClient, services: Services, bot: PublishedBot
+) -> None:
+    headers = {"Authorization": f"Bearer {bot.tenant.admin_key}"}
+    page = ("sperrmuell.txt", "Sperrmüll holen wir zweimal im Jahr kostenlos ab.".encode(), "text/plain")
+    address = "https://www.jena.example/sperrmuell/"
+    refused = client.post(
+        "/api/collections/dienste/documents",
+        headers=headers,
+        files={"files": page},
+        data={"source_url": "ftp://x"},
+    )
+    assert refused.status_code == 422 and "source_url" in refused.text
+    accepted = client.post(
+        "/api/collections/dienste/documents",
+        headers=headers,
+        files={"files": page},
+        data={"source_url": address},
+    )
+    assert accepted.status_code == 202, accepted.text
+    with services.db.session(bot.tenant.id) as session:
+        assert (
+            session.scalars(select(Document.source_url).where(Document.filename == "sperrmuell.txt")).one()
+            == address
+        )
