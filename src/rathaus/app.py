@@ -19,7 +19,7 @@ from rathaus.chatbots import api as widget_api
 from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
-from rathaus.web import admin, budgets, builder, chat, knowledge, pages, usage, workflows
+from rathaus.web import admin, budgets, builder, chat, chatbots, knowledge, pages, usage, workflows
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -66,6 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(budgets.router)
     app.include_router(knowledge.router)
     app.include_router(workflows.router)
+    app.include_router(chatbots.router)
     app.mount("/static", StaticFiles(directory=str(files("rathaus.web").joinpath("static"))), name="static")
 
     @app.exception_handler(pages.LoginRequired)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 PER_IP_PER_MINUTE = 60
 PER_SESSION_PER_MINUTE = 20
+BOT_SECONDS = 5.0  # how long a looked-up chatbot is reused
 HISTORY = 6  # earlier messages of the session given to the model
 SESSION_DAYS_UNSTORED = 1  # sessions of tenants that keep no transcripts (no text in them) are kept this long
 
@@ -70,13 +72,25 @@ class Widget:
         self.per_ip = SlidingWindow(PER_IP_PER_MINUTE)
         self.per_session = SlidingWindow(PER_SESSION_PER_MINUTE)
         self._rated: set[tuple[str, str]] = set()
+        self._bots: dict[str, tuple[float, Bot | None]] = {}
         self._lock = threading.Lock()
 
     def bot(self, token: str, origin: str | None) -> Bot:
-        """The chatbot of this token if `origin` may use it; Refused otherwise."""
-        with self.services.db.system_session(read_only=True) as session:
-            found = registry.by_token(session, token)
-            bot = Bot(found.id, found.tenant_id, registry.settings_of(found)) if found is not None else None
+        """The chatbot of this token if `origin` may use it; Refused otherwise. Chatbots are looked up at
+        most every BOT_SECONDS, so a changed setting or a withdrawn chatbot takes effect within that time."""
+        now = time.monotonic()
+        cached = self._bots.get(token)
+        if cached is not None and cached[0] > now:
+            bot = cached[1]
+        else:
+            with self.services.db.system_session(read_only=True) as session:
+                found = registry.by_token(session, token)
+                bot = (
+                    Bot(found.id, found.tenant_id, registry.settings_of(found)) if found is not None else None
+                )
+            if len(self._bots) > 10_000:
+                self._bots.clear()
+            self._bots[token[:64]] = (now + BOT_SECONDS, bot)
         if bot is None:
             raise Refused(404, "unknown_bot", "There is no chatbot with this token.")
         if origin is None or origin.rstrip("/").lower() not in bot.settings.origins:
@@ -115,13 +129,19 @@ class Widget:
             wait = window.hit(key)
             if wait is not None:
                 raise Refused(429, "rate_limited", "Too many messages; please wait a moment.", wait)
-        with self.services.db.session(bot.tenant_id) as session:
-            conversation = self._session(session, bot, session_id)
-            keep = conversations.kept_days(session, bot.tenant_id) > 0
-            past = self._past(session, session_id) if keep else []
-            spec = assistants.load(session, bot.principal, bot.settings.assistant).spec
-            conversation.last_at, conversation.language = utcnow(), language
-        self._count_today(bot)
+        for attempt in range(2):
+            try:
+                with self.services.db.session(bot.tenant_id) as session:
+                    conversation = self._session(session, bot, session_id)
+                    keep = conversations.kept_days(session, bot.tenant_id) > 0
+                    past = self._past(session, session_id) if keep else []
+                    spec = assistants.load(session, bot.principal, bot.settings.assistant).spec
+                    conversation.last_at, conversation.language = utcnow(), language
+                    self._count_today(session, bot)
+                break
+            except IntegrityError:  # another server counted the day's first message: count again
+                if attempt:
+                    raise
         answer = answers.answer(self.services, bot.principal, spec, past, message, language, easy)
         message_id = self._keep(bot, session_id, message, answer, language, easy) if keep else _new_id()
         return {
@@ -206,40 +226,33 @@ class Widget:
             session.flush()
             return reply.id
 
-    def _count_today(self, bot: Bot) -> None:
+    def _count_today(self, session: Any, bot: Bot) -> None:
         """Count the message against the tenant's daily quota; Refused when it is used up."""
         zone = ZoneInfo(self.services.settings.timezone)
         now = datetime.now(zone)
         today = now.date()
-        for _ in range(2):
-            try:
-                with self.services.db.session(bot.tenant_id) as session:
-                    tenant = session.get(Tenant, bot.tenant_id)
-                    limit = tenant.widget_daily_messages if tenant is not None else 0
-                    counted = session.execute(
-                        update(WidgetDay)
-                        .where(WidgetDay.day == today, WidgetDay.messages < limit)
-                        .values(messages=WidgetDay.messages + 1)
-                        .execution_options(synchronize_session=False)
-                    ).rowcount  # type: ignore[attr-defined]
-                    if counted:
-                        return
-                    first = (
-                        session.scalars(select(WidgetDay.id).where(WidgetDay.day == today)).first() is None
-                    )
-                    if first and limit > 0:
-                        session.add(WidgetDay(day=today, messages=1))
-                        session.flush()
-                        return
-                    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
-                    raise Refused(
-                        429,
-                        "quota_exhausted",
-                        "The chatbot has answered all the messages it may today; it is back tomorrow.",
-                        (midnight - now).total_seconds(),
-                    )
-            except IntegrityError:  # another server counted the day's first message: count again
-                continue
+        tenant = session.get(Tenant, bot.tenant_id)
+        limit = tenant.widget_daily_messages if tenant is not None else 0
+        counted = session.execute(
+            update(WidgetDay)
+            .where(WidgetDay.day == today, WidgetDay.messages < limit)
+            .values(messages=WidgetDay.messages + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if counted:
+            return
+        first = session.scalars(select(WidgetDay.id).where(WidgetDay.day == today)).first() is None
+        if first and limit > 0:
+            session.add(WidgetDay(day=today, messages=1))
+            session.flush()  # IntegrityError when another server added the day at the same moment
+            return
+        midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+        raise Refused(
+            429,
+            "quota_exhausted",
+            "The chatbot has answered all the messages it may today; it is back tomorrow.",
+            (midnight - now).total_seconds(),
+        )
 
     def _start_workflow(
         self, bot: Bot, reference: str, name: str, contact: str, message: str, transcript: list[Any]

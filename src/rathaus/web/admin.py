@@ -1,4 +1,5 @@
-"""Tenant administration pages: people and their roles, API keys, and how long conversations are kept."""
+"""Tenant administration pages: people and their roles, API keys, how long conversations are kept and how
+many messages the chatbots answer a day."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from rathaus.web.pages import PagePrincipal, page_translator, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 ROLES = [r.value for r in Role]
 MAX_DAYS = 3650
+MAX_WIDGET_MESSAGES = 1_000_000
 
 
 def require_admin(principal: Principal) -> None:
@@ -204,6 +206,7 @@ def _settings_page(
         errors=errors,
         done=done,
         max_days=MAX_DAYS,
+        max_widget_messages=MAX_WIDGET_MESSAGES,
         references=references,
     )
 
@@ -212,12 +215,21 @@ def _settings_page(
 def settings_page(
     request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
 ) -> HTMLResponse:
-    """The tenant's settings: how long conversations are kept, the model savings are compared with."""
+    """The tenant's settings: how long conversations are kept, the model savings are compared with, how many
+    messages the chatbots answer a day."""
     require_admin(principal)
     with services.db.session(principal.tenant_id) as session:
         tenant = session.get(Tenant, principal.tenant_id)
-        days, reference = (tenant.conversation_days, tenant.reference_model) if tenant else (30, None)
-    values = {"conversation_days": str(days), "reference_model": reference or ""}
+        days, reference, quota = (
+            (tenant.conversation_days, tenant.reference_model, tenant.widget_daily_messages)
+            if tenant
+            else (30, None, 0)
+        )
+    values = {
+        "conversation_days": str(days),
+        "reference_model": reference or "",
+        "widget_daily_messages": str(quota),
+    }
     return _settings_page(request, _reference_options(request, services), values, {}, done)
 
 
@@ -231,11 +243,16 @@ def save_settings(
     values = {
         "conversation_days": _field(form, "conversation_days", 10),
         "reference_model": _field(form, "reference_model", 100),
+        "widget_daily_messages": _field(form, "widget_daily_messages", 10),
     }
     errors: dict[str, str] = {}
     days = values["conversation_days"]
-    if not days.isdigit() or int(days) > MAX_DAYS:
+    if not (days.isascii() and days.isdigit()) or int(days) > MAX_DAYS:
         errors["conversation_days"] = t("admin.settings.invalid", max=MAX_DAYS)
+    quota = values["widget_daily_messages"]
+    quota_sent = form.get("widget_daily_messages") is not None  # older forms and scripts may leave it out
+    if quota_sent and (not (quota.isascii() and quota.isdigit()) or int(quota) > MAX_WIDGET_MESSAGES):
+        errors["widget_daily_messages"] = t("admin.settings.widget_quota.invalid")
     references = _reference_options(request, services)
     if values["reference_model"] not in {value for value, _ in references}:
         errors["reference_model"] = t("admin.settings.reference.invalid")
@@ -246,5 +263,7 @@ def save_settings(
         if tenant is not None:
             tenant.conversation_days = int(days)
             tenant.reference_model = values["reference_model"] or None
+            if quota_sent:
+                tenant.widget_daily_messages = int(quota)
     services.gateway.forget_reference(principal.tenant_id)
     return RedirectResponse("/admin/settings?done=saved", status_code=303)
