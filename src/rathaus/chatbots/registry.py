@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rathaus.assistants import registry as assistants
 from rathaus.chatbots.models import Chatbot
+from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
@@ -77,8 +78,24 @@ def settings_of(bot: Chatbot) -> ChatbotSettings:
     return ChatbotSettings.model_validate(bot.settings)
 
 
-def publish(session: Session, principal: Principal, settings: ChatbotSettings) -> Chatbot:
-    """Publish the assistant as a chatbot, or change the chatbot's settings (its token stays)."""
+def publishable(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The assistants a chatbot can answer with — visible to the whole tenant and with knowledge — as
+    (name, title)."""
+    found = []
+    for assistant in assistants.listing(session, principal):
+        if (
+            assistant.visibility == "tenant"
+            and assistants.load(session, principal, assistant.name).spec.spec.knowledge
+        ):
+            found.append((assistant.name, assistant.title))
+    return found
+
+
+def publish(
+    session: Session, principal: Principal, settings: ChatbotSettings, create: bool = False
+) -> Chatbot:
+    """Publish the assistant as a chatbot, or change the chatbot's settings (its token stays); with
+    `create`, a chatbot of that name must not exist yet (Conflict)."""
     if not principal.has_role(Role.builder):
         raise Forbidden("publishing chatbots needs the role 'builder'")
     spec = assistants.load(session, principal, settings.assistant).spec
@@ -90,6 +107,8 @@ def publish(session: Session, principal: Principal, settings: ChatbotSettings) -
     if spec.spec.visibility != "tenant":
         raise NotPublishable(f"assistant '{settings.assistant}' must be visible to the whole tenant")
     bot = session.scalars(select(Chatbot).where(Chatbot.name == settings.name)).first()
+    if create and bot is not None:
+        raise Conflict(f"a chatbot named '{settings.name}' exists already")
     document: dict[str, Any] = settings.model_dump(mode="json")
     if bot is None:
         bot = Chatbot(name=settings.name, token=secrets.token_urlsafe(24))

@@ -20,6 +20,7 @@ from rathaus.assistants import registry as assistants
 from rathaus.chatbots import handoffs, registry, transcripts
 from rathaus.chatbots.models import Chatbot
 from rathaus.chatbots.registry import LANGUAGES, ChatbotSettings, NotPublishable
+from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
@@ -52,14 +53,8 @@ def _text(form: FormData, name: str, limit: int = 2000) -> str:
 
 
 def _assistant_options(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    """The assistants a chatbot can answer with: visible to the whole tenant and with knowledge."""
-    options = []
-    for assistant in assistants.listing(session, principal):
-        if assistant.visibility != "tenant":
-            continue
-        if assistants.load(session, principal, assistant.name).spec.spec.knowledge:
-            options.append((assistant.name, f"{assistant.title} ({assistant.name})"))
-    return options
+    """The assistants a chatbot can answer with, labelled for the form."""
+    return [(name, f"{title} ({name})") for name, title in registry.publishable(session, principal)]
 
 
 def _workflow_options(session: Session, t: Translate) -> list[tuple[str, str]]:
@@ -167,14 +162,6 @@ def _errors(exc: ValidationError, values: dict[str, Any], t: Translate) -> dict[
     return errors
 
 
-def _exists(session: Session, name: str) -> bool:
-    try:
-        registry.find(session, name)
-    except NotFound:
-        return False
-    return True
-
-
 def _bot_context(request: Request, session: Session, bot: Chatbot) -> dict[str, Any]:
     """What the chatbot's page shows besides the form: the snippet, the statistics, open hand-offs."""
     base = str(request.base_url).rstrip("/")
@@ -237,16 +224,15 @@ def _save(
             n for n, _ in _workflow_options(session, t)
         }:
             errors["handoff_workflow"] = t("chatbots.error.handoff_workflow")
-        if name is None and "name" not in errors:
-            if values["name"] in RESERVED:
-                errors["name"] = t("chatbots.error.name_reserved")
-            elif _exists(session, values["name"]):
-                errors["name"], status = t("chatbots.error.exists"), 409
+        if name is None and "name" not in errors and values["name"] in RESERVED:
+            errors["name"] = t("chatbots.error.name_reserved")
         if settings is not None and not errors:
             try:
-                bot = registry.publish(session, principal, settings)
+                bot = registry.publish(session, principal, settings, create=name is None)
             except (NotPublishable, NotFound):
                 errors["assistant"] = t("chatbots.error.unpublishable")
+            except Conflict:
+                errors["name"], status = t("chatbots.error.exists"), 409
         if errors:
             return _chatbot_page(request, session, principal, bot, values, status, errors=errors)
     return RedirectResponse(f"/chatbots/{quote(values['name'])}?saved=1", status_code=303)
