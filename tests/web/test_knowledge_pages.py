@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from rathaus.knowledge.models import Document
 from rathaus.services import Services
 from tests.conftest import TenantFixture
 from tests.web.session import form_token, login
@@ -69,3 +71,30 @@ def test_staff_can_search_but_not_upload(client: TestClient, services: Services,
         "/knowledge/dienste/upload", data={"csrf": token}, files=[("files", ("a.md", b"# A\n\nText"))]
     )
     assert denied.status_code == 403
+
+
+def test_the_upload_form_keeps_the_official_page_address(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/knowledge")
+    client.post("/knowledge", data={"csrf": token, "title": "Dienste", "name": "dienste"})
+    assert 'name="source_url"' in client.get("/knowledge/dienste").text
+    page = [("files", ("sperrmuell.txt", "Sperrmüll holen wir zweimal im Jahr ab.".encode()))]
+    refused = client.post(
+        "/knowledge/dienste/upload",
+        data={"csrf": token, "source_url": "javascript:alert(1)"},
+        files=page,
+        headers={"Accept": "text/html"},
+    )
+    assert refused.status_code == 422 and "is not a web address" in refused.text
+    address = "https://www.jena.example/sperrmuell/"
+    uploaded = client.post(
+        "/knowledge/dienste/upload",
+        data={"csrf": token, "source_url": address},
+        files=page,
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303
+    with services.db.session(jena.id) as session:
+        assert session.scalars(select(Document.source_url)).one() == address

@@ -254,6 +254,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "knowledge.upload.label": "Dokumente hochladen",
         "knowledge.upload.hint": "PDF, Word (DOCX), HTML, Markdown oder Text; mehrere Dateien auf einmal möglich.",
         "knowledge.upload.submit": "Hochladen",
+        "knowledge.upload.source_url": "Adresse der offiziellen Seite (optional)",
+        "knowledge.upload.source_url.hint": "Zum Beispiel https://www.stadt.example/hundesteuer/ – Chatbots "
+        "verlinken ihre Quellen dorthin. Gilt für alle gewählten Dateien.",
         "knowledge.test": "Abruf testen",
         "knowledge.test.query": "Frage",
         "knowledge.test.mode": "Suchart",
@@ -892,6 +895,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "knowledge.upload.label": "Upload documents",
         "knowledge.upload.hint": "PDF, Word (DOCX), HTML, Markdown or text; several files at once.",
         "knowledge.upload.submit": "Upload",
+        "knowledge.upload.source_url": "Address of the official page (optional)",
+        "knowledge.upload.source_url.hint": "For example https://www.city.example/dog-tax/ – chatbots link "
+        "their sources there. Applies to all chosen files.",
         "knowledge.test": "Test retrieval",
         "knowledge.test.query": "Question",
         "knowledge.test.mode": "Search type",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -9,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rathaus.api.deps import ServicesDep
+from rathaus.api.errors import ApiError
 from rathaus.api.knowledge_api import original_response, read_uploads, store_uploads
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
@@ -132,6 +135,10 @@ def documents_fragment(
 async def upload(name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm) -> Response:
     """Store the chosen files and start ingesting them; the page then shows their progress."""
     uploads = await read_uploads(form.getlist("files"), services.settings.max_upload_bytes)
+    address = str(form.get("source_url") or "").strip()
+    if address and (not re.fullmatch(r"https?://\S{1,490}", address)):
+        raise ApiError(422, f"'{address[:100]}' is not a web address (https://…).", "invalid", "source_url")
+    uploads = [replace(u, source_url=address or None) for u in uploads]
     if uploads:
         await store_uploads(services, principal, name, uploads)
     return RedirectResponse(f"/knowledge/{quote(name)}", status_code=303)
