@@ -60,7 +60,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     path = require_model("qwen2.5-1.5b")
     profile = {
         "id": "qwen2.5-1.5b", "backend": "llamacpp", "tier": 2, "params": {"path": str(path)},
-        "capabilities": ["chat", "json_schema"], "data_classes": ["öffentlich", "intern"],
+        "capabilities": ["chat", "json_schema"], "data_classes": ["öffentlich", "personenbezogen"],
     }  # fmt: skip
     data = write_catalogue(tmp_path_factory.mktemp("attacks") / "data", [profile])
     settings = Settings(

@@ -3,7 +3,9 @@ if asked, in Leichte Sprache; attempts to steer it and answers that repeat its i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from html import unescape
 from typing import TYPE_CHECKING, Any
 
 from rathaus.assistants import leichte_sprache
@@ -13,6 +15,7 @@ from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.guard import leaks, tries_to_steer
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
+from rathaus.llm.catalogue import DataClass
 from rathaus.routing.router import need_of
 from rathaus.web.markdown import to_html
 
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
     from rathaus.services import Services
 
 ENDPOINT = "widget"
+CITIZENS: DataClass = "personenbezogen"  # what citizens may type: the data class of every widget turn
+LINK = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 LANGUAGE_NAMES = {
     "de": "Deutsch", "en": "Englisch", "tr": "Türkisch", "uk": "Ukrainisch", "ar": "Arabisch",
     "ru": "Russisch", "fr": "Französisch", "pl": "Polnisch", "es": "Spanisch", "it": "Italienisch",
@@ -49,11 +54,25 @@ class Answer:
     sources: list[Source]
     declined: bool
     route: dict[str, Any] | None = None
+    language: str = "de"  # the language the text is in
+    easy: bool = False  # written in Leichte Sprache
 
     @property
     def html(self) -> str:
-        """The answer as safe HTML, its citations linked to the official pages (never to staff pages)."""
-        return link_citations(str(to_html(self.text)), self.sources, lambda s: s.source_url)
+        """The answer as safe HTML, its citations linked to the official pages (never to staff pages); any
+        other link the model wrote is shown as plain text, so only the city's own pages are linked."""
+        official = {s.source_url for s in self.sources if s.source_url}
+        html = LINK.sub(
+            lambda m: m.group(0) if unescape(m.group(1)) in official else m.group(2), to_html(self.text)
+        )
+        return link_citations(html, self.sources, lambda s: s.source_url)
+
+    def as_json(self) -> dict[str, Any]:
+        """The answer for the widget."""
+        return {
+            "text": self.text, "html": self.html, "sources": self.sources_json(), "declined": self.declined,
+            "language": self.language, "easy": self.easy,
+        }  # fmt: skip
 
     def sources_json(self) -> list[dict[str, Any]]:
         """The cited sources for the widget: number, title and the official page, where there is one."""
@@ -61,8 +80,9 @@ class Answer:
 
 
 def declined(language: str) -> Answer:
-    """The fixed answer to a message the bot does not take up."""
-    return Answer(DECLINED.get(language, DECLINED["en"]), [], True)
+    """The fixed answer to a message the bot does not take up (German or English)."""
+    shown = language if language in DECLINED else "en"
+    return Answer(DECLINED[shown], [], True, language=shown)
 
 
 def answer(
@@ -74,29 +94,36 @@ def answer(
     language: str,
     easy: bool,
 ) -> Answer:
-    """The bot's answer to the question after the conversation so far."""
+    """The bot's answer to the question after the conversation so far.
+
+    Citizens may write anything, personal data included, so the turn is routed as `personenbezogen` whatever
+    the assistant's own data class: it never reaches a model not cleared for that."""
     if tries_to_steer(question):
         return declined(language)
+    easy = easy and language == "de"
     rules = [RULES]
     if language != "de":
         rules.append(f"Antworte auf {LANGUAGE_NAMES.get(language, language)}.")
-    if easy and language == "de":
+    if easy:
         rules.append(EASY)
-    body = spec.spec.model_copy(
-        update={"instructions": f"{spec.spec.instructions.strip()}\n\n{' '.join(rules)}"}
-    )
+    instructions = f"{spec.spec.instructions.strip()}\n\n{' '.join(rules)}"
+    body = spec.spec.model_copy(update={"instructions": instructions, "data_class": CITIZENS})
     bot = spec.model_copy(update={"spec": body})
     request = ChatRequest(messages=[*past, Message(role="user", content=question)])
     prepared = prepare_for(services, principal, bot, request)
+    if prepared.grounded is None:  # the assistant lost its knowledge: never answer without sources
+        return declined(language)
     text = _collect(prepared.stream(services, principal, ENDPOINT))
     route = prepared.route.as_json() if prepared.route else None
-    if prepared.grounded is not None and not prepared.grounded.found:
-        return Answer(text if language == "de" else declined(language).text, [], True, route)
-    if leaks(text, spec.spec.instructions) or leaks(text, RULES):
-        return Answer(declined(language).text, [], True, route)
-    if easy and language == "de" and not leichte_sprache.check(text).ok:
-        text = _simplify(services, principal, text, spec.spec.data_class) or text
-    return Answer(text, shown_sources(text, prepared.grounded), False, route)
+    if not prepared.grounded.found:
+        if language == "de":
+            return Answer(text, [], True, route)
+        return replace(declined(language), route=route)
+    if easy and not leichte_sprache.check(text).ok:
+        text = _simplify(services, principal, text) or text
+    if leaks(text, spec.spec.instructions) or leaks(text, RULES) or leaks(text, EASY):
+        return replace(declined(language), route=route)
+    return Answer(text, shown_sources(text, prepared.grounded), False, route, language, easy)
 
 
 def _collect(stream: Any) -> str:
@@ -106,13 +133,13 @@ def _collect(stream: Any) -> str:
         stream.close()
 
 
-def _simplify(services: Services, principal: Principal, text: str, data_class: Any) -> str:
+def _simplify(services: Services, principal: Principal, text: str) -> str:
     """The answer rewritten by the `simplify` task, whose rule check asks a larger model when needed."""
     request = ChatRequest(
         messages=[Message(role="system", content=EASY), Message(role="user", content=text)],
         temperature=0.1,
         max_tokens=600,
     )
-    need = need_of(request, data_class, "simplify")
+    need = need_of(request, CITIZENS, "simplify")
     route = services.routing.plan(need)
     return _collect(services.routing.run(principal, route, request, ENDPOINT, need.labels))

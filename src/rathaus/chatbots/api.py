@@ -7,6 +7,7 @@ answered for allowed origins only, so another site's page cannot send messages.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any, TypeVar
@@ -16,9 +17,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from rathaus.accounting.budgets import BudgetExhausted
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.chatbots.widget import Bot, Refused, Widget
+from rathaus.identity.visibility import Forbidden
+from rathaus.llm.backend import BackendError
+from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.store.tenancy import NotFound
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["widget"])
 T = TypeVar("T")
@@ -42,7 +50,7 @@ class FeedbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: str = Field(min_length=1, max_length=32)
-    message: str = Field(min_length=1, max_length=32)
+    message: str = Field(min_length=1, max_length=64)
     helpful: bool
 
 
@@ -68,10 +76,20 @@ def _cors(request: Request) -> dict[str, str]:
     }
 
 
+def _client(request: Request) -> str:
+    """The caller's address (behind a reverse proxy: from X-Forwarded-For, see the operator guide)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def _call(request: Request, work: Callable[..., T], *args: Any) -> T:
-    """Run widget work off the event loop; a refusal becomes an error the widget can read."""
+    """Run widget work off the event loop; a refusal becomes an error the widget can read, and a chatbot
+    that cannot answer (its assistant gone, no model, budget used up) a 503 without internal details."""
     try:
         return await run_in_threadpool(work, *args)
+    except (NotFound, Forbidden, BudgetExhausted, UnsupportedRequest, BackendError) as exc:
+        logger.warning("chatbot cannot answer: %s", type(exc).__name__)
+        message = "The chatbot cannot answer at the moment; please try again later or contact the city."
+        raise ApiError(503, message, "unavailable", headers=_cors(request)) from None
     except Refused as refused:
         headers = _cors(request)
         if refused.retry_after is not None:
@@ -127,7 +145,7 @@ async def open_session(token: str, request: Request, services: ServicesDep) -> J
     """A new conversation; the widget keeps its id in memory only."""
     widget = services.widget
     bot = await _bot(request, widget, token)
-    session = await _call(request, widget.open_session, bot)
+    session = await _call(request, widget.open_session, bot, _client(request))
     return JSONResponse({"session": session}, status_code=201, headers=_cors(request))
 
 
@@ -137,9 +155,8 @@ async def send_message(token: str, request: Request, services: ServicesDep) -> J
     widget = services.widget
     bot = await _bot(request, widget, token)
     body = await _body(request, MessageBody)
-    client = request.client.host if request.client else "unknown"
     answer = await _call(
-        request, widget.reply, bot, client, body.session, body.message, body.language, body.easy
+        request, widget.reply, bot, _client(request), body.session, body.message, body.language, body.easy
     )
     return JSONResponse(answer, headers=_cors(request))
 
@@ -150,7 +167,7 @@ async def feedback(token: str, request: Request, services: ServicesDep) -> Respo
     widget = services.widget
     bot = await _bot(request, widget, token)
     body = await _body(request, FeedbackBody)
-    await _call(request, widget.feedback, bot, body.session, body.message, body.helpful)
+    await _call(request, widget.feedback, bot, _client(request), body.session, body.message, body.helpful)
     return Response(status_code=204, headers=_cors(request))
 
 
@@ -160,5 +177,7 @@ async def handoff(token: str, request: Request, services: ServicesDep) -> JSONRe
     widget = services.widget
     bot = await _bot(request, widget, token)
     body = await _body(request, HandoffBody)
-    reference = await _call(request, widget.handoff, bot, body.session, body.name, body.contact, body.message)
+    reference = await _call(
+        request, widget.handoff, bot, _client(request), body.session, body.name, body.contact, body.message
+    )
     return JSONResponse({"reference": reference}, status_code=201, headers=_cors(request))

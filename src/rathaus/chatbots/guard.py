@@ -53,6 +53,46 @@ def leaks(answer: str, instructions: str, words: int = LEAK_WORDS) -> bool:
     return any(tuple(said[i : i + words]) in shingles for i in range(len(said) - words + 1))
 
 
+def client_key(address: str) -> str:
+    """The address limits are counted for: an IPv4 address, or the /64 network of an IPv6 address (one
+    household or device usually holds a whole /64)."""
+    import ipaddress
+
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+class FixedWindow:
+    """At most `limit` events per key in each period of `seconds` (one number per key: for long periods)."""
+
+    def __init__(self, limit: int, seconds: float, max_keys: int = 200_000) -> None:
+        self.limit, self.seconds, self.max_keys = limit, seconds, max_keys
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now: float | None = None) -> float | None:
+        """Count one event; None when it is allowed, else the seconds until the next period."""
+        now = time.time() if now is None else now
+        period = int(now // self.seconds)
+        with self._lock:
+            started, count = self._counts.get(key, (period, 0))
+            if started != period:
+                count = 0
+            if count >= self.limit:
+                return (period + 1) * self.seconds - now
+            if len(self._counts) >= self.max_keys:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] == period}
+                if len(self._counts) >= self.max_keys:
+                    self._counts.clear()
+            self._counts[key] = (period, count + 1)
+            return None
+
+
 class SlidingWindow:
     """At most `limit` events per key in any `seconds`; thread-safe, forgets idle keys."""
 
@@ -80,3 +120,5 @@ class SlidingWindow:
     def _forget(self, now: float) -> None:
         for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.seconds]:
             del self._events[key]
+        if len(self._events) > self.max_keys:  # all active: start afresh rather than scan on every event
+            self._events.clear()

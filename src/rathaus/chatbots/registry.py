@@ -143,7 +143,16 @@ def listing(session: Session) -> list[Chatbot]:
 
 
 def delete(session: Session, principal: Principal, name: str) -> None:
-    """Withdraw a chatbot: its widget stops working, its transcripts and hand-offs go with it."""
+    """Withdraw a chatbot: its widget stops working, its transcripts go with it. Refused (Conflict) while
+    citizens' hand-offs to it are still open, so no request is lost unanswered."""
+    from rathaus.chatbots.models import Handoff
+
     if not principal.has_role(Role.builder):
         raise Forbidden("withdrawing chatbots needs the role 'builder'")
-    session.delete(find(session, name))
+    bot = find(session, name)
+    open_handoffs = session.scalars(
+        select(Handoff.id).where(Handoff.chatbot_id == bot.id, Handoff.status == "open")
+    ).first()
+    if open_handoffs is not None:
+        raise Conflict("the chatbot still has open hand-offs: mark them done first")
+    session.delete(bot)

@@ -7,6 +7,8 @@ tenant keeps conversations; with 0 days no message text is stored at all.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import threading
@@ -22,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from rathaus.assistants import conversations
 from rathaus.assistants import registry as assistants
 from rathaus.chatbots import answers, registry
-from rathaus.chatbots.guard import SlidingWindow
+from rathaus.chatbots.guard import FixedWindow, SlidingWindow, client_key
 from rathaus.chatbots.models import Chatbot, Handoff, WidgetDay, WidgetMessage, WidgetSession
 from rathaus.chatbots.registry import ChatbotSettings
 from rathaus.identity.models import Role, Tenant
@@ -36,7 +38,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PER_IP_PER_MINUTE = 60
+PER_IP_PER_DAY = 300  # messages: one address cannot use up the tenant's daily quota
 PER_SESSION_PER_MINUTE = 20
+SESSIONS_PER_IP_PER_MINUTE = 60  # a session is one small row; as many as messages
+HANDOFFS_PER_SESSION = 2  # per hour
+HANDOFFS_PER_IP = 5  # per hour
 BOT_SECONDS = 5.0  # how long a looked-up chatbot is reused
 HISTORY = 6  # earlier messages of the session given to the model
 SESSION_DAYS_UNSTORED = 1  # sessions of tenants that keep no transcripts (no text in them) are kept this long
@@ -70,8 +76,13 @@ class Widget:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.per_ip = SlidingWindow(PER_IP_PER_MINUTE)
+        self.per_ip_day = FixedWindow(PER_IP_PER_DAY, 86_400)
         self.per_session = SlidingWindow(PER_SESSION_PER_MINUTE)
-        self._rated: set[tuple[str, str]] = set()
+        self.openings = SlidingWindow(SESSIONS_PER_IP_PER_MINUTE)
+        self.votes = SlidingWindow(PER_IP_PER_MINUTE)
+        self.handoffs_per_session = SlidingWindow(HANDOFFS_PER_SESSION, 3600)
+        self.handoffs_per_ip = SlidingWindow(HANDOFFS_PER_IP, 3600)
+        self._rated: set[str] = set()  # votes on answers that were not stored
         self._bots: dict[str, tuple[float, Bot | None]] = {}
         self._lock = threading.Lock()
 
@@ -108,8 +119,9 @@ class Widget:
             "handoff": s.handoff, "max_chars": s.max_chars,
         }  # fmt: skip
 
-    def open_session(self, bot: Bot) -> str:
+    def open_session(self, bot: Bot, client: str) -> str:
         """A new conversation; its id is all the widget keeps."""
+        _limit((self.openings, f"{bot.id}:{client_key(client)}"))
         with self.services.db.session(bot.tenant_id) as session:
             row = WidgetSession(chatbot_id=bot.id, last_at=utcnow())
             session.add(row)
@@ -125,10 +137,8 @@ class Widget:
                 422, "message_too_long", f"A message may have at most {bot.settings.max_chars} characters."
             )
         language = language if language in bot.settings.languages else "de"
-        for window, key in ((self.per_ip, f"{bot.id}:{client}"), (self.per_session, session_id)):
-            wait = window.hit(key)
-            if wait is not None:
-                raise Refused(429, "rate_limited", "Too many messages; please wait a moment.", wait)
+        address = f"{bot.id}:{client_key(client)}"
+        _limit((self.per_ip, address), (self.per_session, session_id), (self.per_ip_day, address))
         for attempt in range(2):
             try:
                 with self.services.db.session(bot.tenant_id) as session:
@@ -143,34 +153,53 @@ class Widget:
                 if attempt:
                     raise
         answer = answers.answer(self.services, bot.principal, spec, past, message, language, easy)
-        message_id = self._keep(bot, session_id, message, answer, language, easy) if keep else _new_id()
-        return {
-            "id": message_id, "text": answer.text, "html": answer.html, "sources": answer.sources_json(),
-            "declined": answer.declined,
-        }  # fmt: skip
+        message_id = (
+            self._keep(bot, session_id, message, answer, language, answer.easy)
+            if keep
+            else self._signed(session_id, _new_id())
+        )
+        return {"id": message_id, **answer.as_json()}
 
-    def feedback(self, bot: Bot, session_id: str, message_id: str, helpful: bool) -> None:
-        """Count one helpful / not helpful per answer (a second vote on the same answer changes nothing)."""
-        with self._lock:
-            if (session_id, message_id) in self._rated:
-                return
-            self._rated.add((session_id, message_id))
-            if len(self._rated) > 100_000:
-                self._rated.clear()
+    def feedback(self, bot: Bot, client: str, session_id: str, message_id: str, helpful: bool) -> None:
+        """Count one helpful / not helpful per answer the bot really gave in this session (a second vote on
+        the same answer, or a vote on an answer that does not exist, changes nothing)."""
+        _limit((self.votes, f"{bot.id}:{client_key(client)}"))
         with self.services.db.session(bot.tenant_id) as session:
             self._session(session, bot, session_id)
-            stored = session.get(WidgetMessage, message_id)
-            if stored is not None and stored.session_id == session_id and stored.role == "assistant":
-                if stored.helpful is not None:
+            if "." in message_id:  # an answer that was not stored: its id is signed for this session
+                if not hmac.compare_digest(message_id, self._signed(session_id, message_id.split(".")[0])):
                     return
-                stored.helpful = helpful
+                with self._lock:
+                    if message_id in self._rated:
+                        return
+                    if len(self._rated) > 100_000:
+                        self._rated.clear()
+                    self._rated.add(message_id)
+            else:
+                voted = session.execute(
+                    update(WidgetMessage)
+                    .where(
+                        WidgetMessage.id == message_id,
+                        WidgetMessage.session_id == session_id,
+                        WidgetMessage.role == "assistant",
+                        WidgetMessage.helpful.is_(None),
+                    )
+                    .values(helpful=helpful)
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                if voted != 1:
+                    return
             column = Chatbot.helpful if helpful else Chatbot.not_helpful
             session.execute(update(Chatbot).where(Chatbot.id == bot.id).values({column: column + 1}))
 
-    def handoff(self, bot: Bot, session_id: str, name: str, contact: str, message: str) -> str:
+    def handoff(self, bot: Bot, client: str, session_id: str, name: str, contact: str, message: str) -> str:
         """Leave the citizen's request for a person; returns the reference the citizen is given."""
         if not bot.settings.handoff:
             raise Refused(409, "handoff_off", "This chatbot does not hand over to staff.")
+        _limit(
+            (self.handoffs_per_session, session_id),
+            (self.handoffs_per_ip, f"{bot.id}:{client_key(client)}"),
+        )
         reference = "H-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6))
         with self.services.db.session(bot.tenant_id) as session:
             self._session(session, bot, session_id)
@@ -184,7 +213,7 @@ class Widget:
                 )
             )  # fmt: skip
         if bot.settings.handoff_workflow:
-            self._start_workflow(bot, reference, name, contact, message, transcript)
+            self._start_workflow(bot, reference, name, contact, message)
         logger.info("hand-off %s left with chatbot %s", reference, bot.settings.name)
         return reference
 
@@ -205,7 +234,14 @@ class Widget:
             )
         )
 
+    def _signed(self, session_id: str, message_id: str) -> str:
+        """The id of an answer that is not stored, signed for its session (so feedback cannot be made up)."""
+        key = self.services.settings.require_secret().encode()
+        mac = hmac.new(key, f"{session_id}:{message_id}".encode(), hashlib.sha256).hexdigest()[:16]
+        return f"{message_id}.{mac}"
+
     def _past(self, session: Any, session_id: str) -> list[Message]:
+        """The conversation so far, without the turns the bot declined (an attempt to steer it included)."""
         rows = [m for m in self._stored(session, session_id) if not m.declined][-HISTORY:]
         return [
             Message(role="assistant" if m.role == "assistant" else "user", content=m.content) for m in rows
@@ -216,8 +252,11 @@ class Widget:
     ) -> str:
         with self.services.db.session(bot.tenant_id) as session:
             session.add(
-                WidgetMessage(session_id=session_id, role="user", content=question, language=language)
-            )
+                WidgetMessage(
+                    session_id=session_id, role="user", content=question, language=language,
+                    declined=answer.declined,
+                )
+            )  # fmt: skip
             reply = WidgetMessage(
                 session_id=session_id, role="assistant", content=answer.text, sources=answer.sources_json(),
                 declined=answer.declined, easy=easy, language=language,
@@ -254,22 +293,29 @@ class Widget:
             (midnight - now).total_seconds(),
         )
 
-    def _start_workflow(
-        self, bot: Bot, reference: str, name: str, contact: str, message: str, transcript: list[Any]
-    ) -> None:
+    def _start_workflow(self, bot: Bot, reference: str, name: str, contact: str, message: str) -> None:
+        """Start the chatbot's hand-off workflow with the request (the conversation stays in the inbox)."""
         data: dict[str, Any] = {"reference": reference, "name": name, "contact": contact, "message": message}
         try:
             run = self.services.workflows.start(
-                bot.principal,
-                bot.settings.handoff_workflow or "",
-                {**data, "transcript": transcript},
-                "chatbot",
+                bot.principal, bot.settings.handoff_workflow or "", data, "chatbot"
             )
-        except Exception:  # the hand-off is in the inbox either way; say why the workflow did not start
-            logger.exception("hand-off %s: workflow %s not started", reference, bot.settings.handoff_workflow)
+        except Exception as exc:  # the hand-off is in the inbox either way; the log names no personal data
+            logger.warning(
+                "hand-off %s: workflow %s not started (%s)",
+                reference, bot.settings.handoff_workflow, type(exc).__name__,
+            )  # fmt: skip
             return
         with self.services.db.session(bot.tenant_id) as session:
             session.execute(update(Handoff).where(Handoff.reference == reference).values(run_id=run.id))
+
+
+def _limit(*windows: tuple[SlidingWindow | FixedWindow, str]) -> None:
+    """Count the event in every window; Refused (429) with the wait when one of them is full."""
+    for window, key in windows:
+        wait = window.hit(key)
+        if wait is not None:
+            raise Refused(429, "rate_limited", "Too many requests; please wait a moment.", wait)
 
 
 def purge(session: Any, now: datetime | None = None) -> int:

@@ -28,6 +28,7 @@ def _sqlite_engine(url: str) -> Engine:
         parsed.set(drivername="sqlite+pysqlite"),
         module=sqlite_module,
         connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,  # errors in the log never show the values (citizens' texts, contacts)
     )
 
     @event.listens_for(engine, "connect")
@@ -68,7 +69,7 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 READ_ONLY = "rathaus_read_only"

@@ -141,7 +141,7 @@ p.txt{margin:0}
 textarea{flex:1;min-width:0;resize:vertical;max-height:10em}
 .count{margin:0;font-size:.85em;color:#4a4f63}
 .status{margin:0;font-size:.9em;min-height:0}
-.status:empty{display:none}
+.status:empty{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .status.bad{color:#a51d1d;font-weight:600}
 @media (max-height:30em){.panel{overflow-y:auto}.body{flex:none;overflow:visible}}
 @media (prefers-reduced-motion:reduce){*,::before,::after{transition:none!important;animation:none!important;scroll-behavior:auto!important}}
@@ -435,6 +435,7 @@ textarea{flex:1;min-width:0;resize:vertical;max-height:10em}
   }
 
   function render(answer, language) {
+    language = answer.language || language;  // the language the answer is really in
     const body = h("div", {class: "txt", lang: language, dir: RTL.includes(language) ? "rtl" : "ltr"});
     body.innerHTML = answer.html || "";  // safe HTML, sanitised by the server
     if (!answer.html) body.textContent = answer.text || "";
