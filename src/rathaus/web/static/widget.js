@@ -5,7 +5,7 @@
   const script = document.currentScript || document.querySelector("script[data-bot]");
   if (!script || !script.dataset.bot || !script.src) return;
   const API = new URL(script.src).origin + "/api/widget/" + encodeURIComponent(script.dataset.bot);
-  const NAMES = {de: "Deutsch", en: "English", tr: "Türkçe", uk: "Українська", ar: "العربية", ru: "Русский", fr: "Français"};
+  const NAMES = {de: "Deutsch", en: "English", tr: "Türkçe", uk: "Українська", ar: "العربية", ru: "Русский", fr: "Français", pl: "Polski", es: "Español", it: "Italiano"};
   const RTL = ["ar", "fa", "he", "ur"];
   const T = {
     de: {
