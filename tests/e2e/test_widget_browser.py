@@ -218,3 +218,19 @@ def test_a_page_on_another_origin_gets_no_chat(sites: Sites, page: Page) -> None
     expect(chat.get_by_label("Ihre Frage")).to_be_hidden()
     assert [r.status for r in answers][:1] == [403]
     assert serious_violations(page) == []
+
+
+def test_on_a_small_screen_the_chat_keeps_the_focus(sites: Sites, page: Page) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(sites.city)
+    page.get_by_role("button", name="Chat mit der KI").click()
+    chat = page.get_by_role("dialog", name=TITLE)
+    expect(chat).to_have_attribute("aria-modal", "true")  # it covers the page: nothing behind it is reachable
+    field = chat.get_by_label("Ihre Frage")
+    expect(field).to_be_focused()
+    for key in ["Tab"] * 25 + ["Shift+Tab"] * 25:  # however far one tabs, the focus never leaves the chat
+        page.keyboard.press(key)
+        assert page.evaluate("document.activeElement.hasAttribute('data-rathaus-widget')"), key
+    closer = chat.get_by_role("button", name="Chat schließen")
+    tab_to(page, closer)
+    assert serious_violations(page) == []

@@ -316,7 +316,13 @@ textarea{flex:1;min-width:0;resize:vertical;max-height:10em}
   }
   const scrollTo = (el) => el.scrollIntoView({block: "nearest"});
   let refusal = null;  // the note that the chat is not available here
+  // Where the panel covers the whole screen it is modal: Tab stays inside it (nothing behind it is visible).
+  const covers = window.matchMedia("(max-width:32em),(max-height:30em)");
+  const focusables = () => [...panel.querySelectorAll(
+    "a[href],button:not([disabled]),textarea,input:not([disabled]),select,[tabindex]:not([tabindex='-1'])",
+  )].filter((el) => el.getClientRects().length);
   function open() {
+    panel.setAttribute("aria-modal", covers.matches ? "true" : "false");
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     (refusal || field).focus();
@@ -331,6 +337,13 @@ textarea{flex:1;min-width:0;resize:vertical;max-height:10em}
   closer.addEventListener("click", close);
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.defaultPrevented) { event.preventDefault(); close(); }
+    if (event.key !== "Tab" || !covers.matches) return;
+    const all = focusables();
+    const edge = event.shiftKey ? all[0] : all[all.length - 1];
+    if (all.length && root.activeElement === edge) {
+      event.preventDefault();
+      (event.shiftKey ? all[all.length - 1] : all[0]).focus();
+    }
   });
 
   let loading = null;  // the configuration's promise; kept once loaded or refused
