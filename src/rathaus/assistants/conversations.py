@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, delete, select
+from sqlalchemy import JSON, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rathaus.identity.models import Tenant
 from rathaus.llm.backend import Message
 from rathaus.store.base import Base, TenantOwned, UtcDateTime, utcnow
+from rathaus.store.batches import delete_by_ids
 from rathaus.store.tenancy import NotFound, get_or_404
 
 TITLE_LENGTH = 80
@@ -129,9 +130,6 @@ def purge(session: Session, now: datetime | None = None) -> int:
             Conversation.tenant_id == tenant.id, Conversation.updated_at <= cutoff
         )
         ids = list(session.scalars(expired))
-        for start in range(0, len(ids), 500):
-            batch = ids[start : start + 500]
-            session.execute(delete(ConversationMessage).where(ConversationMessage.conversation_id.in_(batch)))
-            session.execute(delete(Conversation).where(Conversation.id.in_(batch)))
+        delete_by_ids(session, ids, ConversationMessage.conversation_id, Conversation.id)
         deleted += len(ids)
     return deleted

@@ -4,6 +4,8 @@ if asked, in Leichte Sprache; attempts to steer it and answers that repeat its i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from html import unescape
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,7 @@ from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.guard import leaks, tries_to_steer
 from rathaus.identity.principal import Principal
-from rathaus.llm.backend import ChatRequest, Message, TextChunk
+from rathaus.llm.backend import ChatRequest, Message, StreamItem, collect
 from rathaus.llm.catalogue import DataClass
 from rathaus.routing.router import need_of
 from rathaus.web.markdown import to_html
@@ -113,7 +115,7 @@ def answer(
     prepared = prepare_for(services, principal, bot, request)
     if prepared.grounded is None:  # the assistant lost its knowledge: never answer without sources
         return declined(language)
-    text = _collect(prepared.stream(services, principal, ENDPOINT))
+    text = _text(prepared.stream(services, principal, ENDPOINT))
     route = prepared.route.as_json() if prepared.route else None
     if not prepared.grounded.found:
         if language == "de":
@@ -126,11 +128,10 @@ def answer(
     return Answer(text, shown_sources(text, prepared.grounded), False, route, language, easy)
 
 
-def _collect(stream: Any) -> str:
-    try:
-        return "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
-    finally:
-        stream.close()
+def _text(stream: Iterator[StreamItem]) -> str:
+    """The whole answer of a stream (closed also when reading fails)."""
+    with closing(stream):  # type: ignore[type-var]
+        return collect(stream)[0].strip()
 
 
 def _simplify(services: Services, principal: Principal, text: str) -> str:
@@ -142,4 +143,4 @@ def _simplify(services: Services, principal: Principal, text: str) -> str:
     )
     need = need_of(request, CITIZENS, "simplify")
     route = services.routing.plan(need)
-    return _collect(services.routing.run(principal, route, request, ENDPOINT, need.labels))
+    return _text(services.routing.run(principal, route, request, ENDPOINT, need.labels))

@@ -3,6 +3,7 @@ instructions, and a check that an answer does not repeat them."""
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -46,11 +47,15 @@ def leaks(answer: str, instructions: str, words: int = LEAK_WORDS) -> bool:
     """Whether the answer repeats `words` consecutive words of the instructions (ignoring case and
     punctuation)."""
     said = [w.lower() for w in _WORD.findall(answer)]
-    secret = [w.lower() for w in _WORD.findall(instructions)]
-    if len(said) < words or len(secret) < words:
-        return False
-    shingles = {tuple(secret[i : i + words]) for i in range(len(secret) - words + 1)}
+    shingles = _shingles(instructions, words)
     return any(tuple(said[i : i + words]) in shingles for i in range(len(said) - words + 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _shingles(text: str, words: int) -> frozenset[tuple[str, ...]]:
+    """Every run of `words` consecutive words of a text (the same instructions are checked on every turn)."""
+    tokens = [w.lower() for w in _WORD.findall(text)]
+    return frozenset(tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1))
 
 
 def client_key(address: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rathaus.assistants import registry as assistants
-from rathaus.chatbots.models import Chatbot
+from rathaus.chatbots.models import Chatbot, Handoff
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
@@ -145,8 +145,6 @@ def listing(session: Session) -> list[Chatbot]:
 def delete(session: Session, principal: Principal, name: str) -> None:
     """Withdraw a chatbot: its widget stops working, its transcripts go with it. Refused (Conflict) while
     citizens' hand-offs to it are still open, so no request is lost unanswered."""
-    from rathaus.chatbots.models import Handoff
-
     if not principal.has_role(Role.builder):
         raise Forbidden("withdrawing chatbots needs the role 'builder'")
     bot = find(session, name)

@@ -30,7 +30,8 @@ from rathaus.chatbots.registry import ChatbotSettings
 from rathaus.identity.models import Role, Tenant
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import Message
-from rathaus.store.base import utcnow
+from rathaus.store.base import new_id, utcnow
+from rathaus.store.batches import delete_by_ids
 
 if TYPE_CHECKING:
     from rathaus.services import Services
@@ -156,7 +157,7 @@ class Widget:
         message_id = (
             self._keep(bot, session_id, message, answer, language, answer.easy)
             if keep
-            else self._signed(session_id, _new_id())
+            else self._signed(session_id, new_id())
         )
         return {"id": message_id, **answer.as_json()}
 
@@ -333,10 +334,7 @@ def purge(session: Any, now: datetime | None = None) -> int:
                 )
             )
         )
-        for start in range(0, len(ids), 500):
-            batch = ids[start : start + 500]
-            session.execute(delete(WidgetMessage).where(WidgetMessage.session_id.in_(batch)))
-            session.execute(delete(WidgetSession).where(WidgetSession.id.in_(batch)))
+        delete_by_ids(session, ids, WidgetMessage.session_id, WidgetSession.id)
         session.execute(
             delete(Handoff).where(
                 Handoff.tenant_id == tenant.id, Handoff.status == "done", Handoff.done_at <= cutoff
@@ -344,9 +342,3 @@ def purge(session: Any, now: datetime | None = None) -> int:
         )
         deleted += len(ids)
     return deleted
-
-
-def _new_id() -> str:
-    from rathaus.store.base import new_id
-
-    return new_id()

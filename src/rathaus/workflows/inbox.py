@@ -80,14 +80,19 @@ class Mail:
     raw: bytes
 
 
+def _key(tenant_slug: str, name: str) -> str:
+    """How RATHAUS_MAILBOXES names a tenant's mailbox."""
+    return f"{tenant_slug}/{name}"
+
+
 def is_set_up(settings: Settings, tenant_slug: str, name: str) -> bool:
     """Whether IT has set up this tenant's mailbox."""
-    return f"{tenant_slug}/{name}" in settings.mailboxes
+    return _key(tenant_slug, name) in settings.mailboxes
 
 
 def mailbox_url(settings: Settings, tenant_slug: str, name: str) -> str:
     """The IMAP address IT set up for this tenant's mailbox; MailboxError if there is none."""
-    url = settings.mailboxes.get(f"{tenant_slug}/{name}")
+    url = settings.mailboxes.get(_key(tenant_slug, name))
     if url is None:
         raise MailboxError(f"mailbox '{name}' is not set up for tenant '{tenant_slug}' (RATHAUS_MAILBOXES)")
     return url.get_secret_value()
