@@ -32,17 +32,19 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
-## test: virtual environment, install with test tools, model weights, browser, lint, types, all tests
+## test: virtual environment, install with test tools, model weights, browser, lint, types, layers, all tests
 test: setup-dev browser
 	$(BIN)/rathaus models install $(TEST_MODELS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: setup-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 pytest:
 	$(BIN)/pytest $(ARGS)

@@ -43,8 +43,8 @@ from rathaus.knowledge.index import index_for
 from rathaus.knowledge.models import Document, Passage
 from rathaus.knowledge.service import Knowledge
 from rathaus.llm.catalogue import Catalogue
-from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
+from rathaus.routing.gateway import ModelGateway
 from rathaus.settings import Settings
 from rathaus.store.base import new_id, utcnow
 from rathaus.store.db import Database

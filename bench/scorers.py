@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from rathaus.assistants.leichte_sprache import RULES, check
 from rathaus.knowledge.german import terms
+from rathaus.text.leichte_sprache import RULES, check
 
 SPACES = re.compile(r"\s+")
 WORDS = re.compile(r"\w+", re.UNICODE)

@@ -103,8 +103,8 @@ def _city(services: Services) -> tuple[str, str]:
     )
     bot = ChatbotSettings(name="bench", assistant="auskunft", title="Bench", origins=[ORIGIN])
     with services.db.session(tenant_id) as session:
-        assistants.save(session, admin, spec)
-        token = publish(session, admin, bot).token
+        assistants.save(session, admin, spec, services.catalogue)
+        token = publish(session, admin, bot, services.catalogue).token
         key = issue_key(session, "bench").token
     return token, key
 

@@ -182,7 +182,7 @@ def main() -> None:
             services = Services.build(_settings(data_dir, args.database_url, workflow_workers=workers))
             try:
                 with services.db.session(tenant_id) as session:
-                    registry.save(session, principal, load_workflow(WORKFLOW))
+                    registry.save(session, principal, load_workflow(WORKFLOW), services.catalogue)
                 services.workflows.executor.start()
                 results.append(measure(f"in-process, {workers} threads", services, principal, args.runs))
             finally:

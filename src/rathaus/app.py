@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -13,13 +14,37 @@ from fastapi.staticfiles import StaticFiles
 
 from rathaus import __version__
 from rathaus.api import assistants_api, health, identity_api, knowledge_api, openai_api, workflows_api
+from rathaus.api import chatbots_api as widget_api
 from rathaus.api.errors import install_error_handlers
 from rathaus.api.limits import BodyLimit
-from rathaus.chatbots import api as widget_api
+from rathaus.api.proxies import TrustedProxies
+from rathaus.api.security_headers import SecurityHeaders
 from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
-from rathaus.web import admin, budgets, builder, chat, chatbots, knowledge, pages, usage, workflows
+from rathaus.web import (
+    admin,
+    budgets,
+    builder,
+    chat,
+    chatbots,
+    invitations,
+    knowledge,
+    pages,
+    usage,
+    workflows,
+)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `rathaus serve` runs Uvicorn: forwarding headers are left to the app (`TrustedProxies`),
+    which believes only RATHAUS_TRUSTED_PROXIES, where Uvicorn would believe any peer on loopback."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "proxy_headers": False,
+    }
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -31,6 +56,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         housekeeping = None
         if services is None:  # a real server: continue what a stopped one left, then keep house
             built.knowledge.resume()
+            built.gateway.budgets.sweep()  # budget reservations of requests a stopped server left open
             built.workflows.executor.start()
             housekeeping = asyncio.create_task(run_regularly(built.db))
         yield
@@ -51,6 +77,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_request_bytes, upload_bytes=settings.max_upload_bytes
     )
+    api_docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, api_docs_paths=api_docs)  # also on the body limit's 413
+    app.add_middleware(TrustedProxies, proxies=settings.trusted_proxies)  # outermost: all see the client
     app.include_router(health.router)
     app.include_router(openai_api.router)
     app.include_router(identity_api.router)
@@ -62,6 +91,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(builder.router)
     app.include_router(admin.router)
+    app.include_router(invitations.router)
     app.include_router(usage.router)
     app.include_router(budgets.router)
     app.include_router(knowledge.router)

@@ -90,7 +90,7 @@ def serve(
     """Run the server."""
     import uvicorn
 
-    from rathaus.app import create_app
+    from rathaus.app import create_app, uvicorn_options
 
     settings = settings_or_exit(host=host, port=port, demo=demo or None)
     try:
@@ -112,7 +112,7 @@ def serve(
             typer.echo(f"Lade Modell / loading model {profile.id} …")
             load()
     typer.echo(f"Rathaus läuft / is running on http://{settings.host}:{settings.port}  (OpenAI API: /v1)")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(application, **uvicorn_options(settings))
 
 
 @app.command()
@@ -231,7 +231,11 @@ def user_add(
     ] = None,
     platform_admin: Annotated[bool, typer.Option(help="Administers the whole platform.")] = False,
 ) -> None:
-    """Add a user to a tenant with a role (creates the user if needed)."""
+    """Add a user to a tenant with a role (creates the user if needed).
+
+    An operator's action: the membership takes effect at once, without the invitation a tenant
+    administrator's page sends, and settles an open invitation of that tenant.
+    """
     from rathaus.identity.directory import add_user, user_by_email
     from rathaus.identity.models import Tenant
 
@@ -503,6 +507,7 @@ def spec_apply(
     """Create the assistant or workflow, or store the document as its next version."""
     from rathaus.assistants import registry
     from rathaus.formats.documents import DocumentError
+    from rathaus.llm.catalogue import Catalogue
     from rathaus.workflows import registry as workflows
     from rathaus.workflows.spec import WorkflowSpec
 
@@ -510,14 +515,16 @@ def spec_apply(
         spec = _load_spec(file)
     except (OSError, DocumentError) as exc:
         fail(f"{file}: {exc}")
-    db = _database(settings_or_exit())
+    settings = settings_or_exit()
+    catalogue = Catalogue(settings.catalogue_file)
+    db = _database(settings)
     principal = _cli_principal(db, tenant, user)
     try:
         with db.session(principal.tenant_id) as session:
             if isinstance(spec, WorkflowSpec):
-                version = workflows.save(session, principal, spec).version
+                version = workflows.save(session, principal, spec, catalogue).version
             else:
-                version = registry.save(session, principal, spec).version
+                version = registry.save(session, principal, spec, catalogue).version
             typer.echo(f"{spec.metadata.name}: Version {version}")
     except (PermissionError, ValueError) as exc:
         fail(str(exc))
@@ -548,7 +555,7 @@ def spec_schemas(
     out: Annotated[Path, typer.Option(help="Folder for the JSON Schemas.")] = Path("docs/schemas"),
 ) -> None:
     """Write the JSON Schemas of all document kinds (generated from the code)."""
-    from rathaus.formats.schemas import write_schemas
+    from rathaus.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(str(path))
@@ -565,7 +572,7 @@ def chat(
     from rathaus.assistants.runtime import prepare_chat
     from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
     from rathaus.llm.catalogue import UnknownModel
-    from rathaus.llm.gateway import UnsupportedRequest
+    from rathaus.routing.gateway import UnsupportedRequest
     from rathaus.store.tenancy import NotFound
 
     services = _services()
@@ -830,8 +837,8 @@ def _knowledge(settings: Settings) -> Iterator[Knowledge]:
     """The knowledge service without the web server's parts (no secret key needed)."""
     from rathaus.knowledge.service import Knowledge
     from rathaus.llm.catalogue import Catalogue
-    from rathaus.llm.gateway import ModelGateway
     from rathaus.llm.pool import ModelPool
+    from rathaus.routing.gateway import ModelGateway
 
     db = _database(settings)
     catalogue = Catalogue(settings.catalogue_file)

@@ -109,4 +109,4 @@ def seed_demo_knowledge(knowledge: Knowledge, report: Callable[[str, bool], None
         except NotFound:
             current = None
         if current != spec:
-            registry.save(session, principal, spec)
+            registry.save(session, principal, spec, knowledge.gateway.catalogue)

@@ -8,7 +8,7 @@ import pluggy
 
 from rathaus import hookspecs
 
-DEFAULT_PLUGINS = ("rathaus.llm.default_plugins",)
+DEFAULT_PLUGINS = ("rathaus.default_plugins",)
 
 
 @functools.cache

@@ -10,10 +10,10 @@ from rathaus.identity.login import SessionCookies
 from rathaus.identity.throttle import LoginThrottle
 from rathaus.knowledge.service import Knowledge
 from rathaus.llm.catalogue import Catalogue
-from rathaus.llm.gateway import ModelGateway
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.dispatch import Dispatcher
+from rathaus.routing.gateway import ModelGateway
 from rathaus.routing.router import Router
 from rathaus.settings import Settings
 from rathaus.store.db import Database

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to /metrics; unset: only this machine may scrape.",
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; empty: none, the direct peer is the client.",
+    )
     workflow_workers: int = Field(
         default=2, ge=0, le=64, description="Threads running workflow steps in the server; 0 = none."
     )
@@ -130,6 +135,25 @@ class Settings(BaseSettings):
     def _host_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        try:
+            for proxy in value:
+                ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"must be IP addresses or networks such as 10.0.0.0/8: {exc}") from None
         return value
 
     @field_validator("mailboxes")

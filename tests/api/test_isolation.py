@@ -69,7 +69,7 @@ def test_browser_login_cookie_grants_access(client: TestClient, jena: TenantFixt
     assert (
         me["role"] == "staff" and me["tenant"]["slug"] == "jena" and me["user"]["email"] == jena.staff_email
     )
-    assert client.post("/api/auth/logout").status_code == 204
+    assert client.post("/api/auth/logout", headers={"X-Rathaus-CSRF": "1"}).status_code == 204
     assert client.get("/api/me").status_code == 401
 
 

@@ -57,7 +57,7 @@ def _setup(
         }
     )
     with services.db.session(tenant.id) as session:
-        registry.save(session, admin, spec)
+        registry.save(session, admin, spec, services.catalogue)
 
 
 def _records(services: Services) -> int:

@@ -80,8 +80,8 @@ def publish_bot(
         }
     )
     with services.db.session(tenant.id) as session:
-        assistants.save(session, admin, spec)
-        return publish(session, admin, settings).token
+        assistants.save(session, admin, spec, services.catalogue)
+        return publish(session, admin, settings, services.catalogue).token
 
 
 def keep_no_conversations(services: Services, tenant: TenantFixture) -> None:

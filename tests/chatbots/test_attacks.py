@@ -54,7 +54,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     path = require_model("qwen2.5-1.5b")
     profile = {
         "id": "qwen2.5-1.5b", "backend": "llamacpp", "tier": 2, "params": {"path": str(path)},
-        "capabilities": ["chat", "json_schema"], "data_classes": ["öffentlich", "personenbezogen"],
+        "capabilities": ["chat", "json_schema"], "data_classes": ["öffentlich", "intern", "personenbezogen"],
     }  # fmt: skip
     data = write_catalogue(tmp_path_factory.mktemp("attacks") / "data", [profile])
     settings = Settings(

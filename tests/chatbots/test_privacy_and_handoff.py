@@ -43,7 +43,12 @@ def test_a_handoff_starts_the_chatbots_workflow(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
     with services.db.session(jena.id) as session:
-        workflows.save(session, Principal(tenant_id=jena.id, role=Role.builder), load_workflow(RUECKRUF))
+        workflows.save(
+            session,
+            Principal(tenant_id=jena.id, role=Role.builder),
+            load_workflow(RUECKRUF),
+            services.catalogue,
+        )
     token = publish_bot(services, jena, handoff_workflow="rueckruf")
     citizen = Citizen(client, PublishedBot(token, SITE, jena)).start()
     body = {"session": citizen.session, "name": "Eva", "contact": CONTACT, "message": "Bitte zurückrufen."}

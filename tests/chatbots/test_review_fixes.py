@@ -66,7 +66,10 @@ def test_a_chatbot_whose_assistant_lost_its_knowledge_declines(
     with services.db.session(bot.tenant.id) as session:
         spec = assistants.load(session, admin, "auskunft").spec
         assistants.save(
-            session, admin, spec.model_copy(update={"spec": spec.spec.model_copy(update={"knowledge": []})})
+            session,
+            admin,
+            spec.model_copy(update={"spec": spec.spec.model_copy(update={"knowledge": []})}),
+            services.catalogue,
         )
     answer = Citizen(client, bot).start().ask("Was ist die Hauptstadt von Frankreich?").json()
     assert answer["declined"] is True and answer["sources"] == []

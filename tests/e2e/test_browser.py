@@ -31,7 +31,7 @@ def site(settings: Settings, services: Services, jena: TenantFixture) -> Iterato
     """The app with one assistant, served on loopback."""
     builder = Principal(tenant_id=jena.id, role=Role.builder)
     with services.db.session(jena.id) as session:
-        registry.save(session, builder, templates()["buergeranfrage"])
+        registry.save(session, builder, templates()["buergeranfrage"], services.catalogue)
     with serve_in_thread(create_app(settings, services)) as url:
         yield url
 
@@ -88,7 +88,10 @@ def test_staff_chats_and_sees_the_answer_stream_in(
     document["spec"]["instructions"] = "Antworte kurz."
     with services.db.session(jena.id) as session:
         registry.save(
-            session, Principal(tenant_id=jena.id, role=Role.builder), AssistantSpec.model_validate(document)
+            session,
+            Principal(tenant_id=jena.id, role=Role.builder),
+            AssistantSpec.model_validate(document),
+            services.catalogue,
         )
 
     page.goto(f"{site}/login")
@@ -276,7 +279,10 @@ def test_upload_search_and_cited_answer(
     }
     with services.db.session(jena.id) as session:
         registry.save(
-            session, Principal(tenant_id=jena.id, role=Role.builder), AssistantSpec.model_validate(document)
+            session,
+            Principal(tenant_id=jena.id, role=Role.builder),
+            AssistantSpec.model_validate(document),
+            services.catalogue,
         )
     context = browser.new_context(locale="de-DE")
     staff = context.new_page()

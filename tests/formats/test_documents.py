@@ -11,7 +11,7 @@ import pytest
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.assistants.templates import templates
 from rathaus.formats.documents import DocumentError, dump_document, load_document
-from rathaus.formats.schemas import rendered, schema_of
+from rathaus.schemas import rendered, schema_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -42,7 +42,9 @@ def test_wrong_and_revoked_keys_are_refused(db: Database, jena: TenantFixture) -
 def test_password_login_session_and_logout(db: Database, jena: TenantFixture) -> None:
     cookies = SessionCookies("s" * 40)
     with db.system_session() as session:
-        cookie, _user = cookies.login(session, jena.staff_email.upper(), PASSWORD, None, hours=1)
+        outcome = cookies.login(session, jena.staff_email.upper(), PASSWORD, None, hours=1)
+    cookie = outcome.cookie
+    assert (outcome.tenant_slug, outcome.invitations) == ("jena", 0)
     with db.system_session() as session:
         principal = cookies.authenticate(session, cookie)
     assert principal is not None and principal.role == Role.staff and principal.tenant_id == jena.id

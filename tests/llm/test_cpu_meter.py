@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rathaus.accounting.cpu_meter import CpuMeter
+from rathaus.llm.cpu_meter import CpuMeter
 
 
 def test_overlapping_requests_share_cpu_time() -> None:

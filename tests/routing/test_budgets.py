@@ -1,24 +1,31 @@
-"""Monthly budgets: warn at 80 %, refuse or downgrade when used up, and hold under concurrent requests."""
+"""Monthly budgets: warn at 80 %, refuse or downgrade when used up, hold under concurrent requests, and
+recover the reservations of requests whose process died."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from rathaus.accounting.budgets import BudgetExhausted
-from rathaus.accounting.models import Budget, RequestRecord
+from rathaus.accounting import budgets
+from rathaus.accounting.budgets import HOLD, Admission, BudgetExhausted
+from rathaus.accounting.models import Budget, BudgetMonth, BudgetReservation, RequestRecord
 from rathaus.app import create_app
-from rathaus.identity.models import Role
+from rathaus.identity.models import Role, Tenant
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message
 from rathaus.routing.router import need_of
 from rathaus.services import Services
 from rathaus.settings import Settings
+from rathaus.store.base import utcnow
+from rathaus.store.db import Database
+from rathaus.store.migrate import upgrade
 from tests.conftest import TenantFixture, make_tenant, write_catalogue
 from tests.web.session import form_token, login
 
@@ -44,10 +51,14 @@ def _budget(services: Services, tenant: TenantFixture, **limits: object) -> None
         session.add(Budget(**limits))
 
 
+def _request(max_tokens: int = 12) -> ChatRequest:
+    question = Message(role="user", content="Wie beantrage ich einen Anwohnerparkausweis?")
+    return ChatRequest(messages=[question], max_tokens=max_tokens)
+
+
 def _ask(services: Services, tenant: TenantFixture, max_tokens: int = 12) -> str:
     principal = Principal(tenant_id=tenant.id, role=Role.staff)
-    question = Message(role="user", content="Wie beantrage ich einen Anwohnerparkausweis?")
-    request = ChatRequest(messages=[question], max_tokens=max_tokens)
+    request = _request(max_tokens)
     route = services.routing.plan(need_of(request, "personenbezogen"))
     for _ in services.routing.run(principal, route, request, "test"):
         pass
@@ -117,7 +128,10 @@ def test_the_web_chat_shows_the_budget_warning(metered: tuple[Services, TenantFi
     _budget(services, tenant, assistant=None, eur_per_month=0.1, action="refuse")
     with services.db.session(tenant.id) as session:
         registry.save(
-            session, Principal(tenant_id=tenant.id, role=Role.builder), templates()["zusammenfassen"]
+            session,
+            Principal(tenant_id=tenant.id, role=Role.builder),
+            templates()["zusammenfassen"],
+            services.catalogue,
         )
     with TestClient(create_app(services.settings, services)) as client:
         login(client, tenant.staff_email)
@@ -146,3 +160,120 @@ def test_admins_set_and_remove_budgets_on_their_page(client: TestClient, jena: T
     client.cookies.clear()
     login(client, jena.staff_email)
     assert client.get("/admin/budgets").status_code == 403
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
+    """Moves the budgets' clock on, by which reservations expire."""
+    offset = timedelta()
+
+    def now() -> datetime:
+        return utcnow() + offset
+
+    def advance(by: timedelta) -> None:
+        nonlocal offset
+        offset += by
+
+    monkeypatch.setattr(budgets, "utcnow", now)
+    return advance
+
+
+def _admitted(services: Services, tenant: TenantFixture) -> Admission:
+    """A request admitted (its expected cost reserved) whose answer has not ended."""
+    route = services.routing.plan(need_of(_request(), "personenbezogen"))
+    services.routing.admit(Principal(tenant_id=tenant.id, role=Role.staff, user_id="u" * 32), route)
+    assert route.admission is not None and route.admission.holds
+    return route.admission
+
+
+def _reserved(services: Services, tenant: TenantFixture) -> tuple[float, float, int]:
+    """The tenant's reserved euros and Wh, and its open reservations."""
+    with services.db.session(tenant.id) as session:
+        eur, wh = session.execute(
+            select(func.sum(BudgetMonth.reserved_eur), func.sum(BudgetMonth.reserved_wh))
+        ).one()
+        rows = session.scalar(select(func.count(BudgetReservation.id)))
+    return float(eur or 0), float(wh or 0), int(rows or 0)
+
+
+def test_a_request_killed_mid_answer_blocks_the_budget_only_until_its_reservation_expires(
+    metered: tuple[Services, TenantFixture],
+    clock: Callable[[timedelta], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    services, tenant = metered
+    _budget(services, tenant, eur_per_month=0.02, action="refuse")  # one reservation (~0.027 €) fills it
+    _admitted(services, tenant)  # then its process is killed: nothing releases it, no record is written
+    with pytest.raises(BudgetExhausted):  # while the request may still be running, its reservation counts
+        _ask(services, tenant)
+    clock(HOLD + timedelta(seconds=1))
+    with caplog.at_level(logging.WARNING, logger=budgets.__name__):
+        _ask(services, tenant)  # admitted: the expired reservation is given back first
+    assert _reserved(services, tenant) == (pytest.approx(0.0), pytest.approx(0.0), 0)
+    assert _spent(services, tenant)[0] == 1  # the killed request left no record; the operator is told
+    assert f"tenant {tenant.id}, model large" in caplog.text and "left no request record" in caplog.text
+
+
+def test_a_starting_server_releases_expired_reservations_but_not_those_of_running_requests(
+    metered: tuple[Services, TenantFixture], clock: Callable[[timedelta], None]
+) -> None:
+    services, tenant = metered
+    _budget(services, tenant, eur_per_month=10.0, action="refuse")
+    killed = _admitted(services, tenant)
+    clock(timedelta(minutes=10))
+    running = _admitted(services, tenant)  # on another server sharing the database
+    clock(timedelta(minutes=10))  # the killed request's reservation expired 5 minutes ago, not this one
+    with TestClient(create_app(services.settings)):  # a server starts (and sweeps)
+        pass
+    eur, wh, rows = _reserved(services, tenant)
+    assert (
+        rows == 1 and eur == pytest.approx(running.holds[0].eur) and wh == pytest.approx(running.holds[0].wh)
+    )
+    services.gateway.budgets.release(running)
+    services.gateway.budgets.release(killed)  # had it come back after all: nothing is given back twice
+    assert _reserved(services, tenant) == (pytest.approx(0.0), pytest.approx(0.0), 0)
+
+
+def test_a_slow_answer_keeps_its_reservation_as_long_as_it_streams(
+    metered: tuple[Services, TenantFixture], clock: Callable[[timedelta], None]
+) -> None:
+    services, tenant = metered
+    _budget(services, tenant, eur_per_month=0.02, action="refuse")
+    request = _request()
+    route = services.routing.plan(need_of(request, "personenbezogen"))
+    answer = services.routing.run(Principal(tenant_id=tenant.id, role=Role.staff), route, request, "test")
+    next(answer)
+    for _ in range(3):  # 42 minutes in all, a piece of the answer every 14
+        clock(HOLD - timedelta(minutes=1))
+        next(answer)
+    assert services.gateway.budgets.sweep() == 0
+    with pytest.raises(BudgetExhausted):
+        _ask(services, tenant)
+    assert _reserved(services, tenant)[2] == 1
+    for _ in answer:
+        pass
+    assert _reserved(services, tenant) == (pytest.approx(0.0), pytest.approx(0.0), 0)
+    assert _spent(services, tenant)[0] == 1
+
+
+def test_upgrading_frees_the_reservations_leaked_before(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rathaus.db'}"
+    upgrade(url, "0017")
+    db = Database(url)
+    try:
+        with db.system_session() as session:
+            tenant = Tenant(slug="jena", name="Jena")
+            session.add(tenant)
+            session.flush()
+            budget = Budget(tenant_id=tenant.id, eur_per_month=1.0)
+            session.add(budget)
+            session.flush()
+            leaked = BudgetMonth(
+                tenant_id=tenant.id, budget_id=budget.id, month=budgets.this_month(), spent_eur=0.0,
+                spent_wh=0.0, reserved_eur=5.0, reserved_wh=40.0,
+            )  # fmt: skip
+            session.add(leaked)
+        upgrade(url)
+        assert budgets.Budgets(db).admit(tenant.id, None, 0.1, 1.0).holds  # no longer refused
+    finally:
+        db.dispose()

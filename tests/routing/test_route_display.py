@@ -22,7 +22,12 @@ def test_answers_explain_their_route_in_german(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
     with services.db.session(jena.id) as session:
-        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), templates()["zusammenfassen"])
+        registry.save(
+            session,
+            Principal(tenant_id=jena.id, role=Role.builder),
+            templates()["zusammenfassen"],
+            services.catalogue,
+        )
     login(client, jena.staff_email)
     response = client.post("/chat/zusammenfassen/send", json={"message": "Bitte kürzen."}, headers=CSRF)
     events = dict(sse_events(response.text))

@@ -17,6 +17,26 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
     assert response.status_code == 303, response.text
 
 
+def invitation_forms(page: str) -> dict[str, dict[str, str]]:
+    """The accept/decline forms of an invitations page: action path -> hidden fields."""
+    form = r'<form method="post" action="([^"]+/(?:accept|decline))"[^>]*>(.*?)</form>'
+    forms = re.findall(form, page, re.S)
+    return {
+        action: dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', body))
+        for action, body in forms
+    }
+
+
+def accept_at_login(client: TestClient, email: str, password: str = PASSWORD, tenant: str = "") -> None:
+    """Log in as a person who is only invited and accept the (single) invitation shown."""
+    page = client.post("/login", data={"email": email, "password": password, "tenant": tenant})
+    assert page.status_code == 200 and "ticket" in page.text, page.text
+    forms = invitation_forms(page.text)
+    [action] = [a for a in forms if a.endswith("/accept")]
+    accepted = client.post(action, data=forms[action], follow_redirects=False)
+    assert accepted.status_code == 303, accepted.text
+
+
 def form_token(client: TestClient, path: str = "/assistants") -> str:
     """The form token printed into a page's forms for the logged-in session."""
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(path).text)

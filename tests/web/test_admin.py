@@ -10,7 +10,7 @@ from rathaus.identity.directory import user_by_email
 from rathaus.identity.passwords import verify_password
 from rathaus.services import Services
 from tests.conftest import PASSWORD, TenantFixture
-from tests.web.session import form_token, login
+from tests.web.session import accept_at_login, form_token, login
 
 
 def _member_id(client: TestClient, email: str) -> str:
@@ -43,22 +43,24 @@ def test_admin_adds_people_and_changes_roles(
     new = {"csrf": token, "email": "Neu@Jena.example", "name": "Neu", "role": "builder", "password": "x" * 14}
     assert client.post("/admin/users", data={**new, "csrf": "falsch"}).status_code == 403
     created = client.post("/admin/users", data=new, follow_redirects=False)
-    assert created.headers["location"] == "/admin/users?done=created"
+    assert created.headers["location"] == "/admin/users?done=invited"
     assert "neu@jena.example" in client.get("/admin/users").text
 
-    # an account of another tenant joins, but its password stays its own
+    # an account of another tenant is only invited, and its password stays its own
     joined = client.post(
         "/admin/users",
         data={"csrf": token, "email": halle.staff_email, "role": "staff", "password": "uebernahme-versuch"},
         follow_redirects=False,
     )
-    assert joined.headers["location"] == "/admin/users?done=added"
+    assert joined.headers["location"] == "/admin/users?done=invited"
     with services.db.system_session() as session:
         user = user_by_email(session, halle.staff_email)
         assert user is not None and verify_password(user.password_hash, PASSWORD)
     again = client.post("/admin/users", data={**new, "password": ""})
-    assert again.status_code == 422 and "already a member" in again.text
+    assert again.status_code == 422 and "erstes Passwort" in again.text
 
+    newcomer = TestClient(client.app)
+    accept_at_login(newcomer, "neu@jena.example", "x" * 14)
     user_id = _member_id(client, "neu@jena.example")
     changed = client.post(
         f"/admin/users/{user_id}/role", data={"csrf": token, "role": "staff"}, follow_redirects=False

@@ -19,7 +19,12 @@ from tests.web.session import events as sse_events
 def _chat_as_staff(client: TestClient, services: Services, tenant: TenantFixture, template: str) -> None:
     """Publish a template as an assistant and log in as the tenant's staff member."""
     with services.db.session(tenant.id) as session:
-        registry.save(session, Principal(tenant_id=tenant.id, role=Role.builder), templates()[template])
+        registry.save(
+            session,
+            Principal(tenant_id=tenant.id, role=Role.builder),
+            templates()[template],
+            services.catalogue,
+        )
     login(client, tenant.staff_email)
 
 

@@ -22,7 +22,10 @@ from tests.web.session import CSRF, events, login
 def _publish(services: Services, tenant: TenantFixture) -> None:
     with services.db.session(tenant.id) as session:
         registry.save(
-            session, Principal(tenant_id=tenant.id, role=Role.builder), templates()["zusammenfassen"]
+            session,
+            Principal(tenant_id=tenant.id, role=Role.builder),
+            templates()["zusammenfassen"],
+            services.catalogue,
         )
 
 

@@ -79,3 +79,13 @@ spec:
         subject: Ihre Anfrage an die Stadt
         body: "{{ steps.freigabe.output.text }}"
 """
+
+
+def signed(key: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of a webhook call signed as a sender would: now (or at `timestamp`), with `key`."""
+    import time
+
+    from rathaus.workflows.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+    sent = int(time.time()) if timestamp is None else timestamp
+    return {TIMESTAMP_HEADER: str(sent), SIGNATURE_HEADER: sign(key, sent, body)}

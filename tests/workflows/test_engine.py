@@ -31,7 +31,7 @@ def builder(tenant: TenantFixture) -> Principal:
 
 def save(services: Services, tenant: TenantFixture, text: str) -> None:
     with services.db.session(tenant.id) as session:
-        registry.save(session, builder(tenant), load_workflow(text))
+        registry.save(session, builder(tenant), load_workflow(text), services.catalogue)
 
 
 def run_of(services: Services, tenant: TenantFixture, run_id: str) -> tuple[WorkflowRun, dict[str, StepRun]]:

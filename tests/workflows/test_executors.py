@@ -41,7 +41,7 @@ spec:
 def save(services: Services, tenant: TenantFixture, text: str) -> Principal:
     principal = Principal(tenant_id=tenant.id, role=Role.builder)
     with services.db.session(tenant.id) as session:
-        registry.save(session, principal, load_workflow(text))
+        registry.save(session, principal, load_workflow(text), services.catalogue)
     return principal
 
 

@@ -50,7 +50,10 @@ def imap(tmp_path: Path, services: Services, jena: TenantFixture) -> Iterator[Im
         services.settings.mailboxes = {"jena/buergerservice": SecretStr(server.url)}
         with services.db.session(jena.id) as session:
             registry.save(
-                session, Principal(tenant_id=jena.id, role=Role.builder), load_workflow(POSTEINGANG)
+                session,
+                Principal(tenant_id=jena.id, role=Role.builder),
+                load_workflow(POSTEINGANG),
+                services.catalogue,
             )
         yield server
 
@@ -150,7 +153,12 @@ def test_a_mailbox_that_cannot_be_read_is_named_and_others_go_on(
 
     second = POSTEINGANG.replace("posteingang", "zweites").replace("buergerservice", "unbekannt")
     with services.db.session(jena.id) as session:
-        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), load_workflow(second))
+        registry.save(
+            session,
+            Principal(tenant_id=jena.id, role=Role.builder),
+            load_workflow(second),
+            services.catalogue,
+        )
     imap.deliver(mail("fritz@example.org", "Frage", "Hallo"))
     with caplog.at_level(logging.WARNING, logger="rathaus.workflows.inbox"):
         assert len(poll_inboxes(services)) == 1

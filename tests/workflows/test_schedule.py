@@ -50,7 +50,9 @@ def test_an_invalid_cron_expression_is_named() -> None:
 
 def test_each_slot_starts_once_and_downtime_catches_up_once(services: Services, jena: TenantFixture) -> None:
     with services.db.session(jena.id) as session:
-        registry.save(session, Principal(tenant_id=jena.id, role=Role.builder), load_workflow(DAILY))
+        registry.save(
+            session, Principal(tenant_id=jena.id, role=Role.builder), load_workflow(DAILY), services.catalogue
+        )
     monday_noon = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     with services.db.system_session() as session:  # saved last Wednesday: three slots missed since
         session.execute(update(Workflow).values(scheduled_until=monday_noon - timedelta(days=5)))

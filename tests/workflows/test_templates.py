@@ -46,7 +46,7 @@ def test_each_template_completes_a_test_run(services: Services, jena: TenantFixt
     services.settings.workflow_http_hosts = ["fachverfahren.stadt.example"]
     principal = Principal(tenant_id=jena.id, role=Role.builder)
     with services.db.session(jena.id) as session:
-        registry.save(session, principal, templates()[name])
+        registry.save(session, principal, templates()[name], services.catalogue)
     run_id = services.workflows.start(principal, name, SAMPLES[name], test=True).id
     assert services.workflows.run_here(run_id, 60) == "succeeded"
     with services.db.session(jena.id) as session:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rathaus.store.base import Base, TenantOwned
+from rathaus.store.base import Base, TenantOwned, UtcDateTime
 
 
 class RequestRecord(TenantOwned, Base):
@@ -71,3 +72,25 @@ class BudgetMonth(TenantOwned, Base):
     spent_wh: Mapped[float] = mapped_column(Float, default=0.0)
     reserved_eur: Mapped[float] = mapped_column(Float, default=0.0)
     reserved_wh: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class BudgetReservation(TenantOwned, Base):
+    """What one running request has reserved on one budget's month, until the request ends.
+
+    Its amounts are also in the month's `reserved_*`; whoever deletes the row gives them back, so they are
+    given back once. A request renews `expires_at` while it runs; a row left to expire belongs to a request
+    whose process is gone (killed, crashed), and any process releases it.
+    """
+
+    __tablename__ = "budget_reservations"
+
+    budget_month_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("budget_months.id", ondelete="CASCADE"), index=True
+    )
+    eur: Mapped[float] = mapped_column(Float)
+    wh: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # what the request was, for the warning when it never ends (it leaves no request record then)
+    model: Mapped[str | None] = mapped_column(String(100), default=None)
+    assistant: Mapped[str | None] = mapped_column(String(100), default=None)
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
-from rathaus.api.deps import PrincipalDep, TenantSessionDep
+from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.documents import document_data
 from rathaus.api.errors import ApiError
 from rathaus.assistants import registry
@@ -93,7 +93,7 @@ async def validate_assistant(request: Request, principal: PrincipalDep) -> dict[
 
 @router.post("", operation_id="create_assistant", status_code=201, openapi_extra=DOCUMENT_BODY)
 async def create_assistant(
-    request: Request, principal: PrincipalDep, session: TenantSessionDep
+    request: Request, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
 ) -> JSONResponse:
     """Create an assistant (version 1) from a document."""
     spec = await read_document(request)
@@ -103,7 +103,9 @@ async def create_assistant(
             f"An assistant named '{spec.metadata.name}' already exists; use PUT to change it.",
             "conflict",
         )
-    return JSONResponse(_saved_json(registry.save(session, principal, spec)), status_code=201)
+    return JSONResponse(
+        _saved_json(registry.save(session, principal, spec, services.catalogue)), status_code=201
+    )
 
 
 @router.get("/{name}", operation_id="get_assistant")
@@ -127,7 +129,7 @@ def export_assistant(name: str, principal: PrincipalDep, session: TenantSessionD
 
 @router.put("/{name}", operation_id="update_assistant", openapi_extra=DOCUMENT_BODY)
 async def update_assistant(
-    name: str, request: Request, principal: PrincipalDep, session: TenantSessionDep
+    name: str, request: Request, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Store a changed document as the assistant's next version."""
     spec = await read_document(request)
@@ -139,7 +141,7 @@ async def update_assistant(
             "metadata.name",
         )
     registry.find(session, principal, name)
-    return _saved_json(registry.save(session, principal, spec))
+    return _saved_json(registry.save(session, principal, spec, services.catalogue))
 
 
 @router.get("/{name}/versions", operation_id="list_assistant_versions")

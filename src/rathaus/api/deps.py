@@ -50,10 +50,26 @@ def set_session_cookie(response: Response, request: Request, cookie: str, hours:
     )
 
 
+def require_script_header(request: Request) -> None:
+    """A change made with the session cookie must carry the script header; 403 otherwise.
+
+    Another site's form cannot send a custom header, and its scripts may only with a CORS permission
+    Rathaus never gives for it, so no other site can act with a logged-in browser. Bearer API keys and
+    requests without the cookie are not concerned.
+    """
+    if request.method in SAFE_METHODS or request.headers.get("authorization"):
+        return
+    if request.cookies.get(COOKIE_NAME) and request.headers.get(SCRIPT_HEADER) != "1":
+        raise ApiError(403, f"Changes with a login cookie need the header '{SCRIPT_HEADER}: 1'.", "csrf")
+
+
+ScriptHeaderChecked = Depends(require_script_header)
+
+
 def get_principal(request: Request, services: ServicesDep) -> Principal:
     """The caller: a bearer API key, else a session cookie; 401 when neither is valid.
 
-    With a cookie, changing requests must carry the script header, so no other site can make them.
+    With a cookie, changing requests must carry the script header (`require_script_header`).
     """
     header = request.headers.get("authorization", "")
     if header:
@@ -67,8 +83,7 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
         return principal
     principal = cookie_principal(request, services)
     if principal is not None:
-        if request.method not in SAFE_METHODS and request.headers.get(SCRIPT_HEADER) != "1":
-            raise ApiError(403, f"Changes with a login cookie need the header '{SCRIPT_HEADER}: 1'.", "csrf")
+        require_script_header(request)
         return principal
     raise ApiError(
         401, "Authentication required: send an API key as a bearer token or log in.", "unauthenticated"

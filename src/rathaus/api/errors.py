@@ -22,7 +22,7 @@ from rathaus.identity.directory import Conflict
 from rathaus.identity.visibility import Forbidden
 from rathaus.llm.backend import BackendError, ModelBusy
 from rathaus.llm.catalogue import UnknownModel
-from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.router import NoEligibleModel
 from rathaus.store.tenancy import NotFound
 

@@ -1,4 +1,4 @@
-"""REST API for login, the caller, API keys, members and request records (/api)."""
+"""REST API for login, the caller, invitations, API keys, members and request records (/api)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from rathaus.accounting.models import RequestRecord
-from rathaus.api.deps import AdminDep, PrincipalDep, ServicesDep, TenantSessionDep, set_session_cookie
+from rathaus.api.deps import (
+    AdminDep,
+    PrincipalDep,
+    ScriptHeaderChecked,
+    ServicesDep,
+    TenantSessionDep,
+    set_session_cookie,
+)
 from rathaus.api.errors import ApiError
+from rathaus.identity import invitations
 from rathaus.identity.api_keys import issue_key, revoke_key
-from rathaus.identity.login import COOKIE_NAME, LoginBusy, LoginFailed, LoginThrottled, attempt_login
+from rathaus.identity.login import (
+    COOKIE_NAME,
+    InvitationPending,
+    LoginBusy,
+    LoginFailed,
+    LoginThrottled,
+    attempt_login,
+)
 from rathaus.identity.models import ApiKey, Membership, Role, Tenant, User
+from rathaus.identity.principal import Principal
 from rathaus.store.tenancy import NotFound, get_or_404
 
 router = APIRouter(prefix="/api", tags=["identity"])
@@ -60,6 +76,29 @@ class MemberPublic(BaseModel):
     role: Role
 
 
+class TenantRef(BaseModel):
+    """A tenant named by slug and name."""
+
+    slug: str
+    name: str
+
+
+class InvitationPublic(BaseModel):
+    """An invitation waiting for the caller."""
+
+    id: str
+    tenant: TenantRef
+    role: Role
+    created_at: datetime
+
+
+class MembershipPublic(BaseModel):
+    """The caller's membership made from an accepted invitation."""
+
+    tenant: TenantRef
+    role: Role
+
+
 class RequestRecordPublic(BaseModel):
     """One model request."""
 
@@ -96,11 +135,15 @@ def _key_public(key: ApiKey) -> ApiKeyPublic:
 
 @router.post("/auth/login", operation_id="login")
 def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
-    """Log in with e-mail and password; sets the session cookie. Repeated failures get 429."""
+    """Log in with e-mail and password; sets the session cookie. Repeated failures get 429.
+
+    Without `tenant` the session opens in the home tenant (the one the user has belonged to longest);
+    the answer names the tenant and how many invitations wait.
+    """
     client = request.client.host if request.client else "unknown"
     settings = services.settings
     try:
-        cookie = attempt_login(
+        outcome = attempt_login(
             services.db,
             services.cookies,
             services.login_throttle,
@@ -123,11 +166,21 @@ def login(body: LoginBody, request: Request, response: Response, services: Servi
         ) from None
     except LoginFailed as exc:
         raise ApiError(401, str(exc), "login_failed") from None
-    set_session_cookie(response, request, cookie, settings.session_hours)
-    return {"email": body.email.strip().lower()}
+    except InvitationPending:
+        raise ApiError(
+            403,
+            "This tenant has only invited you: accept or decline the invitation on the login page first.",
+            "invitation_pending",
+        ) from None
+    set_session_cookie(response, request, outcome.cookie, settings.session_hours)
+    return {
+        "email": body.email.strip().lower(),
+        "tenant": outcome.tenant_slug,
+        "invitations": outcome.invitations,
+    }
 
 
-@router.post("/auth/logout", operation_id="logout", status_code=204)
+@router.post("/auth/logout", operation_id="logout", status_code=204, dependencies=[ScriptHeaderChecked])
 def logout(request: Request, response: Response, services: ServicesDep) -> None:
     """End the browser session."""
     cookie = request.cookies.get(COOKIE_NAME)
@@ -153,6 +206,46 @@ def me(principal: PrincipalDep, session: TenantSessionDep) -> dict[str, Any]:
         "api_key_id": principal.api_key_id,
         "platform_admin": principal.is_platform_admin,
     }
+
+
+def _person(principal: Principal) -> str:
+    """Invitations are addressed to people: an API key has none."""
+    if principal.user_id is None:
+        raise ApiError(
+            403, "Invitations belong to people: log in instead of using an API key.", "person_only"
+        )
+    return principal.user_id
+
+
+@router.get("/invitations", operation_id="list_invitations")
+def list_invitations(principal: PrincipalDep, services: ServicesDep) -> list[InvitationPublic]:
+    """The invitations waiting for the caller, oldest first; they grant nothing until accepted."""
+    with services.db.system_session() as session:
+        pending = invitations.pending_for(session, _person(principal))
+    return [
+        InvitationPublic(
+            id=p.id,
+            tenant=TenantRef(slug=p.tenant_slug, name=p.tenant_name),
+            role=p.role,
+            created_at=p.created_at,
+        )
+        for p in pending
+    ]
+
+
+@router.post("/invitations/{invitation_id}/accept", operation_id="accept_invitation")
+def accept_invitation(invitation_id: str, principal: PrincipalDep, services: ServicesDep) -> MembershipPublic:
+    """Accept an invitation: the caller becomes a member (log in with that tenant to act there)."""
+    with services.db.system_session() as session:
+        tenant, role = invitations.accept(session, _person(principal), invitation_id)
+        return MembershipPublic(tenant=TenantRef(slug=tenant.slug, name=tenant.name), role=role)
+
+
+@router.post("/invitations/{invitation_id}/decline", operation_id="decline_invitation", status_code=204)
+def decline_invitation(invitation_id: str, principal: PrincipalDep, services: ServicesDep) -> None:
+    """Decline an invitation; it is deleted."""
+    with services.db.system_session() as session:
+        invitations.decline(session, _person(principal), invitation_id)
 
 
 @router.get("/api-keys", operation_id="list_api_keys")

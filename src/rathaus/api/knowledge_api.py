@@ -67,6 +67,7 @@ class DocumentPublic(BaseModel):
     error: str | None
     pages: int | None
     passages: int
+    data_class: str | None  # set where the document is more sensitive than its collection
     created_at: datetime
 
 
@@ -91,7 +92,7 @@ def _document(d: Document) -> DocumentPublic:
     return DocumentPublic(
         id=d.id, filename=d.filename, title=d.title, media_type=d.media_type, size_bytes=d.size_bytes,
         status=d.status.value, progress=d.progress, error_code=d.error_code, error=d.error, pages=d.pages,
-        passages=d.chunk_count, created_at=d.created_at,
+        passages=d.chunk_count, data_class=d.data_class, created_at=d.created_at,
     )  # fmt: skip
 
 
@@ -194,16 +195,19 @@ async def upload_documents(
     services: ServicesDep,
     files: list[UploadFile],
     source_url: Annotated[str | None, Form(max_length=500, pattern=r"^https?://")] = None,
+    data_class: Annotated[DataClass | None, Form()] = None,
 ) -> JSONResponse:
     """Upload files (multipart, field `files`); they are ingested in the background (202).
 
     `source_url` (optional) is the official page the files come from: citizens' chatbots link there.
+    `data_class` (optional) marks the files as more sensitive than their collection: models not cleared
+    for that class never see their passages.
 
     A file type Rathaus cannot read refuses the whole upload (415); an upload over
     RATHAUS_MAX_UPLOAD_BYTES gets 413. A file that cannot be parsed fails on its own with a reason.
     """
     uploads = [
-        replace(u, source_url=source_url)
+        replace(u, source_url=source_url, data_class=data_class)
         for u in await read_uploads(files, services.settings.max_upload_bytes)
     ]
     if not uploads:

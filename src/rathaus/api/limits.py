@@ -1,10 +1,19 @@
-"""Request body limit: bodies over RATHAUS_MAX_REQUEST_BYTES (uploads: RATHAUS_MAX_UPLOAD_BYTES) get 413."""
+"""Request body limit: bodies over RATHAUS_MAX_REQUEST_BYTES (uploads: RATHAUS_MAX_UPLOAD_BYTES) get 413.
+
+A refused body, like a client that leaves while sending one, is one line in the log: both are the
+client's doing, not an error of the server.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rathaus.api.errors import error_response
+
+logger = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = ("/documents", "/upload")  # the API's and the pages' document uploads
 
@@ -22,7 +31,9 @@ class BodyLimit:
         return self.upload_bytes if path.endswith(UPLOAD_SUFFIXES) else self.max_bytes
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"The request body is larger than the limit of {self.limit(scope['path'])} bytes."
+        limit = self.limit(scope["path"])
+        logger.info("413: request body over %d bytes on %s %s", limit, scope["method"], scope["path"])
+        message = f"The request body is larger than the limit of {limit} bytes."
         await error_response(scope["path"], 413, message, "request_too_large")(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,4 +65,9 @@ class BodyLimit:
             if not responded:
                 await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except ClientDisconnect:
+            # Raised where the app reads the body: after the 413 above, or when the client went away.
+            if not responded:
+                logger.info("client disconnected while sending %s %s", scope["method"], scope["path"])

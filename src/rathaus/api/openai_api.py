@@ -23,8 +23,9 @@ from rathaus.assistants.spec import TaskType
 from rathaus.llm.backend import MAX_INT32, BackendError, ChatRequest, Message, StreamItem, TextChunk, Usage
 from rathaus.llm.catalogue import DataClass
 from rathaus.llm.embeddings import InputType
-from rathaus.routing.route import HEADER, Route
-from rathaus.routing.router import need_of
+from rathaus.routing.clearance import Exposure
+from rathaus.routing.route import HEADER, Reason, Route
+from rathaus.routing.router import NotCleared, need_of
 
 AUTO = "auto"  # `model: auto`: the router chooses
 BUDGET_HEADER = "X-Rathaus-Budget"  # budget warnings (80 % used and more)
@@ -271,24 +272,28 @@ async def chat_completions(
         route = services.routing.plan(need)
         stream = services.routing.run(principal, route, request, "v1.chat", need.labels)
     elif name is not None:
-        prepared = await run_in_threadpool(prepare_chat, services, principal, name, request)
+        declared = "data_class" in body.rathaus.model_fields_set  # what the client says its text carries
+        caller = Exposure.of(body.rathaus.data_class) if declared else None
+        prepared = await run_in_threadpool(prepare_chat, services, principal, name, request, caller)
         stream = prepared.stream(services, principal, "v1.chat")
         sources = [s.as_json() for s in prepared.sources]
         route = prepared.route
-    else:
-        profile = services.gateway.chat_profile(body.model, request)
-        data_class = body.rathaus.data_class
-        if data_class not in (profile.data_classes or []):  # a named model is held to the same rule
+    else:  # a named model: a route pinned to it, held to the same data-class rule as any other
+        need = need_of(request, body.rathaus.data_class, body.rathaus.task)
+        try:
+            route = services.routing.router.pinned(need, [body.model], Reason("named"))
+        except NotCleared as exc:
             raise ApiError(
                 422,
-                f"The model '{profile.id}' (location {profile.location}) is not cleared for data class "
-                f"'{data_class}'. Send rathaus.data_class if the text is less sensitive, "
-                "or use model 'auto'.",
+                f"{exc.rejected[0].model}: {exc.rejected[0].reason.text}. Send rathaus.data_class if the "
+                "text is less sensitive, or use model 'auto'.",
                 "data_class_not_cleared",
                 "model",
-            )
-        stream = services.gateway.chat(principal, profile, request, endpoint="v1.chat")
+            ) from None
+        stream = services.routing.run(principal, route, request, "v1.chat")
     answered_by = route.chosen if route is not None and body.model == AUTO else body.model
+    if name is None and body.model != AUTO:
+        route = None  # a named model answers without the routing header, as clients expect
     if body.stream:
         # Start generating before sending headers, so a model that cannot run gets a proper error status.
         first = await run_in_threadpool(next, stream)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any, Literal
 
@@ -21,7 +19,7 @@ from rathaus.formats.documents import DocumentError
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
-from rathaus.workflows import approvals, registry, runs
+from rathaus.workflows import approvals, registry, runs, webhooks
 from rathaus.workflows.engine import InputInvalid
 from rathaus.workflows.models import Approval, Workflow, WorkflowRun
 from rathaus.workflows.spec import WorkflowSpec, check_workflow, dump_workflow
@@ -29,7 +27,6 @@ from rathaus.workflows.uploads import FileRefused, input_from_file
 
 router = APIRouter(tags=["workflows"])
 
-SIGNATURE_HEADER = "X-Rathaus-Signature"
 DOCUMENT_BODY = {
     "requestBody": {
         "required": True,
@@ -119,7 +116,7 @@ async def validate_workflow(request: Request, principal: PrincipalDep) -> dict[s
 
 @router.post("/api/workflows", operation_id="create_workflow", status_code=201, openapi_extra=DOCUMENT_BODY)
 async def create_workflow(
-    request: Request, principal: PrincipalDep, session: TenantSessionDep
+    request: Request, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
 ) -> JSONResponse:
     """Create a workflow (version 1) from a document."""
     spec = await read_workflow(request)
@@ -127,7 +124,9 @@ async def create_workflow(
         raise ApiError(
             409, f"A workflow named '{spec.metadata.name}' already exists; use PUT to change it.", "conflict"
         )
-    return JSONResponse(_saved_json(registry.save(session, principal, spec)), status_code=201)
+    return JSONResponse(
+        _saved_json(registry.save(session, principal, spec, services.catalogue)), status_code=201
+    )
 
 
 @router.get("/api/workflows/{name}", operation_id="get_workflow")
@@ -140,7 +139,7 @@ def get_workflow(
 
 @router.put("/api/workflows/{name}", operation_id="update_workflow", openapi_extra=DOCUMENT_BODY)
 async def update_workflow(
-    name: str, request: Request, principal: PrincipalDep, session: TenantSessionDep
+    name: str, request: Request, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Store a changed document as the workflow's next version (runs under way keep theirs)."""
     spec = await read_workflow(request)
@@ -151,7 +150,7 @@ async def update_workflow(
             "name_mismatch",
         )
     registry.find(session, name)
-    return _saved_json(registry.save(session, principal, spec))
+    return _saved_json(registry.save(session, principal, spec, services.catalogue))
 
 
 @router.delete("/api/workflows/{name}", operation_id="delete_workflow", status_code=204)
@@ -181,7 +180,7 @@ def get_webhook(
     return {
         "url": str(request.url_for("workflow_webhook", workflow_id=workflow.id)),
         "key": workflow.webhook_key,
-        "signature": f"{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the body with the key>",
+        "signature": webhooks.SCHEME,
     }
 
 
@@ -235,12 +234,14 @@ async def workflow_webhook(workflow_id: str, request: Request, services: Service
             if workflow
             else ("", "", "", "")
         )
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    expected = "sha256=" + hmac.new(key.encode(), raw, hashlib.sha256).hexdigest()
-    if workflow is None or not hmac.compare_digest(signature.encode(), expected.encode()):
-        raise ApiError(
-            401, f"Missing or wrong {SIGNATURE_HEADER} (HMAC-SHA256 of the body).", "bad_signature"
+    signature = request.headers.get(webhooks.SIGNATURE_HEADER, "")
+    try:
+        timestamp = webhooks.verify(
+            key if workflow else None, signature, request.headers.get(webhooks.TIMESTAMP_HEADER, ""), raw
         )
+        await run_in_threadpool(webhooks.remember, services.db, signature, timestamp)
+    except webhooks.Refused as refused:
+        raise ApiError(refused.status, str(refused), refused.code) from None
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, RecursionError):

@@ -11,9 +11,9 @@ import re
 from typing import TYPE_CHECKING
 
 from rathaus.assistants.grounding import Grounding
-from rathaus.assistants.leichte_sprache import WORD
 from rathaus.identity.principal import Principal
 from rathaus.routing.route import Route
+from rathaus.text.leichte_sprache import WORD
 
 if TYPE_CHECKING:
     from rathaus.services import Services

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from rathaus.assistants import policy
 from rathaus.assistants.models import Assistant, AssistantVersion
 from rathaus.assistants.spec import AssistantSpec
+from rathaus.formats.documents import DocumentError, Problem
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden, visible_to
+from rathaus.llm.catalogue import Catalogue
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound
 
@@ -86,8 +89,12 @@ def listing(session: Session, principal: Principal, query: str = "") -> list[Ass
     return list(session.scalars(statement))
 
 
-def save(session: Session, principal: Principal, spec: AssistantSpec) -> Saved:
-    """Create the assistant or store the document as its next version."""
+def save(session: Session, principal: Principal, spec: AssistantSpec, catalogue: Catalogue) -> Saved:
+    """Create the assistant or store the document as its next version.
+
+    Refused (DocumentError at `spec.model`) when no model the assistant's policy may use is cleared for
+    everything its answers carry: its own data class, its collections' and their documents'.
+    """
     name = spec.metadata.name
     existing = session.scalars(select(Assistant).where(Assistant.name == name)).first()
     if (
@@ -99,6 +106,9 @@ def save(session: Session, principal: Principal, spec: AssistantSpec) -> Saved:
     ):
         raise Conflict(f"an assistant named '{name}' already exists")
     _check_can_change(principal, existing, spec)
+    mismatch = policy.problem(session, catalogue, spec)
+    if mismatch is not None:
+        raise DocumentError([Problem("spec.model", mismatch, code="data_class")])
     now = utcnow()
     if existing is None:
         existing = Assistant(

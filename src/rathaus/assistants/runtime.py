@@ -6,12 +6,13 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rathaus.assistants import extractive, grounding, registry
+from rathaus.assistants import extractive, grounding, policy, registry
 from rathaus.assistants.spec import TEMPERATURE, AssistantSpec
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem
 from rathaus.llm.catalogue import Profile
-from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.routing.clearance import Exposure
+from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
 from rathaus.routing.router import Need, estimate_tokens
 
@@ -52,7 +53,7 @@ class Prepared:
         if self.quoted is not None:
             return grounding.fixed_answer(self.quoted)
         if self.route is None:
-            return services.gateway.chat(principal, self.profile, self.request, endpoint=endpoint)
+            raise UnsupportedRequest("an assistant's request needs its route")
         return services.routing.run(principal, self.route, self.request, endpoint)
 
     @property
@@ -87,57 +88,76 @@ def build_request(
     )
 
 
-def plan(services: Services, spec: AssistantSpec, conversation: list[Message], max_tokens: int) -> Route:
+def plan(
+    services: Services,
+    spec: AssistantSpec,
+    conversation: list[Message],
+    max_tokens: int,
+    exposure: Exposure,
+) -> Route:
     """The assistant's route: the router decides under `auto`; a tier or profile is the policy's choice.
 
     A named tier takes the first ready chat model of that tier. Either way the model must be a chat model
-    cleared for the assistant's data class and able to follow its JSON schema.
+    cleared for every part the answer carries (`exposure`) and able to follow the assistant's JSON schema.
     """
     body = spec.spec
     needs_schema = body.output.format == "json"
     prompt = estimate_tokens(body.instructions) + sum(estimate_tokens(m.content) for m in conversation)
     if body.knowledge:
         prompt += grounding.PASSAGES * grounding.PASSAGE_TOKENS
-    need = Need(body.task, body.data_class, needs_schema, prompt, max_tokens)
+    need = Need(body.task, exposure.data_class, needs_schema, prompt, max_tokens, parts=exposure)
     if body.model.mode == "auto":
         return services.routing.plan(need)
-    catalogue, pool = services.catalogue, services.pool
     if body.model.mode == "profile" and body.model.profile:
-        candidates = [catalogue.get(body.model.profile)]
-        reason = Reason("policy_profile")
-    else:
-        candidates = [p for p in catalogue.profiles() if p.tier == body.model.tier and pool.available(p)]
-        reason = Reason("policy_tier", {"tier": body.model.tier})
-    for profile in candidates:
-        capable = profile.can("chat") and (not needs_schema or profile.can("json_schema"))
-        if capable and body.data_class in (profile.data_classes or []):
-            return Route(profile.id, profile.tier, reason)
-    raise UnsupportedRequest(
-        f"no model for assistant '{spec.metadata.name}': none of "
-        f"{', '.join(p.id for p in candidates) or 'the models of that tier'} is a chat model cleared for "
-        f"data class '{body.data_class}'{' with JSON schema output' if needs_schema else ''}"
-    )
+        return services.routing.router.pinned(need, [body.model.profile], Reason("policy_profile"))
+    ready = [
+        p.id
+        for p in services.catalogue.profiles()
+        if p.tier == body.model.tier
+        and p.can("chat")
+        and (not needs_schema or p.can("json_schema"))
+        and services.pool.available(p)
+    ]
+    if not ready:
+        raise UnsupportedRequest(
+            f"no model for assistant '{spec.metadata.name}': no ready chat model of tier {body.model.tier}"
+            f"{' with JSON schema output' if needs_schema else ''}"
+        )
+    return services.routing.router.pinned(need, ready, Reason("policy_tier", {"tier": body.model.tier}))
 
 
-def prepare_chat(services: Services, principal: Principal, name: str, request: ChatRequest) -> Prepared:
+def prepare_chat(
+    services: Services,
+    principal: Principal,
+    name: str,
+    request: ChatRequest,
+    caller: Exposure | None = None,
+) -> Prepared:
     """The profile and model request for a client that sent `model: assistant/<name>`.
 
     The client's own system messages are replaced by the assistant's instructions: the assistant's
-    behaviour is what the tenant configured, whatever the client sends.
+    behaviour is what the tenant configured, whatever the client sends. `caller` is what the client's text
+    carries, where it says (a workflow's input, a request's declared data class).
     """
     with services.db.session(principal.tenant_id) as session:
         spec = registry.load(session, principal, name).spec
-    return prepare_for(services, principal, spec, request)
+    return prepare_for(services, principal, spec, request, caller)
 
 
 def prepare_for(
-    services: Services, principal: Principal, spec: AssistantSpec, request: ChatRequest
+    services: Services,
+    principal: Principal,
+    spec: AssistantSpec,
+    request: ChatRequest,
+    caller: Exposure | None = None,
 ) -> Prepared:
     """The model, the request and (with knowledge) the sources for an assistant document already loaded."""
     conversation = [m for m in request.messages if m.role != "system"]
     if not conversation:
         raise UnsupportedRequest("the conversation needs at least one user message")
-    route = plan(services, spec, conversation, request.max_tokens or DEFAULT_MAX_TOKENS)
+    with services.db.session(principal.tenant_id) as session:
+        exposure = policy.exposure_of(session, spec, caller)
+    route = plan(services, spec, conversation, request.max_tokens or DEFAULT_MAX_TOKENS, exposure)
     route.assistant = spec.metadata.name
     profile = services.catalogue.get(route.chosen)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None

@@ -10,22 +10,22 @@ from dataclasses import dataclass, replace
 from html import unescape
 from typing import TYPE_CHECKING, Any
 
-from rathaus.assistants import leichte_sprache
 from rathaus.assistants.grounding import Source, link_citations, shown_sources
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.guard import leaks, tries_to_steer
+from rathaus.chatbots.registry import CITIZENS
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem, collect
-from rathaus.llm.catalogue import DataClass
+from rathaus.routing.clearance import Exposure
 from rathaus.routing.router import need_of
-from rathaus.web.markdown import to_html
+from rathaus.text import leichte_sprache
+from rathaus.text.markdown import to_html
 
 if TYPE_CHECKING:
     from rathaus.services import Services
 
 ENDPOINT = "widget"
-CITIZENS: DataClass = "personenbezogen"  # what citizens may type: the data class of every widget turn
 LINK = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 LANGUAGE_NAMES = {
     "de": "Deutsch", "en": "Englisch", "tr": "Türkisch", "uk": "Ukrainisch", "ar": "Arabisch",
@@ -109,10 +109,10 @@ def answer(
     if easy:
         rules.append(EASY)
     instructions = f"{spec.spec.instructions.strip()}\n\n{' '.join(rules)}"
-    body = spec.spec.model_copy(update={"instructions": instructions, "data_class": CITIZENS})
+    body = spec.spec.model_copy(update={"instructions": instructions})
     bot = spec.model_copy(update={"spec": body})
     request = ChatRequest(messages=[*past, Message(role="user", content=question)])
-    prepared = prepare_for(services, principal, bot, request)
+    prepared = prepare_for(services, principal, bot, request, CITIZENS)
     if prepared.grounded is None:  # the assistant lost its knowledge: never answer without sources
         return declined(language)
     text = _text(prepared.stream(services, principal, ENDPOINT))
@@ -122,7 +122,8 @@ def answer(
             return Answer(text, [], True, route)
         return replace(declined(language), route=route)
     if easy and not leichte_sprache.check(text).ok:
-        text = _simplify(services, principal, text) or text
+        carried = prepared.route.exposure if prepared.route is not None else None
+        text = _simplify(services, principal, text, carried or CITIZENS) or text
     if leaks(text, spec.spec.instructions) or leaks(text, RULES) or leaks(text, EASY):
         return replace(declined(language), route=route)
     return Answer(text, shown_sources(text, prepared.grounded), False, route, language, easy)
@@ -134,13 +135,14 @@ def _text(stream: Iterator[StreamItem]) -> str:
         return collect(stream)[0].strip()
 
 
-def _simplify(services: Services, principal: Principal, text: str) -> str:
-    """The answer rewritten by the `simplify` task, whose rule check asks a larger model when needed."""
+def _simplify(services: Services, principal: Principal, text: str, carried: Exposure) -> str:
+    """The answer rewritten by the `simplify` task, whose rule check asks a larger model when needed; the
+    answer carries what its prompt carried (the conversation, the sources)."""
     request = ChatRequest(
         messages=[Message(role="system", content=EASY), Message(role="user", content=text)],
         temperature=0.1,
         max_tokens=600,
     )
-    need = need_of(request, CITIZENS, "simplify")
+    need = need_of(request, carried, "simplify")
     route = services.routing.plan(need)
     return _text(services.routing.run(principal, route, request, ENDPOINT, need.labels))

@@ -12,21 +12,31 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rathaus.assistants import policy
 from rathaus.assistants import registry as assistants
 from rathaus.chatbots.models import Chatbot, Handoff
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
+from rathaus.llm.catalogue import Catalogue
+from rathaus.routing.clearance import Exposure
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound
 
 ORIGIN = r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$"
 LANGUAGES = ("de", "en", "tr", "uk", "ar", "ru", "fr", "pl", "es", "it")
+# Citizens may write anything, personal data included: every widget turn carries the strictest class.
+CITIZENS = Exposure.of("personenbezogen", "conversation")
 
 
 class NotPublishable(ValueError):
     """The assistant cannot be published as a chatbot; the message says why."""
+
+
+class ModelNotCleared(NotPublishable):
+    """No model the assistant's policy may use is cleared for citizens' messages and its sources; the
+    message (German) names the parts."""
 
 
 class ChatbotSettings(BaseModel):
@@ -92,10 +102,15 @@ def publishable(session: Session, principal: Principal) -> list[tuple[str, str]]
 
 
 def publish(
-    session: Session, principal: Principal, settings: ChatbotSettings, create: bool = False
+    session: Session,
+    principal: Principal,
+    settings: ChatbotSettings,
+    catalogue: Catalogue,
+    create: bool = False,
 ) -> Chatbot:
     """Publish the assistant as a chatbot, or change the chatbot's settings (its token stays); with
-    `create`, a chatbot of that name must not exist yet (Conflict)."""
+    `create`, a chatbot of that name must not exist yet (Conflict). Refused (NotPublishable) when no model
+    the assistant's policy may use is cleared for citizens' messages and the assistant's sources."""
     if not principal.has_role(Role.builder):
         raise Forbidden("publishing chatbots needs the role 'builder'")
     spec = assistants.load(session, principal, settings.assistant).spec
@@ -106,6 +121,9 @@ def publish(
         )
     if spec.spec.visibility != "tenant":
         raise NotPublishable(f"assistant '{settings.assistant}' must be visible to the whole tenant")
+    mismatch = policy.problem(session, catalogue, spec, CITIZENS)
+    if mismatch is not None:
+        raise ModelNotCleared(mismatch)
     bot = session.scalars(select(Chatbot).where(Chatbot.name == settings.name)).first()
     if create and bot is not None:
         raise Conflict(f"a chatbot named '{settings.name}' exists already")

@@ -1,4 +1,8 @@
-"""Creating tenants and users and giving users roles; used by the CLI, the demo and the API."""
+"""Creating tenants and users and giving users roles; used by the CLI, the demo and the API.
+
+`add_user` is the operator's direct way (system session). Tenant administrators add people through
+`identity.invitations`, which the person has to accept.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rathaus.identity.models import LoginSession, Membership, Role, Tenant, User
+from rathaus.identity.models import Invitation, LoginSession, Membership, Role, Tenant, User
 from rathaus.identity.passwords import check_strength, hash_password
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound
@@ -53,7 +57,10 @@ def add_user(
     name: str = "",
     platform_admin: bool = False,
 ) -> User:
-    """Create the user or update the given fields, and give them `role` in `tenant` (system session)."""
+    """Create the user or update the given fields, and give them `role` in `tenant` (system session).
+
+    This is an operator's action and needs no consent; an open invitation to the tenant is settled by it.
+    """
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise ValueError(f"'{email}' is not an e-mail address")
@@ -76,17 +83,25 @@ def add_user(
         existing.role = role
     else:
         session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=role))
+    for invitation in session.scalars(
+        select(Invitation).where(Invitation.user_id == user.id, Invitation.tenant_id == tenant.id)
+    ):
+        session.delete(invitation)
     session.flush()
     return user
 
 
 def memberships_of(session: Session, user: User) -> list[tuple[Tenant, Role]]:
-    """The tenants a user belongs to, with the role in each (system session)."""
+    """The tenants a user belongs to, with the role in each (system session).
+
+    The home tenant comes first: the one the user has belonged to longest. Tenants joined later never
+    come before it, whatever their names, so a login without a tenant always opens the same one.
+    """
     rows = session.execute(
         select(Tenant, Membership.role)
         .join(Membership, Membership.tenant_id == Tenant.id)
         .where(Membership.user_id == user.id)
-        .order_by(Tenant.slug)
+        .order_by(Membership.created_at, Tenant.slug)
     )
     return [(tenant, role) for tenant, role in rows]
 
@@ -101,33 +116,6 @@ def members(session: Session) -> list[tuple[User, Role]]:
         select(User, Membership.role).join(Membership, Membership.user_id == User.id).order_by(User.email)
     )
     return [(user, role) for user, role in rows]
-
-
-def add_member(
-    session: Session, tenant_id: str, email: str, role: Role, name: str = "", password: str | None = None
-) -> tuple[User, bool]:
-    """Give a person a role in the tenant (tenant session); returns the user and whether it is new.
-
-    An account that already exists (in any tenant) only gains the membership: its name and password
-    stay as they are, so one tenant's administrator can never take over another tenant's account.
-    """
-    email = email.strip().lower()
-    if not EMAIL.match(email):
-        raise ValueError(f"'{email}' is not an e-mail address")
-    user = user_by_email(session, email)
-    created = user is None
-    if user is None:
-        if password is None:
-            raise ValueError("a new account needs a first password")
-        check_strength(password)
-        user = User(email=email, name=name.strip(), password_hash=hash_password(password))
-        session.add(user)
-        session.flush()
-    elif session.scalars(select(Membership).where(Membership.user_id == user.id)).first() is not None:
-        raise Conflict(f"{email} is already a member")
-    session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
-    session.flush()
-    return user, created
 
 
 def _membership(session: Session, user_id: str) -> Membership:

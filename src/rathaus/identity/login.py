@@ -1,17 +1,24 @@
-"""Password login and browser sessions (a signed cookie holding a random, revocable token)."""
+"""Password login and browser sessions (a signed cookie holding a random, revocable token).
+
+Without a tenant, a login opens the user's home tenant: the one they have belonged to longest
+(`directory.memberships_of`). A person whose only way into a tenant is an open invitation gets no
+session but an `InvitationPending` with a short-lived ticket, to accept or decline it first.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rathaus.identity.directory import memberships_of, tenant_by_slug, user_by_email
+from rathaus.identity.invitations import PendingInvitation, pending_for
 from rathaus.identity.models import LoginSession, User
 from rathaus.identity.passwords import verify_password
 from rathaus.identity.principal import Principal
@@ -20,10 +27,30 @@ from rathaus.store.base import utcnow
 from rathaus.store.db import Database
 
 COOKIE_NAME = "rathaus_session"
+TICKET_SECONDS = 900  # time to decide on invitations after the password check
 
 
 class LoginFailed(PermissionError):
     """Wrong e-mail, password or tenant; deliberately not saying which."""
+
+
+class InvitationPending(PermissionError):
+    """The password was right, but the tenant asked for is only an open invitation (or the person belongs
+    to no tenant yet): decide on `invitations` first, proving the login with `ticket`."""
+
+    def __init__(self, ticket: str, invitations: list[PendingInvitation]) -> None:
+        super().__init__("accept or decline the invitation first")
+        self.ticket = ticket
+        self.invitations = invitations
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A successful login: the cookie, the tenant it opened and how many invitations wait."""
+
+    cookie: str
+    tenant_slug: str
+    invitations: int
 
 
 def _digest(token: str) -> str:
@@ -35,16 +62,45 @@ class SessionCookies:
 
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeSerializer(secret_key, salt="rathaus-session")
+        self._tickets = URLSafeTimedSerializer(secret_key, salt="rathaus-invitation-ticket")
         self._form_key = hashlib.sha256(b"rathaus-form:" + secret_key.encode()).digest()
 
     def form_token(self, cookie: str) -> str:
         """The token the pages' forms carry: bound to one login session, unguessable without the key."""
         return hmac.new(self._form_key, cookie.encode(), hashlib.sha256).hexdigest()
 
+    def invitation_ticket(self, user_id: str) -> str:
+        """Proof, for a few minutes, that this person just gave the right password."""
+        return self._tickets.dumps(user_id)
+
+    def ticket_user(self, ticket: str) -> str | None:
+        """The user a ticket was issued to, or None when it is forged or expired."""
+        try:
+            user_id = self._tickets.loads(ticket, max_age=TICKET_SECONDS)
+        except BadSignature:  # includes SignatureExpired
+            return None
+        return user_id if isinstance(user_id, str) else None
+
+    def open_session(self, session: Session, user_id: str, tenant_id: str, hours: int) -> str:
+        """A new login session in one tenant (system session); returns the cookie value."""
+        token = secrets.token_urlsafe(32)
+        session.add(
+            LoginSession(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                token_hash=_digest(token),
+                expires_at=utcnow() + timedelta(hours=hours),
+            )
+        )
+        return self._serializer.dumps(token)
+
     def login(
         self, session: Session, email: str, password: str, tenant_slug: str | None, hours: int
-    ) -> tuple[str, User]:
-        """Check the password and open a session (system session); returns the cookie value."""
+    ) -> LoginOutcome:
+        """Check the password and open a session (system session).
+
+        Without `tenant_slug` the session opens in the home tenant (see the module docstring).
+        """
         user = user_by_email(session, email)
         password_ok = verify_password(user.password_hash if user else None, password)
         if user is None or not user.is_active or not password_ok:
@@ -52,21 +108,16 @@ class SessionCookies:
         tenants = memberships_of(session, user)
         if tenant_slug:
             tenants = [(t, r) for t, r in tenants if t.slug == tenant_slug]
-            if not tenants and user.is_platform_admin and tenant_by_slug(session, tenant_slug):
-                raise LoginFailed("platform administrators act in a tenant only as its members")
         if not tenants:
+            pending = pending_for(session, user.id)
+            if any(not tenant_slug or p.tenant_slug == tenant_slug for p in pending):
+                raise InvitationPending(self.invitation_ticket(user.id), pending)
+            if tenant_slug and user.is_platform_admin and tenant_by_slug(session, tenant_slug):
+                raise LoginFailed("platform administrators act in a tenant only as its members")
             raise LoginFailed("e-mail address or password is wrong")
         tenant, _role = tenants[0]
-        token = secrets.token_urlsafe(32)
-        session.add(
-            LoginSession(
-                tenant_id=tenant.id,
-                user_id=user.id,
-                token_hash=_digest(token),
-                expires_at=utcnow() + timedelta(hours=hours),
-            )
-        )
-        return self._serializer.dumps(token), user
+        cookie = self.open_session(session, user.id, tenant.id, hours)
+        return LoginOutcome(cookie, tenant.slug, len(pending_for(session, user.id)))
 
     def authenticate(self, session: Session, cookie: str) -> Principal | None:
         """The principal for a cookie value (system session), or None."""
@@ -123,10 +174,11 @@ def attempt_login(
     tenant_slug: str | None,
     client: str,
     hours: int,
-) -> str:
-    """The whole password login, shared by the API and the web pages; returns the cookie value.
+) -> LoginOutcome:
+    """The whole password login, shared by the API and the web pages.
 
-    Raises LoginThrottled, LoginBusy or LoginFailed (counted against the e-mail address and client).
+    Raises LoginThrottled, LoginBusy or LoginFailed (counted against the e-mail address and client), or
+    InvitationPending (a right password: not counted as a failure).
     """
     wait = throttle.retry_after(email, client)
     if wait is not None:
@@ -135,11 +187,14 @@ def attempt_login(
         raise LoginBusy("login is busy")
     try:
         with db.system_session() as session:
-            cookie, _user = cookies.login(session, email, password, tenant_slug, hours)
+            outcome = cookies.login(session, email, password, tenant_slug, hours)
     except LoginFailed:
         throttle.failed(email, client)
+        raise
+    except InvitationPending:
+        throttle.succeeded(email)
         raise
     finally:
         throttle.checks.release()
     throttle.succeeded(email)
-    return cookie
+    return outcome

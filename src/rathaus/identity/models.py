@@ -1,11 +1,11 @@
-"""Identity tables: Tenant, User, Membership (role per tenant), ApiKey, LoginSession."""
+"""Identity tables: Tenant, User, Membership (role per tenant), Invitation, ApiKey, LoginSession."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned, UtcDateTime
@@ -54,6 +54,24 @@ class Membership(TenantOwned, Base):
 
     user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+
+
+class Invitation(TenantOwned, Base):
+    """A tenant's offer of a role to a person; it grants nothing until the person accepts it.
+
+    Accepting turns it into a `Membership`; declining or withdrawing deletes it. `created_account`
+    marks an account made for this invitation, which is removed again if it ends up in no tenant.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    invited_by: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKey(TenantOwned, Base):

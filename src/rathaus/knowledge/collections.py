@@ -19,6 +19,7 @@ from rathaus.identity.visibility import Forbidden, visible_to
 from rathaus.knowledge.files import FileStore
 from rathaus.knowledge.index import index_for
 from rathaus.knowledge.models import Collection, Document, Passage
+from rathaus.routing.clearance import RANK, Part, as_data_class
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound, get_or_404
 
@@ -38,6 +39,32 @@ class NewCollection:
 
 def _visible(principal: Principal) -> ColumnElement[bool]:
     return visible_to(principal, Collection.visibility, Collection.owner_id)
+
+
+def exposure(session: Session, names: list[str]) -> list[Part]:
+    """What answering from these collections may bring into a prompt: each collection's data class, and
+    each document marked more sensitive than its collection. Every collection of the tenant counts,
+    whoever may see it; names that are no collection bring nothing."""
+    if not names:
+        return []
+    found = {
+        name: as_data_class(data_class)
+        for name, data_class in session.execute(
+            select(Collection.name, Collection.data_class).where(Collection.name.in_(names))
+        )
+    }
+    parts = [Part("collection", found[name], name) for name in names if name in found]
+    marked = session.execute(
+        select(Collection.name, Document.title, Document.filename, Document.data_class)
+        .join(Collection, Collection.id == Document.collection_id)
+        .where(Collection.name.in_(names), Document.data_class.is_not(None))
+        .order_by(Document.created_at)
+    )
+    for collection, title, filename, data_class in marked:
+        marked_class = as_data_class(data_class or "")
+        if RANK[marked_class] > RANK[found[collection]]:
+            parts.append(Part("document", marked_class, title or filename))
+    return parts
 
 
 def check_can_change(principal: Principal, collection: Collection) -> None:

@@ -1,15 +1,16 @@
 """Ingestion: keep the original, then parse → cut into passages → embed → index, with progress per document.
 
-`accept` stores uploads as queued documents (fast, inside the request); `process` does the slow part for
-one document and is run by the background queue or by `rathaus ingest`. A document that fails keeps its
-reason; the others are not affected.
+`accept` stores uploads as queued documents (fast, inside the request); `steps` does the slow part for one
+document step by step for the background queue, `process` all at once for `rathaus ingest`. A document
+that fails keeps its reason; the others are not affected. A deleted document's work stops at its next step.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,11 +24,14 @@ from rathaus.knowledge.german import index_text
 from rathaus.knowledge.index import index_for
 from rathaus.knowledge.models import Document, DocumentStatus, Passage
 from rathaus.knowledge.parsing import ParseError, media_type, parse
+from rathaus.knowledge.queue import Step
 from rathaus.store.base import utcnow
 from rathaus.store.db import Database
 
 logger = logging.getLogger(__name__)
 EMBED_BATCH = 16
+ATTEMPTS = 3  # a document that fails for another reason than its content is tried this often
+RETRY_PAUSE_S = 10.0  # before the second attempt; twice as long before the third
 Embed = Callable[[Principal, list[str]], list[list[float]]]
 
 
@@ -48,6 +52,7 @@ class Upload:
     filename: str
     data: bytes
     source_url: str | None = None  # the official page the document comes from (citizens are linked there)
+    data_class: str | None = None  # more sensitive than its collection; None: the collection's class
 
 
 def accept(
@@ -73,6 +78,7 @@ def accept(
                 uploaded_by=principal.user_id,
                 updated_at=utcnow(),
                 source_url=upload.source_url,
+                data_class=upload.data_class,
             )
             session.add(document)
             session.flush()
@@ -82,24 +88,92 @@ def accept(
     return ids
 
 
-def _update(db: Database, tenant_id: str, document_id: str, **values: object) -> None:
+def _update(db: Database, tenant_id: str, document_id: str, **values: object) -> bool:
+    """Change the document's fields; False when it is gone (deleted)."""
     with db.session(tenant_id) as session:
         document = session.get(Document, document_id)
-        if document is not None:
-            for key, value in values.items():
-                setattr(document, key, value)
-            document.updated_at = utcnow()
+        if document is None:
+            return False
+        for key, value in values.items():
+            setattr(document, key, value)
+        document.updated_at = utcnow()
+        return True
 
 
-def process(
+def _exists(db: Database, tenant_id: str, document_id: str) -> bool:
+    with db.session(tenant_id, read_only=True) as session:
+        return session.get(Document, document_id) is not None
+
+
+def steps(
     db: Database,
     files: FileStore,
     embed: Embed,
     tenant_id: str,
     document_id: str,
     on_progress: Callable[[float], None] | None = None,
-) -> DocumentStatus:
-    """Parse, cut, embed and index one document; the result and any failure are stored on the document."""
+) -> Generator[Step, None, DocumentStatus]:
+    """Parse, cut, embed and index one document, yielding between steps (parsing, each batch of passages
+    embedded) so that the queue can do other tenants' work meanwhile; the result and any failure are
+    stored on the document.
+
+    A file that cannot be read fails at once with its reason. Any other failure (the database, the
+    embedding model) is tried again after a pause — yielded as seconds — `ATTEMPTS` times in all; then the
+    document fails with a readable reason. A document deleted meanwhile stops at the next step.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            status = yield from _attempt(db, files, embed, tenant_id, document_id, on_progress)
+        except ParseError as exc:
+            _update(
+                db,
+                tenant_id,
+                document_id,
+                status=DocumentStatus.failed,
+                error_code=exc.code,
+                error=exc.reason,
+            )
+            return DocumentStatus.failed
+        except Exception as exc:
+            if not _exists(db, tenant_id, document_id):  # deleted while it was being read
+                return DocumentStatus.failed
+            if attempt < ATTEMPTS:
+                pause = RETRY_PAUSE_S * 2 ** (attempt - 1)
+                logger.warning(
+                    "ingesting document %s failed (attempt %d of %d); trying again in %.0f s",
+                    document_id, attempt, ATTEMPTS, pause, exc_info=True,
+                )  # fmt: skip
+                _update(db, tenant_id, document_id, status=DocumentStatus.queued, progress=0.0)
+                yield pause
+                continue
+            logger.exception("ingesting document %s failed %d times; giving up", document_id, ATTEMPTS)
+            reason = (
+                f"the document could not be processed ({type(exc).__name__}), also not in {ATTEMPTS} "
+                "attempts; details are in the server log"
+            )
+            _update(
+                db, tenant_id, document_id, status=DocumentStatus.failed, error_code="internal", error=reason
+            )
+            return DocumentStatus.failed
+        if status == DocumentStatus.ready:
+            try:
+                db.optimize()
+            except Exception:  # statistics are refreshed again later; the document is ready
+                logger.warning("could not refresh the database statistics", exc_info=True)
+            if on_progress is not None:
+                on_progress(1.0)
+        return status
+    return DocumentStatus.failed  # not reached: the last attempt returns
+
+
+def _attempt(
+    db: Database,
+    files: FileStore,
+    embed: Embed,
+    tenant_id: str,
+    document_id: str,
+    on_progress: Callable[[float], None] | None,
+) -> Generator[Step, None, DocumentStatus]:
     with db.session(tenant_id) as session:
         document = session.get(Document, document_id)
         if document is None:
@@ -112,63 +186,68 @@ def process(
             None,
         )
     principal = Principal(tenant_id=tenant_id, role=Role.builder, user_id=uploader)
-    try:
-        parsed = parse(files.read(tenant_id, document_id), filename)
-        passages = chunk(parsed)
-        texts = [f"{parsed.title}\n{p.heading}\n{p.text}" for p in passages]
-        _update(
-            db,
-            tenant_id,
-            document_id,
-            status=DocumentStatus.embedding,
-            progress=0.1,
-            title=parsed.title[:300],
-        )
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), EMBED_BATCH):
-            vectors.extend(embed(principal, texts[start : start + EMBED_BATCH]))
-            share = 0.1 + 0.85 * len(vectors) / max(len(texts), 1)
-            _update(db, tenant_id, document_id, progress=round(share, 3))
-            if on_progress is not None:
-                on_progress(share)
-        with db.session(tenant_id) as session:
-            document = session.get(Document, document_id)
-            if document is None:  # deleted while it was being read
-                return DocumentStatus.failed
-            collections.drop_passages(session, document)
-            rows = [
-                Passage(
-                    collection_id=document.collection_id,
-                    document_id=document.id,
-                    ordinal=p.ordinal,
-                    heading=p.heading,
-                    page=p.page,
-                    text=p.text,
-                    tokens=p.tokens,
-                    lexical=index_text(t),
-                )
-                for p, t in zip(passages, texts, strict=True)
-            ]
-            session.add_all(rows)
-            session.flush()
-            index_for(session).add(session, rows, vectors)
-            document.status, document.progress = DocumentStatus.ready, 1.0
-            document.chunk_count, document.pages = len(rows), parsed.pages
-            document.updated_at = utcnow()
-    except ParseError as exc:
-        _update(
-            db, tenant_id, document_id, status=DocumentStatus.failed, error_code=exc.code, error=exc.reason
-        )
+    parsed = parse(files.read(tenant_id, document_id), filename)
+    passages = chunk(parsed)
+    texts = [f"{parsed.title}\n{p.heading}\n{p.text}" for p in passages]
+    started = _update(
+        db, tenant_id, document_id, status=DocumentStatus.embedding, progress=0.1, title=parsed.title[:300]
+    )
+    if not started:
         return DocumentStatus.failed
-    except Exception as exc:
-        logger.exception("ingesting document %s failed", document_id)
-        reason = f"the document could not be processed ({type(exc).__name__}); details are in the server log"
-        _update(db, tenant_id, document_id, status=DocumentStatus.failed, error_code="internal", error=reason)
-        return DocumentStatus.failed
-    db.optimize()
-    if on_progress is not None:
-        on_progress(1.0)
+    yield None
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        vectors.extend(embed(principal, texts[start : start + EMBED_BATCH]))
+        share = 0.1 + 0.85 * len(vectors) / max(len(texts), 1)
+        if not _update(db, tenant_id, document_id, progress=round(share, 3)):
+            return DocumentStatus.failed  # deleted while it was being read: no further work for it
+        if on_progress is not None:
+            on_progress(share)
+        yield None
+    with db.session(tenant_id) as session:
+        document = session.get(Document, document_id)
+        if document is None:  # deleted while it was being read
+            return DocumentStatus.failed
+        collections.drop_passages(session, document)
+        rows = [
+            Passage(
+                collection_id=document.collection_id,
+                document_id=document.id,
+                ordinal=p.ordinal,
+                heading=p.heading,
+                page=p.page,
+                text=p.text,
+                tokens=p.tokens,
+                lexical=index_text(t),
+            )
+            for p, t in zip(passages, texts, strict=True)
+        ]
+        session.add_all(rows)
+        session.flush()
+        index_for(session).add(session, rows, vectors)
+        document.status, document.progress = DocumentStatus.ready, 1.0
+        document.chunk_count, document.pages = len(rows), parsed.pages
+        document.updated_at = utcnow()
     return DocumentStatus.ready
+
+
+def process(
+    db: Database,
+    files: FileStore,
+    embed: Embed,
+    tenant_id: str,
+    document_id: str,
+    on_progress: Callable[[float], None] | None = None,
+) -> DocumentStatus:
+    """Ingest one document now, all steps in a row (`rathaus ingest`), pausing before another attempt."""
+    work = steps(db, files, embed, tenant_id, document_id, on_progress)
+    while True:
+        try:
+            pause = next(work)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        if pause:
+            time.sleep(pause)
 
 
 def pending(db: Database) -> list[tuple[str, str]]:

@@ -66,6 +66,8 @@ class Document(TenantOwned, Base):
     error_code: Mapped[str | None] = mapped_column(String(40), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     source_url: Mapped[str | None] = mapped_column(String(500), default=None)  # the official page
+    # A document more sensitive than its collection says so; None: the collection's class.
+    data_class: Mapped[str | None] = mapped_column(String(20), default=None)
     pages: Mapped[int | None] = mapped_column(Integer, default=None)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     uploaded_by: Mapped[str | None] = mapped_column(

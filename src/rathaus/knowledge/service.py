@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections, ingest, retrieval
 from rathaus.knowledge.files import FileStore
 from rathaus.knowledge.models import DocumentStatus
-from rathaus.knowledge.queue import IngestQueue
-from rathaus.llm.gateway import ModelGateway
+from rathaus.knowledge.queue import IngestQueue, Step
+from rathaus.routing.gateway import ModelGateway
 from rathaus.settings import Settings
 from rathaus.store.db import Database
 from rathaus.store.tenancy import NotFound
@@ -23,7 +23,7 @@ class Knowledge:
         self.db = db
         self.gateway = gateway
         self.files = FileStore(settings.data_dir / "files")
-        self.queue = IngestQueue(self.process)
+        self.queue = IngestQueue(self.steps)
 
     @property
     def embedding_model(self) -> str:
@@ -56,8 +56,12 @@ class Knowledge:
     def process(
         self, tenant_id: str, document_id: str, on_progress: Callable[[float], None] | None = None
     ) -> DocumentStatus:
-        """Ingest one document now (the queue's job, and `rathaus ingest`)."""
+        """Ingest one document now (`rathaus ingest`)."""
         return ingest.process(self.db, self.files, self.embed_passages, tenant_id, document_id, on_progress)
+
+    def steps(self, tenant_id: str, document_id: str) -> Iterator[Step]:
+        """Ingest one document step by step (the queue's job: tenants take turns between steps)."""
+        return ingest.steps(self.db, self.files, self.embed_passages, tenant_id, document_id)
 
     def resume(self) -> int:
         """Queue every document a stopped server left unfinished; returns how many."""

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from rathaus.accounting.cpu_meter import PROCESS_METER
 from rathaus.llm.catalogue import Profile
+from rathaus.llm.cpu_meter import PROCESS_METER
 from rathaus.settings import Settings
 
 InputType = Literal["query", "passage"]

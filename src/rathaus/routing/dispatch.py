@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
+from contextlib import closing
 
 from rathaus.accounting.footprint import estimate
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, Usage
-from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.checks import answer_check
 from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
 from rathaus.routing.fallback import AllModelsFailed, routed_chat
+from rathaus.routing.gateway import ModelGateway
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
 from rathaus.routing.router import Need, Router, estimate_tokens
 
@@ -59,6 +60,8 @@ class Dispatcher:
             route.assistant,
             expected.eur,
             expected.wh or 0.0,
+            model=route.chosen,
+            user_id=principal.user_id,
         )
         route.budget_warnings = list(route.admission.warnings)
         if route.admission.downgrade and route.fallbacks:
@@ -120,7 +123,7 @@ class Dispatcher:
             request = with_listing(request, labels)
         check = answer_check(request, route.checked_task)
         while check is not None and self._larger(route):
-            items = list(routed_chat(self.gateway, self.breaker, principal, route, request, endpoint))
+            items = list(self._answer(principal, route, request, endpoint))
             text = "".join(i.text for i in items if isinstance(i, TextChunk))
             problem = check(text)
             if problem is None:
@@ -134,7 +137,18 @@ class Dispatcher:
                 route.reason = Reason("escalated_check", {"model": route.chosen, "task": route.checked_task})
             route.fallbacks = [m for m in route.fallbacks if m != larger]
             route.chosen, route.tier = larger, self.gateway.catalogue.get(larger).tier
-        yield from routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)
+        yield from self._answer(principal, route, request, endpoint)
+
+    def _answer(
+        self, principal: Principal, route: Route, request: ChatRequest, endpoint: str
+    ) -> Generator[StreamItem, None, None]:
+        """The answer of the route's models; every piece shows the request alive: its budget reservations
+        are renewed (else they expire, as those of a request whose process died)."""
+        with closing(routed_chat(self.gateway, self.breaker, principal, route, request, endpoint)) as items:
+            for item in items:
+                if route.admission is not None:
+                    self.gateway.budgets.keep(route.admission)
+                yield item
 
     def _larger(self, route: Route) -> list[str]:
         """The fallbacks of a higher tier than the chosen model, in route order: where a cascade goes next."""

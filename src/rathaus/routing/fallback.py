@@ -4,7 +4,8 @@ A model that fails before its first output (unreachable, not loaded, timed out, 
 failed attempt and the next is tried; the circuit breaker learns of every failure and success. Once a
 model has started to answer, its errors reach the caller: text already sent cannot be taken back.
 Requests the model refuses as invalid (too long, unusable schema) are the caller's mistake and are not
-retried elsewhere.
+retried elsewhere. Before any model sees the request, its clearance is checked once more against everything
+the route carries (a route that does not say counts as personal data), so no path can bypass the rule.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from rathaus.llm.backend import (
     ModelUnavailable,
     StreamItem,
 )
-from rathaus.llm.gateway import ModelGateway
 from rathaus.routing.breaker import CircuitBreaker
-from rathaus.routing.route import Attempt, Reason, Route
+from rathaus.routing.clearance import Exposure
+from rathaus.routing.gateway import ModelGateway
+from rathaus.routing.route import Attempt, Reason, Rejected, Route
+from rathaus.routing.router import Need, NotCleared, not_cleared
+
+STRICTEST = Exposure.of("personenbezogen")
 
 
 class AllModelsFailed(BackendError):
@@ -38,8 +43,13 @@ def routed_chat(
     endpoint: str,
 ) -> Generator[StreamItem, None, None]:
     """Stream the answer from the first model of the route that starts answering."""
+    exposure = route.exposure or STRICTEST
     for model_id in [route.chosen, *route.fallbacks]:
         profile = gateway.catalogue.get(model_id)
+        uncleared = exposure.uncleared(profile)
+        if uncleared:  # only a route built around the router gets here; refuse rather than send
+            reason = not_cleared(profile, uncleared)
+            raise NotCleared(Need(parts=exposure), [Rejected(profile.id, reason)])
         if model_id != route.chosen:
             failed = route.attempts[-1]
             route.reason = Reason("fallback", {"model": failed.model})
@@ -53,6 +63,8 @@ def routed_chat(
             if not isinstance(exc, ModelBusy):
                 breaker.failed(model_id, down=isinstance(exc, ModelUnavailable))
             route.attempts.append(Attempt(model_id, "failed", str(exc)))
+            if route.pinned:  # the one model asked for: its own error says what to do
+                raise
             continue
         route.attempts.append(Attempt(model_id, "ok"))
         try:

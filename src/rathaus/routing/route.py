@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rathaus.accounting.budgets import Admission
     from rathaus.accounting.costing import Costed
+    from rathaus.routing.clearance import Exposure
 
 HEADER = "X-Rathaus-Route"
 
@@ -34,7 +35,7 @@ REASONS: dict[str, str] = {
         "that answer the question, without a language model"
     ),
     "not_needed_extractive": "not needed: the answer is quoted from the best passage",
-    "data_class": "not cleared for data class '{data_class}' (location {location})",
+    "data_class": "not cleared for data class '{data_class}' (location {location}): {parts}",
     "no_json_schema": "cannot follow a JSON schema",
     "context": "context of {context} tokens is too small",
     "reads_less": "reads only {context} tokens of a longer text",
@@ -105,7 +106,10 @@ class Route:
     expected_in: int = 0  # the tokens the router expected, for the budget reservation
     expected_out: int = 0
     budget_warnings: list[str] = field(default_factory=list)
+    data_class: str = ""  # the highest data class of what the prompt carries
+    pinned: bool = False  # named by the caller, an assistant's policy or a step: no other model is tried
     admission: Admission | None = field(default=None, repr=False, compare=False)
+    exposure: Exposure | None = field(default=None, repr=False, compare=False)  # every part of the prompt
 
     def add(self, costed: Costed) -> None:
         """Count one recorded request's footprint (and its reference estimate) towards the route."""
@@ -124,6 +128,7 @@ class Route:
         """The route for response bodies and the request record."""
         data = asdict(self)
         data.pop("admission", None)
+        data.pop("exposure", None)
         data["reason"] = self.reason.as_json()
         data["rejected"] = [{"model": r.model, "reason": r.reason.as_json()} for r in self.rejected]
         return data

@@ -9,15 +9,16 @@ in that order. Nothing here names a model: the catalogue says what exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rathaus.llm.backend import ChatRequest
 from rathaus.llm.catalogue import Catalogue, DataClass, Profile
-from rathaus.llm.gateway import UnsupportedRequest
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.checks import TASK_CHECKS
 from rathaus.routing.classifier import MARGIN_MIN, LabelSchema, label_schema
+from rathaus.routing.clearance import Exposure, Part, highest
+from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason, Rejected, Route
 
 # The least capable tier that does each task well enough (tier 0 needs a handler, not a chat model).
@@ -53,16 +54,32 @@ class Need:
     prompt_tokens: int = 0
     max_tokens: int = 800
     labels: LabelSchema | None = None  # a classification a tier-0 classifier can try first
+    # Where the prompt's text comes from, part by part; without it the request alone, of `data_class`.
+    # With it, `data_class` is the parts' highest class.
+    parts: Exposure | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.parts is not None:
+            object.__setattr__(self, "data_class", self.parts.data_class)
+
+    @property
+    def exposure(self) -> Exposure:
+        """Every part of the prompt with its data class: what a model must be cleared for."""
+        return self.parts if self.parts is not None else Exposure.of(self.data_class)
 
 
-def need_of(request: ChatRequest, data_class: DataClass, task: str | None = None) -> Need:
-    """What a chat request needs: its task (given, or a classification or extraction by its schema)."""
+def need_of(request: ChatRequest, data: DataClass | Exposure, task: str | None = None) -> Need:
+    """What a chat request needs: its task (given, or a classification or extraction by its schema) and the
+    data class of the request, or of every part of its prompt."""
     schema = request.json_schema
     labels = label_schema(schema)
     if task is None:
         task = "chat" if schema is None else "classify" if labels else "extract"
     prompt = sum(estimate_tokens(m.content) for m in request.messages)
-    return Need(task, data_class, schema is not None, prompt, request.max_tokens or 800, labels)
+    exposure = data if isinstance(data, Exposure) else Exposure.of(data)
+    return Need(
+        task, exposure.data_class, schema is not None, prompt, request.max_tokens or 800, labels, exposure
+    )
 
 
 class NoEligibleModel(UnsupportedRequest):
@@ -74,6 +91,21 @@ class NoEligibleModel(UnsupportedRequest):
         )
         super().__init__(f"no model may take this request (data class '{need.data_class}'): {reasons}")
         self.rejected = rejected
+        self.exposure = need.exposure
+
+
+class NotCleared(NoEligibleModel):
+    """The model a route is pinned to (named by the caller, an assistant or a step) may not see the data."""
+
+
+def not_cleared(profile: Profile, uncleared: list[Part]) -> Reason:
+    """The reason a profile may not see these parts: the highest of their classes, and the parts."""
+    values = {
+        "data_class": highest(p.data_class for p in uncleared),
+        "location": profile.location,
+        "parts": ", ".join(f"{p.label()} ({p.data_class})" for p in uncleared),
+    }
+    return Reason("data_class", values)
 
 
 class Router:
@@ -92,8 +124,9 @@ class Router:
 
     def ineligible(self, profile: Profile, need: Need) -> Reason | None:
         """Why the profile may not or cannot take the request; None when it can."""
-        if need.data_class not in (profile.data_classes or []):
-            return Reason("data_class", {"data_class": need.data_class, "location": profile.location})
+        uncleared = need.exposure.uncleared(profile)
+        if uncleared:
+            return not_cleared(profile, uncleared)
         if profile.can("chat"):
             if need.json_schema and not profile.can("json_schema"):
                 return Reason("no_json_schema")
@@ -146,8 +179,7 @@ class Router:
         if classifiers:
             reason = Reason("classifier", {"margin": MARGIN_MIN})
             route = Route(classifiers[0].id, 0, reason, rejected, [p.id for p in ranked])
-            route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
-            return route
+            return _expecting(route, need)
         chosen = ranked[0]
         if not adequate:
             reason = Reason("strongest_eligible", values)
@@ -156,6 +188,37 @@ class Router:
         else:
             reason = Reason("smallest_adequate", values)
         route = Route(chosen.id, chosen.tier, reason, rejected, [p.id for p in ranked[1:]])
-        route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
         route.checked_task = need.task if checked else None
-        return route
+        return _expecting(route, need)
+
+    def pinned(self, need: Need, candidates: list[str], reason: Reason) -> Route:
+        """A route to the first of the candidates (a model named by the caller, an assistant's policy or a
+        workflow step) that may see the data and can follow the request; no other model is tried.
+
+        Raises NotCleared when no candidate may see the data, UnsupportedRequest when none can do the task
+        (not a chat model, no JSON schema). Readiness is left to the backend, whose error says what to do.
+        """
+        rejected: list[Rejected] = []
+        for model_id in candidates:
+            profile = self.catalogue.get(model_id)
+            uncleared = need.exposure.uncleared(profile)
+            if uncleared:
+                rejected.append(Rejected(profile.id, not_cleared(profile, uncleared)))
+            elif not profile.can("chat"):
+                raise UnsupportedRequest(f"the model '{model_id}' is not a chat model")
+            elif need.json_schema and not profile.can("json_schema"):
+                raise UnsupportedRequest(f"the model '{model_id}' cannot follow a JSON schema")
+            else:
+                route = Route(profile.id, profile.tier, reason, rejected, pinned=True)
+                return _expecting(route, need)
+        if not rejected:
+            raise NoEligibleModel(need, [])
+        raise NotCleared(need, rejected)
+
+
+def _expecting(route: Route, need: Need) -> Route:
+    """The route with what the router expects of it: tokens (for budgets) and the data it carries."""
+    route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
+    route.exposure = need.exposure
+    route.data_class = need.data_class
+    return route

@@ -2,10 +2,16 @@
 
 SQLite is the embedded default. It is opened through `pysqlite3` (a current SQLite that can load
 extensions such as sqlite-vec); PostgreSQL through psycopg 3.
+
+SQLite lets one writer at a time. Every write transaction begins IMMEDIATE, so a writer waits for the lock
+(up to `BUSY_TIMEOUT_S`, then a few times more) instead of failing, and nothing else writes outside such a
+transaction: statistics are refreshed on a new connection only when the lock is free at once.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,9 +19,19 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rathaus.store.tenancy import SYSTEM_KEY, TENANT_KEY
+
+logger = logging.getLogger(__name__)
+BUSY_TIMEOUT_S = 30  # how long SQLite waits for another connection's write lock before it gives up
+BEGIN_ATTEMPTS = 3  # a writer that waited that long waits again, twice, before its request fails
+
+
+def is_locked(exc: BaseException) -> bool:
+    """SQLite gave up waiting for another connection's lock ("database is locked")."""
+    return "database is locked" in str(getattr(exc, "orig", None) or exc)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -27,7 +43,7 @@ def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(
         parsed.set(drivername="sqlite+pysqlite"),
         module=sqlite_module,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
         hide_parameters=True,  # errors in the log never show the values (citizens' texts, contacts)
     )
 
@@ -38,9 +54,17 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA analysis_limit=400")  # statistics from a sample: cheap even on large tables
-        cursor.execute("PRAGMA optimize=0x10002")  # statistics for tables that lack them (SQLite's advice)
+        try:
+            # Statistics for tables that lack them (SQLite's advice for new connections). This may write
+            # (ANALYZE) outside any transaction: its read turns into a write, which SQLite refuses at once
+            # — without waiting — when another connection has written meanwhile. Under load that failed
+            # requests; the statistics can wait for the next connection or `Database.optimize`.
+            cursor.execute("PRAGMA optimize=0x10002")
+        except sqlite_module.OperationalError as exc:
+            if not is_locked(exc):
+                raise
         cursor.close()
         try:
             import sqlite_vec
@@ -57,7 +81,15 @@ def _sqlite_engine(url: str) -> Engine:
         # failing when a read transaction tries to become a write transaction. Sessions that only read
         # (READ_ONLY) begin deferred and never wait for writers (WAL lets them read alongside).
         read_only = connection.get_execution_options().get(READ_ONLY)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        for attempt in range(1, BEGIN_ATTEMPTS + 1):
+            try:
+                connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:  # nothing has run yet: beginning again is always safe
+                if attempt == BEGIN_ATTEMPTS or not is_locked(exc):
+                    raise
+                logger.warning("the database stayed locked for %d s; waiting again", BUSY_TIMEOUT_S)
+                time.sleep(0.1 * attempt)
 
     return engine
 
@@ -117,6 +149,7 @@ class Database:
         if self.dialect == "sqlite":
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA optimize")
+                connection.commit()  # the statistics are rows too: without this they were rolled back
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

@@ -1,5 +1,9 @@
 """Tenant administration pages: people and their roles, API keys, how long conversations are kept and how
-many messages the chatbots answer a day."""
+many messages the chatbots answer a day.
+
+People are added by invitation (`identity.invitations`): the page answers the same for every address and
+shows only this tenant's members and open invitations.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy import select
 
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
-from rathaus.identity import directory
+from rathaus.identity import directory, invitations
 from rathaus.identity.api_keys import issue_key, revoke_key
 from rathaus.identity.models import ApiKey, Role, Tenant
 from rathaus.identity.principal import Principal
@@ -56,7 +60,16 @@ def _users_page(
             {"id": u.id, "email": u.email, "name": u.name, "role": r.value, "me": u.id == principal.user_id}
             for u, r in directory.members(session)
         ]
-    return render(request, "admin_users.html", status, members=rows, roles=_role_options(request), **extra)
+        invited = invitations.sent(session)
+    return render(
+        request,
+        "admin_users.html",
+        status,
+        members=rows,
+        invitations=invited,
+        roles=_role_options(request),
+        **extra,
+    )
 
 
 @router.get("/users")
@@ -72,21 +85,29 @@ def users_page(
 def add_user(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
-    """Add a person: a new account with a first password, or an existing account as a new member."""
+    """Invite a person; the answer is the same whether or not the address already has an account."""
     require_admin(principal)
     t = page_translator(request)
     email, name, password = _field(form, "email"), _field(form, "name", 200), _field(form, "password", 1000)
+    role = _role(form)
     try:
         with services.db.session(principal.tenant_id) as session:
-            _user, created = directory.add_member(
-                session, principal.tenant_id, email, _role(form), name, password or None
-            )
-    except (ValueError, directory.Conflict) as exc:
+            invitations.invite(session, email, role, password, name, invited_by=principal.user_id)
+    except invitations.InvitationRefused as exc:
         values = {"email": email, "name": name}
-        return _users_page(
-            request, services, principal, 422, error=t("admin.users.failed", reason=exc), values=values
-        )
-    return RedirectResponse(f"/admin/users?done={'created' if created else 'added'}", status_code=303)
+        error = t(f"admin.users.refused.{exc.reason}")
+        return _users_page(request, services, principal, 422, error=error, values=values)
+    return RedirectResponse("/admin/users?done=invited", status_code=303)
+
+
+@router.post("/invitations/{invitation_id}/withdraw")
+def withdraw_invitation(
+    invitation_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> RedirectResponse:
+    """Withdraw an open invitation of this tenant; another tenant's is not found."""
+    require_admin(principal)
+    invitations.withdraw(services.db, principal.tenant_id, invitation_id)
+    return RedirectResponse("/admin/users?done=withdrawn", status_code=303)
 
 
 @router.post("/users/{user_id}/role", response_model=None)

@@ -218,9 +218,11 @@ def _save(
         if name is None and session.scalars(registry.exists_statement(spec.metadata.name)).first():
             return None, [Problem("metadata.name", t("builder.name_taken"))]
         try:
-            return registry.save(session, principal, spec), []
+            return registry.save(session, principal, spec, services.catalogue), []
         except Conflict:
             return None, [Problem("metadata.name", t("builder.name_taken"))]
+        except DocumentError as exc:  # a model choice that may not see the assistant's data
+            return None, exc.problems
 
 
 async def _submit(

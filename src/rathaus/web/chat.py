@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
-from rathaus.assistants import conversations, export, leichte_sprache, registry
+from rathaus.assistants import conversations, export, registry
 from rathaus.assistants.grounding import Grounding, Source, link_citations, shown_sources
 from rathaus.assistants.runtime import Prepared, prepare_for
 from rathaus.identity.principal import Principal
@@ -22,8 +22,9 @@ from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.routing.route import Route
 from rathaus.services import Services
 from rathaus.store.tenancy import NotFound
+from rathaus.text import leichte_sprache
+from rathaus.text.markdown import to_html
 from rathaus.web.forms import CheckedForm
-from rathaus.web.markdown import to_html
 from rathaus.web.pages import PagePrincipal, page_translator, render, templates
 
 router = APIRouter(include_in_schema=False)

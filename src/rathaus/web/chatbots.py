@@ -19,7 +19,7 @@ from rathaus.assistants import conversations
 from rathaus.assistants import registry as assistants
 from rathaus.chatbots import handoffs, registry, transcripts
 from rathaus.chatbots.models import Chatbot
-from rathaus.chatbots.registry import LANGUAGES, ChatbotSettings, NotPublishable
+from rathaus.chatbots.registry import LANGUAGES, ChatbotSettings, ModelNotCleared, NotPublishable
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
@@ -228,7 +228,9 @@ def _save(
             errors["name"] = t("chatbots.error.name_reserved")
         if settings is not None and not errors:
             try:
-                bot = registry.publish(session, principal, settings, create=name is None)
+                bot = registry.publish(session, principal, settings, services.catalogue, create=name is None)
+            except ModelNotCleared as exc:
+                errors["assistant"] = str(exc)
             except (NotPublishable, NotFound):
                 errors["assistant"] = t("chatbots.error.unpublishable")
             except Conflict:

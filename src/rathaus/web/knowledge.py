@@ -18,6 +18,7 @@ from rathaus.identity.models import Role
 from rathaus.knowledge import collections
 from rathaus.knowledge.models import Collection, Document, DocumentStatus, Passage
 from rathaus.knowledge.retrieval import DEFAULT_MODE, MODES
+from rathaus.routing.clearance import RANK
 from rathaus.store.tenancy import get_or_404
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
@@ -37,6 +38,7 @@ def _documents(session: Any, collection: Collection) -> list[dict[str, Any]]:
             "error": d.error,
             "error_code": d.error_code,
             "passages": d.chunk_count,
+            "data_class": d.data_class,
             "working": d.status in WORKING,
         }
         for d in collections.documents(session, collection)
@@ -91,6 +93,7 @@ def _collection_context(services: Any, principal: Any, name: str) -> dict[str, A
             },
             "documents": documents,
             "working": any(d["working"] for d in documents),
+            "higher_classes": [c for c, rank in RANK.items() if rank > RANK.get(collection.data_class, 0)],
         }
 
 
@@ -138,7 +141,10 @@ async def upload(name: str, principal: PagePrincipal, services: ServicesDep, for
     address = str(form.get("source_url") or "").strip()
     if address and (not re.fullmatch(r"https?://\S{1,490}", address)):
         raise ApiError(422, f"'{address[:100]}' is not a web address (https://…).", "invalid", "source_url")
-    uploads = [replace(u, source_url=address or None) for u in uploads]
+    data_class = str(form.get("data_class") or "") or None
+    if data_class is not None and data_class not in RANK:
+        raise ApiError(422, f"'{data_class[:40]}' is not a data class.", "invalid", "data_class")
+    uploads = [replace(u, source_url=address or None, data_class=data_class) for u in uploads]
     if uploads:
         await store_uploads(services, principal, name, uploads)
     return RedirectResponse(f"/knowledge/{quote(name)}", status_code=303)

@@ -16,7 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.deps import ServicesDep, cookie_principal, set_session_cookie
 from rathaus.api.errors import ApiError
 from rathaus.assistants import registry
-from rathaus.identity.login import COOKIE_NAME, LoginBusy, LoginFailed, LoginThrottled, attempt_login
+from rathaus.identity.invitations import PendingInvitation
+from rathaus.identity.login import (
+    COOKIE_NAME,
+    InvitationPending,
+    LoginBusy,
+    LoginFailed,
+    LoginThrottled,
+    attempt_login,
+)
 from rathaus.identity.models import Role, Tenant, User
 from rathaus.identity.principal import Principal
 from rathaus.web import units
@@ -39,7 +47,7 @@ class LoginRequired(Exception):
     """The page needs a logged-in user; the handler redirects to the login page."""
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only local paths: a login link can never send someone to another site."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -94,7 +102,7 @@ def home() -> RedirectResponse:
 @router.get("/login")
 def login_form(request: Request, next: str | None = None) -> HTMLResponse:
     """The login form."""
-    return render(request, "login.html", next=_safe_next(next))
+    return render(request, "login.html", next=safe_next(next))
 
 
 @router.post("/login", response_model=None)
@@ -114,7 +122,7 @@ async def login_submit(
     settings = services.settings
     error, status = None, 200
     try:
-        cookie = await run_in_threadpool(
+        outcome = await run_in_threadpool(
             attempt_login,
             services.db,
             services.cookies,
@@ -131,10 +139,26 @@ async def login_submit(
         error, status = t("login.busy"), 503
     except LoginFailed:
         error, status = t("login.failed"), 401
+    except InvitationPending as exc:
+        return ticket_page(request, exc.ticket, exc.invitations, next)
     if error is not None:
         return render(request, "login.html", status, error=error, email=email, next=next)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, request, cookie, settings.session_hours)
+    # waiting invitations are shown first, so nobody misses them (they grant nothing until accepted)
+    target = f"/invitations?next={quote(safe_next(next))}" if outcome.invitations else safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, request, outcome.cookie, settings.session_hours)
+    return response
+
+
+def ticket_page(request: Request, ticket: str, pending: list[PendingInvitation], next: str) -> HTMLResponse:
+    """The invitations of a person who gave the right password but may not enter the tenant yet.
+
+    Accepting one there completes the login (`web.invitations`); the ticket proves the password.
+    """
+    response = render(
+        request, "invitations.html", invitations=pending, tenants=[], ticket=ticket, next=safe_next(next)
+    )
+    response.headers["Cache-Control"] = "no-store"  # the ticket completes a login for a few minutes
     return response
 
 
@@ -153,7 +177,7 @@ def logout(request: Request, services: ServicesDep, form: CheckedForm) -> Redire
 @router.get("/language/{code}")
 def switch_language(code: str, request: Request, next: str | None = None) -> RedirectResponse:
     """Remember the chosen language and go back."""
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response

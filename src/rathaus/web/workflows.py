@@ -68,7 +68,7 @@ def take_template(name: str, principal: PagePrincipal, services: ServicesDep, fo
     if spec is None:
         return RedirectResponse("/workflows", status_code=303)
     with services.db.session(principal.tenant_id) as session:
-        registry.save(session, principal, spec)
+        registry.save(session, principal, spec, services.catalogue)
     return RedirectResponse(f"/workflows/{quote(name)}?saved=1", status_code=303)
 
 
@@ -269,19 +269,19 @@ def _save(request: Request, principal: Any, services: Any, form: Any, name: str 
         return _editor(request, dump_data(data), name, selected=selected)
     try:
         spec = load_workflow(text[:MAX_INPUT_CHARS])
+        with services.db.session(principal.tenant_id) as session:
+            exists = session.scalars(select(Workflow.id).where(Workflow.name == spec.metadata.name)).first()
+            if name is None and exists:
+                return _editor(request, text, name, 409, error=t("workflows.exists", name=spec.metadata.name))
+            if name is not None and spec.metadata.name != name:
+                return _editor(request, text, name, 422, error=t("workflows.rename", name=name))
+            registry.save(session, principal, spec, services.catalogue)  # refuses models not cleared
     except DocumentError as exc:
         problems = [
             {"line": p.line, "column": p.column, "path": p.path or "document", "text": explain(p, t)}
             for p in exc.problems
         ]
         return _editor(request, text, name, 422, problems=problems)
-    with services.db.session(principal.tenant_id) as session:
-        exists = session.scalars(select(Workflow.id).where(Workflow.name == spec.metadata.name)).first()
-        if name is None and exists:
-            return _editor(request, text, name, 409, error=t("workflows.exists", name=spec.metadata.name))
-        if name is not None and spec.metadata.name != name:
-            return _editor(request, text, name, 422, error=t("workflows.rename", name=name))
-        registry.save(session, principal, spec)
     return RedirectResponse(f"/workflows/{quote(spec.metadata.name)}?saved=1", status_code=303)
 
 

@@ -48,6 +48,7 @@ HEARTBEAT_SECONDS = 10.0
 BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0)  # pause before the 2nd, 3rd, 4th, … attempt
 MAX_OUTPUT_CHARS = 1_000_000
 STEP_THREADS = 32  # steps under way at once per process, including ones that overran their timeout
+STOP_GRACE_SECONDS = 1.0  # an attempt that stops itself at its deadline (templates do) reports its own reason
 
 
 class InputInvalid(ValueError):
@@ -371,7 +372,7 @@ class Engine:
         started = time.monotonic()
         future = self._pool.submit(self._attempt, step, context)
         try:
-            outcome = future.result(timeout=step.timeout_seconds)
+            outcome = future.result(timeout=step.timeout_seconds + STOP_GRACE_SECONDS)
         except FutureTimeout:
             if step_types()[step.type].side_effect and not future.cancel():
                 # Something may be on its way out: wait for this attempt (its client's own timeouts bound

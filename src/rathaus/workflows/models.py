@@ -121,3 +121,13 @@ class Approval(TenantOwned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     final_text: Mapped[str | None] = mapped_column(Text, default=None)
     comment: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class WebhookSignature(Base):
+    """A signature of an accepted webhook call, kept until its timestamp leaves the window, so that the
+    same call is not accepted twice (not tenant-owned: it is checked before anyone is known)."""
+
+    __tablename__ = "webhook_signatures"
+
+    signature: Mapped[str] = mapped_column(String(64), unique=True)  # hex HMAC-SHA256
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from rathaus.formats.documents import DocumentError
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
+from rathaus.llm.catalogue import Catalogue
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound
+from rathaus.workflows import policy
 from rathaus.workflows.models import Workflow, WorkflowVersion
 from rathaus.workflows.spec import WorkflowSpec
 
@@ -63,10 +66,16 @@ def listing(session: Session, query: str = "") -> list[Workflow]:
     return list(session.scalars(statement))
 
 
-def save(session: Session, principal: Principal, spec: WorkflowSpec) -> Saved:
-    """Create the workflow or store the document as its next version."""
+def save(session: Session, principal: Principal, spec: WorkflowSpec, catalogue: Catalogue) -> Saved:
+    """Create the workflow or store the document as its next version.
+
+    Refused (DocumentError) when a model step's model choice may not see what the run carries by then.
+    """
     if not principal.has_role(Role.builder):
         raise Forbidden("changing workflows needs the role 'builder'")
+    mismatches = policy.problems(session, catalogue, spec)
+    if mismatches:
+        raise DocumentError(mismatches)
     now = utcnow()
     workflow = session.scalars(select(Workflow).where(Workflow.name == spec.metadata.name)).first()
     if workflow is None:

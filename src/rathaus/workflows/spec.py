@@ -130,14 +130,14 @@ def walk(steps: list[StepSpec]) -> Iterator[StepSpec]:
         yield from walk(step.otherwise)
 
 
-def _addresses(
+def addresses(
     steps: list[StepSpec], prefix: tuple[str | int, ...]
 ) -> Iterator[tuple[StepSpec, tuple[str | int, ...]]]:
     for index, step in enumerate(steps):
         here = (*prefix, index)
         yield step, here
-        yield from _addresses(step.then, (*here, "then"))
-        yield from _addresses(step.otherwise, (*here, "else"))
+        yield from addresses(step.then, (*here, "then"))
+        yield from addresses(step.otherwise, (*here, "else"))
 
 
 def load_workflow(text: str) -> WorkflowSpec:
@@ -157,7 +157,7 @@ def check_workflow(data: Any, positions: dict[tuple[str | int, ...], Any] | None
         raise DocumentError(problems_from(exc, positions)) from None
     types = step_types()
     problems: list[Problem] = []
-    for step, address in _addresses(spec.spec.steps, ("spec", "steps")):
+    for step, address in addresses(spec.spec.steps, ("spec", "steps")):
         kind = types.get(step.type)
         if kind is None:
             known = ", ".join(sorted(types))

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from rathaus.identity.principal import Principal
 from rathaus.llm.catalogue import DataClass
+from rathaus.routing.clearance import RANK, Exposure, Part, as_data_class
 from rathaus.workflows.expressions import render_value
 
 if TYPE_CHECKING:
@@ -64,6 +65,18 @@ class StepContext:
         return max(self.deadline - time.monotonic(), 0.1)
 
     @property
+    def exposure(self) -> Exposure:
+        """What a model call of this step may carry: the run's input (of the workflow's data class) and the
+        data class of every earlier step's output that came from a more sensitive source (passages
+        retrieved, an assistant's answer); outputs keep it as `data_class`, so a resumed run knows it too."""
+        exposure = Exposure.of(self.data_class, "input")
+        for step, output in self.outputs.items():
+            carried = output.get("data_class") if isinstance(output, dict) else None
+            if isinstance(carried, str) and carried in RANK:
+                exposure = exposure.plus(Part("step", as_data_class(carried), step))
+        return exposure
+
+    @property
     def wh(self) -> float:
         """The energy of the model calls this step made."""
         return sum(route.wh for route in self.routes)
@@ -94,8 +107,8 @@ class StepType:
     templated: ClassVar[bool] = True  # string settings are filled in from templates before `run`
 
     def prepare(self, context: StepContext, raw: dict[str, Any]) -> BaseModel:
-        """The settings with their templates filled in, checked again."""
-        values = render_value(raw, context.variables) if self.templated else raw
+        """The settings with their templates filled in (stopped at the step's deadline), checked again."""
+        values = render_value(raw, context.variables, context.deadline) if self.templated else raw
         return self.settings.model_validate(values)
 
     def run(self, context: StepContext, settings: Any) -> Any:

@@ -31,7 +31,7 @@ class Condition(StepType):
 
     def run(self, context: StepContext, settings: ConditionSettings) -> dict[str, Any]:
         """`{branch: 'then' | 'else', value}`."""
-        value = bool(evaluate(settings.when, context.variables))
+        value = bool(evaluate(settings.when, context.variables, context.deadline))
         return {"branch": "then" if value else "else", "value": value}
 
 

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from rathaus.accounting.budgets import BudgetExhausted
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.checks import schema_problem
-from rathaus.routing.route import Reason, Route
-from rathaus.routing.router import NoEligibleModel, need_of
+from rathaus.routing.clearance import highest
+from rathaus.routing.gateway import UnsupportedRequest
+from rathaus.routing.route import Reason
+from rathaus.routing.router import NoEligibleModel, NotCleared, need_of
 from rathaus.workflows.steps import StepContext, StepFailed, StepType
 
 ENDPOINT = "workflow.step"
@@ -58,10 +60,17 @@ def ask_model(
         response_format=response_format,
     )
     routing = context.services.routing
-    need = need_of(request, context.data_class, None if task in ("classify", "extract") else task)
+    need = need_of(request, context.exposure, None if task in ("classify", "extract") else task)
     try:
-        route = routing.plan(need) if model == "auto" else _named(context, need, model)
-    except NoEligibleModel as exc:
+        route = (
+            routing.plan(need) if model == "auto" else routing.router.pinned(need, [model], Reason("named"))
+        )
+    except NotCleared as exc:
+        rejected = exc.rejected[0]
+        raise StepFailed(
+            f"the model '{rejected.model}' may not take this step: {rejected.reason.text}", retry=False
+        ) from None
+    except (NoEligibleModel, UnsupportedRequest) as exc:
         raise StepFailed(str(exc), retry=False) from None
     context.routes.append(route)
     stream = routing.run(context.principal, route, request, ENDPOINT, need.labels)
@@ -69,19 +78,6 @@ def ask_model(
         return "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
     except BudgetExhausted as exc:  # trying again this month cannot help; a retry after raising it can
         raise StepFailed(str(exc), retry=False) from None
-
-
-def _named(context: StepContext, need: Any, model: str) -> Route:
-    """A route to the one model the step names, if it may and can take the request."""
-    catalogue = context.services.catalogue
-    router = context.services.routing.router
-    profile = catalogue.get(model)
-    why = router.ineligible(profile, need)
-    if why is not None:
-        raise StepFailed(f"the model '{model}' may not take this step: {why.text}", retry=False)
-    route = Route(profile.id, profile.tier, Reason("named"))
-    route.expected_in, route.expected_out = need.prompt_tokens, need.max_tokens
-    return route
 
 
 def parse_json(text: str, schema: dict[str, Any]) -> Any:
@@ -278,15 +274,20 @@ class Ask(StepType):
         from rathaus.store.tenancy import NotFound
 
         request = ChatRequest(messages=[Message(role="user", content=settings.question)])
+        services, principal = context.services, context.principal
         try:
-            prepared = prepare_chat(context.services, context.principal, settings.assistant, request)
+            prepared = prepare_chat(services, principal, settings.assistant, request, context.exposure)
         except NotFound:
             raise StepFailed(f"there is no assistant '{settings.assistant}'", retry=False) from None
+        except NotCleared as exc:
+            raise StepFailed(str(exc), retry=False) from None
         if prepared.route is not None:
             context.routes.append(prepared.route)
-        stream = prepared.stream(context.services, context.principal, ENDPOINT)
+        stream = prepared.stream(services, principal, ENDPOINT)
         text = "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
-        return {"text": text, "sources": [s.as_json() for s in prepared.sources]}
+        carried = prepared.route.data_class if prepared.route is not None else context.data_class
+        sources = [s.as_json() for s in prepared.sources]
+        return {"text": text, "sources": sources, "data_class": carried or context.data_class}
 
 
 class RetrieveSettings(BaseModel):
@@ -308,19 +309,21 @@ class Retrieve(StepType):
 
     def run(self, context: StepContext, settings: RetrieveSettings) -> dict[str, Any]:
         """The passages as `{passages: [{text, title, page, score}]}`."""
+        from rathaus.knowledge.collections import exposure
         from rathaus.store.tenancy import NotFound
 
+        services, principal = context.services, context.principal
         try:
-            hits = context.services.knowledge.search(
-                context.principal, [settings.collection], settings.query, settings.limit
-            )
+            hits = services.knowledge.search(principal, [settings.collection], settings.query, settings.limit)
         except NotFound:
             raise StepFailed(f"there is no collection '{settings.collection}'", retry=False) from None
         passages = [
             {"text": hit.text, "title": hit.document_title, "page": hit.page, "score": round(hit.score, 4)}
             for hit in hits
         ]
-        return {"passages": passages}
+        with services.db.session(principal.tenant_id) as session:
+            carried = highest(p.data_class for p in exposure(session, [settings.collection]))
+        return {"passages": passages, "data_class": carried}
 
 
 MODEL_STEPS: tuple[type[StepType], ...] = (

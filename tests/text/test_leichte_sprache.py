@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rathaus.assistants.leichte_sprache import check, sentences
+from rathaus.text.leichte_sprache import check, sentences
 
 GOOD = """Sie ziehen um.
 Dann melden Sie sich bei der Stadt an.

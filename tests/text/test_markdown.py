@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rathaus.web.markdown import to_html
+from rathaus.text.markdown import to_html
 
 
 def test_markdown_is_rendered() -> None:

@@ -23,7 +23,7 @@ from rathaus.api.errors import ApiError
 from rathaus.chatbots.widget import Bot, Refused, Widget
 from rathaus.identity.visibility import Forbidden
 from rathaus.llm.backend import BackendError
-from rathaus.llm.gateway import UnsupportedRequest
+from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.store.tenancy import NotFound
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _cors(request: Request) -> dict[str, str]:
 
 
 def _client(request: Request) -> str:
-    """The caller's address (behind a reverse proxy: from X-Forwarded-For, see the operator guide)."""
+    """The caller's address (behind a proxy in RATHAUS_TRUSTED_PROXIES: the one it forwards)."""
     return request.client.host if request.client else "unknown"
 
 

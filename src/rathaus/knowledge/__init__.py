@@ -1,0 +1,1 @@
+"""Collections of the city's documents: upload, ingestion, search."""

@@ -1,0 +1,123 @@
+"""The invited person's side of an invitation: see it, accept it or decline it.
+
+Two ways in. A logged-in person opens /invitations (forms carry the session's token). A person whose
+only way into a tenant is an invitation gets no session at the login; the login page shows the
+invitations with a short-lived ticket instead, and accepting one there completes the login.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from rathaus.api.deps import ServicesDep, set_session_cookie
+from rathaus.api.errors import ApiError
+from rathaus.identity import invitations
+from rathaus.identity.directory import memberships_of
+from rathaus.identity.models import User
+from rathaus.services import Services
+from rathaus.web.forms import CheckedForm, same_origin
+from rathaus.web.pages import PagePrincipal, page_translator, render, safe_next, ticket_page
+
+router = APIRouter(include_in_schema=False)
+DONE = ("accepted", "declined")
+
+
+@router.get("/invitations")
+def invitations_page(
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = "", next: str = ""
+) -> HTMLResponse:
+    """The person's open invitations and the tenants they belong to, the home tenant marked."""
+    user_id = principal.user_id or ""
+    with services.db.system_session() as session:
+        pending = invitations.pending_for(session, user_id)
+        user = session.get(User, user_id)
+        tenants = [
+            {"slug": t.slug, "name": t.name, "role": r.value, "current": t.id == principal.tenant_id}
+            for t, r in (memberships_of(session, user) if user else [])
+        ]
+    return render(
+        request,
+        "invitations.html",
+        invitations=pending,
+        tenants=tenants,
+        done=done if done in DONE else "",
+        next=safe_next(next),
+    )
+
+
+@router.post("/invitations/{invitation_id}/accept")
+def accept(
+    invitation_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> RedirectResponse:
+    """Accept an invitation; the person works there after logging in with that tenant."""
+    with services.db.system_session() as session:
+        invitations.accept(session, principal.user_id or "", invitation_id)
+    return RedirectResponse("/invitations?done=accepted", status_code=303)
+
+
+@router.post("/invitations/{invitation_id}/decline")
+def decline(
+    invitation_id: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> RedirectResponse:
+    """Decline an invitation; the inviting tenant's administrators see it disappear."""
+    with services.db.system_session() as session:
+        invitations.decline(session, principal.user_id or "", invitation_id)
+    return RedirectResponse("/invitations?done=declined", status_code=303)
+
+
+def _ticket_user(request: Request, services: Services, ticket: str) -> str | None:
+    if not same_origin(request):
+        raise ApiError(403, "Decide on invitations from this site's own login page.", "csrf")
+    return services.cookies.ticket_user(ticket)
+
+
+def _expired(request: Request) -> HTMLResponse:
+    return render(request, "login.html", 401, error=page_translator(request)("login.ticket_expired"))
+
+
+@router.post("/login/invitations/{invitation_id}/accept", response_model=None)
+def accept_at_login(
+    invitation_id: str,
+    request: Request,
+    services: ServicesDep,
+    ticket: Annotated[str, Form(max_length=500)],
+    next: Annotated[str, Form(max_length=2000)] = "/assistants",
+) -> Response:
+    """Accept an invitation at the login and log in to that tenant."""
+    user_id = _ticket_user(request, services, ticket)
+    if user_id is None:
+        return _expired(request)
+    hours = services.settings.session_hours
+    with services.db.system_session() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            return _expired(request)
+        tenant, _role = invitations.accept(session, user_id, invitation_id)
+        cookie = services.cookies.open_session(session, user_id, tenant.id, hours)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, request, cookie, hours)
+    return response
+
+
+@router.post("/login/invitations/{invitation_id}/decline", response_model=None)
+def decline_at_login(
+    invitation_id: str,
+    request: Request,
+    services: ServicesDep,
+    ticket: Annotated[str, Form(max_length=500)],
+    next: Annotated[str, Form(max_length=2000)] = "/assistants",
+) -> Response:
+    """Decline an invitation at the login; what is left to decide is shown again."""
+    user_id = _ticket_user(request, services, ticket)
+    if user_id is None:
+        return _expired(request)
+    with services.db.system_session() as session:
+        gone = invitations.decline(session, user_id, invitation_id)
+        pending = [] if gone else invitations.pending_for(session, user_id)
+    if pending:
+        return ticket_page(request, ticket, pending, next)
+    notice = page_translator(request)("login.declined")
+    return render(request, "login.html", notice=notice, next=safe_next(next))
