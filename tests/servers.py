@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,10 +42,12 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: floa
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI) -> Iterator[str]:
-    """Run the app under uvicorn in a thread on a free loopback port; yields its base URL."""
+def serve_in_thread(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Run the app under uvicorn (with any further Uvicorn `options`) in a thread on a free loopback port;
+    yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = {**options, "host": "127.0.0.1", "port": port, "log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(app, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

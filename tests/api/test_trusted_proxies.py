@@ -3,14 +3,11 @@ client cannot choose the address its limits are counted for. Served by Uvicorn a
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 
 from rathaus.api.proxies import forwarded_client, networks
 from rathaus.app import create_app, uvicorn_options
@@ -18,7 +15,7 @@ from rathaus.identity.throttle import MAX_PER_CLIENT
 from rathaus.services import Services
 from rathaus.settings import Settings, load_settings
 from tests.conftest import PASSWORD, TenantFixture
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 THROTTLED = "198.51.100.7"  # an address that has used up its failed logins
 
@@ -26,18 +23,8 @@ THROTTLED = "198.51.100.7"  # an address that has used up its failed logins
 @contextmanager
 def served(settings: Settings, services: Services) -> Iterator[str]:
     """The app under Uvicorn with the options of `rathaus serve`, on loopback."""
-    options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": free_port(), "log_level": "warning"}
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{options['port']}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(settings, services), **uvicorn_options(settings)) as url:
+        yield url
 
 
 def use_up_failed_logins(services: Services, address: str) -> None:
