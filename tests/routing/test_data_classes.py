@@ -400,6 +400,26 @@ def test_passages_a_workflow_retrieves_keep_their_class_in_later_steps(
         save_workflow(services, jena, fixed)
 
 
+def test_a_marked_document_keeps_fixed_models_and_workflow_steps_off_the_cloud(
+    services: Services, cloud: Recorder, jena: TenantFixture
+) -> None:
+    collection(services, jena, "satzungen", "öffentlich", satzung_public="", satzung_geheim="vertraulich")
+    with pytest.raises(DocumentError, match="\\(vertraulich\\)") as refused:
+        save_assistant(services, jena, assistant("fest", ["satzungen"], mode="profile", profile="cloud"))
+    assert refused.value.problems[0].path == "spec.model"
+    retrieve = """\
+    - id: suchen
+      type: retrieve
+      with: {collection: satzungen, query: "{{ input.text }}"}
+"""
+    facts = "{% for p in steps.suchen.output.passages %}{{ p.text }} {% endfor %}"
+    save_workflow(services, jena, workflow(retrieve + DRAFT.format(facts=facts, model="auto"), "öffentlich"))
+    found = run(services, jena, "ablauf", QUESTION)
+    assert found["suchen"].output["data_class"] == "vertraulich"
+    assert found["antwort"].status == "succeeded" and found["antwort"].route["chosen"] == "lokal"
+    assert not cloud.saw("satzung_geheim") and cloud.count == 0
+
+
 def test_a_workflow_asking_an_assistant_passes_on_its_input_class(
     services: Services, cloud: Recorder, jena: TenantFixture
 ) -> None:
