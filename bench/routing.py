@@ -9,8 +9,8 @@ records measured (CPU seconds × watts per core). The random router sends the sa
 large model as the router does, chosen at random (seeded). APGR is the area under the quality-vs-energy
 curve through (smallest, strategy, largest), normalised so that smallest = 0 and largest = 1 on both axes;
 a random router scores 0.5 by construction. Grounded questions run through the demo assistant over the demo
-corpus (ingested into a temporary SQLite store first); the router's run of a question whose best passage is
-similar enough to be quoted (tier 0, assistants/extractive.py) is that quoted answer, run live. Cascades
+corpus (ingested into a temporary SQLite store first); the router's run of a question its evidence answers
+clearly enough to be quoted (tier 0, decision 0015) is that quoted answer, run live. Cascades
 (schema, Leichte Sprache) are replayed on the recorded small-model answer with the dispatcher's own check.
 The oracle is a bound, not a strategy: with hindsight it takes per task the cheapest of the runs above
 that keeps the mean quality at 95 % of always-largest, so no router choosing among these models
@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import collection_with, demo_assistant, machine, percentile, temporary_services, write_docs
-from rathaus.assistants import extractive, grounding
-from rathaus.assistants.runtime import prepare_for
+from rathaus.assistants import evidence, grounding
+from rathaus.assistants.runtime import evidence_for, prepare_for
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import ingest
@@ -146,10 +146,13 @@ class Harness:
 
     def quoted(self, task: dict[str, Any]) -> Run | None:
         """A grounded question's run on the shipped assistant (policy `auto`) when it is answered at tier 0 by
-        quoting the best passage; None when a language model would answer (the recorded large run stands)."""
+        quoting its evidence; None when a language model would answer (the recorded large run stands)."""
         conversation = [Message(role="user", content=task["question"])]
         grounded = grounding.ground(self.services, self.principal, self.assistant, conversation)
-        if not extractive.confident(grounded):
+        if not grounded.found:
+            return None
+        found = evidence_for(self.services, self.principal, task["question"], grounded.sources)
+        if not found.answers or len(found.parts) > 1 or found.best < evidence.QUOTE_MIN:
             return None
         started = time.perf_counter()
         prepared = prepare_for(
@@ -267,7 +270,7 @@ def compare(
             need = need_of(request_for(task), "öffentlich", None if kind in ("classify", "extract") else kind)
         route = harness.services.routing.plan(need)
         quoted = harness.quoted(task) if kind == "qa" else None
-        if quoted is not None:  # tier 0: the best passage quoted, no language model
+        if quoted is not None:  # tier 0: the evidence quoted, no language model
             strategies["router"][task["id"]], used_large[task["id"]] = quoted, False
             route = Route(harness.services.knowledge.embedding_model, 0, Reason("extractive"))
         elif route.tier == 0:

@@ -29,10 +29,9 @@ import uvicorn
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, percentile, write_docs
+from common import machine, percentile, service_assistant, write_docs
 from rathaus.app import create_app
 from rathaus.assistants import registry as assistants
-from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.registry import ChatbotSettings, publish
 from rathaus.identity.api_keys import issue_key
 from rathaus.identity.directory import create_tenant
@@ -89,18 +88,7 @@ def _city(services: Services) -> tuple[str, str]:
     ]
     services.knowledge.upload(admin, "dienste", uploads)
     services.knowledge.queue.wait_idle(300)
-    spec = AssistantSpec.model_validate(
-        {
-            "metadata": {"name": "auskunft", "title": "Auskunft"},
-            "spec": {
-                "instructions": "Beantworte Fragen zu Dienstleistungen.",
-                "task": "qa",
-                "knowledge": ["dienste"],
-                "model": {"mode": "profile", "profile": "scripted"},
-                "data_class": "öffentlich",
-            },
-        }
-    )
+    spec = service_assistant("scripted", "öffentlich")
     bot = ChatbotSettings(name="bench", assistant="auskunft", title="Bench", origins=[ORIGIN])
     with services.db.session(tenant_id) as session:
         assistants.save(session, admin, spec, services.catalogue)

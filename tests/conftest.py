@@ -46,16 +46,37 @@ SCRIPTED_CATALOGUE = {
         },
         {"id": "scripted-paced", "backend": "scripted", "tier": 1, "params": {"chunk_delay_s": 0.08}},
         {
+            "id": "scripted-sentences",  # writes a long answer slowly, one short sentence after the other
+            "backend": "scripted",
+            "tier": 1,
+            "params": {
+                "replies": [" ".join(["Die Steuer wird im Jahr erhoben [1]."] * 80)],
+                "chunk_delay_s": 0.1,
+            },
+        },
+        {
             "id": "scripted-doubtful",  # answers the answerability check with "Nein"
             "backend": "scripted",
             "tier": 1,
             "params": {"logprobs": True, "replies": ["Nein", "Erfunden [1]."]},
         },
         {
+            "id": "scripted-cites",  # writes the answer from the demo evidence, with its citation
+            "backend": "scripted",
+            "tier": 1,
+            "params": {"replies": ["Der zweite Hund kostet 144 Euro im Jahr [1]."]},
+        },
+        {
+            "id": "scripted-inventing",  # writes a figure no source holds
+            "backend": "scripted",
+            "tier": 1,
+            "params": {"replies": ["Für eine Katze zahlen Sie 75 Euro im Jahr [1]."]},
+        },
+        {
             "id": "scripted-sure",  # answers the answerability check with "Ja", then cites
             "backend": "scripted",
             "tier": 1,
-            "params": {"logprobs": True, "replies": ["Ja", "Zwei Hunde kosten 240 Euro [1]."]},
+            "params": {"logprobs": True, "replies": ["Ja", "Der zweite Hund kostet 144 Euro im Jahr [1]."]},
         },
         {"id": "extern", "backend": "scripted", "tier": 3, "location": "external"},
         {"id": "misconfigured", "backend": "openai", "tier": 3, "params": {"base_url": "http://127.0.0.1:9"}},

@@ -91,6 +91,9 @@ def serve(
     import uvicorn
 
     from rathaus.app import create_app, uvicorn_options
+    from rathaus.memory import limit_arenas
+
+    limit_arenas()  # before any thread starts: resident memory stays flat under load
 
     settings = settings_or_exit(host=host, port=port, demo=demo or None)
     try:
@@ -770,6 +773,9 @@ def worker(
     ] = None,
 ) -> None:
     """Run a Celery worker for workflow steps (with RATHAUS_EXECUTOR=celery on the servers)."""
+    from rathaus.memory import limit_arenas
+
+    limit_arenas()
     try:
         from rathaus.workflows.celery_executor import run_worker
     except ImportError:

@@ -77,5 +77,6 @@ class Services:
         if "workflows" in self.__dict__:
             self.workflows.executor.close()
         self.knowledge.close()
+        self.routing.trials.wait_idle(60)  # a measurement of labels still running
         self.pool.close()
         self.db.dispose()

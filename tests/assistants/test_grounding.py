@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from rathaus.accounting.models import RequestRecord
-from rathaus.assistants import registry
+from rathaus.assistants import evidence, registry
+from rathaus.assistants.evidence import Evidence, Quote
 from rathaus.assistants.grounding import (
     Grounding,
     Source,
@@ -17,13 +19,15 @@ from rathaus.assistants.grounding import (
     shown_sources,
     yes_probability,
 )
+from rathaus.assistants.runtime import Prepared
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
 from rathaus.knowledge.ingest import Upload
 from rathaus.knowledge.models import Document
-from rathaus.llm.backend import TextChunk
+from rathaus.llm.backend import ChatRequest, Message, TextChunk
+from rathaus.llm.catalogue import Profile
 from rathaus.services import Services
 from tests.conftest import TenantFixture
 from tests.web.session import CSRF, events, login
@@ -33,7 +37,11 @@ NOT_FOUND = "Dazu steht nichts in den Serviceseiten. Bitte rufen Sie 01234 567-0
 
 
 def _setup(
-    services: Services, tenant: TenantFixture, model: str = "scripted", policy: dict[str, str] | None = None
+    services: Services,
+    tenant: TenantFixture,
+    model: str = "scripted",
+    policy: dict[str, str] | None = None,
+    task: str = "qa",
 ) -> None:
     admin = Principal(tenant_id=tenant.id, role=Role.admin)
     with services.db.session(tenant.id) as session:
@@ -48,7 +56,7 @@ def _setup(
             "metadata": {"name": "auskunft", "title": "Auskunft"},
             "spec": {
                 "instructions": "Beantworte Fragen zu Dienstleistungen.",
-                "task": "qa",
+                "task": task,
                 "knowledge": ["dienste"],
                 "not_found": NOT_FOUND,
                 "model": policy or {"mode": "profile", "profile": model},
@@ -76,8 +84,12 @@ def test_answer_cites_the_passages(client: TestClient, services: Services, jena:
     sources = json.loads(found["sources"])["sources"]
     assert sources and sources[0]["document_title"].startswith("Hundesteuer")
     assert sources[0]["url"] == f"/knowledge/passages/{sources[0]['passage_id']}#p-{sources[0]['passage_id']}"
+    evidence = json.loads(found["evidence"])  # shown before the answer: the sentences found, with sources
+    assert any("Euro" in q["text"] for q in evidence["quotes"])
+    assert evidence["sources"][0]["document_title"].startswith("Hundesteuer")
+    order = [name for name, _ in events(response.text)]
+    assert order.index("evidence") < order.index("delta") < order.index("done")
     html = json.loads(found["done"])["html"]
-    assert "Quellen:" in html  # the scripted model echoes its system prompt: the passages are in it
     assert f'<a class="citation" href="{sources[0]["url"]}"' in html
     passage = client.get(sources[0]["url"].split("#")[0])
     assert passage.status_code == 200 and "passage--cited" in passage.text
@@ -97,10 +109,39 @@ def test_unrelated_question_gets_not_found_without_a_model(
     assert _records(services) == before + 1  # the query embedding only; no chat model was asked
 
 
+def test_a_written_answer_the_evidence_does_not_hold_is_replaced_by_the_evidence(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _setup(services, jena, model="scripted-inventing")
+    login(client, jena.staff_email)
+    response = client.post(
+        "/chat/auskunft/send", json={"message": "Was kostet die Hundesteuer für eine Katze?"}, headers=CSRF
+    )
+    found = dict(events(response.text))
+    assert "evidence" in found  # the evidence was shown first
+    shown = json.loads(found["delta"])["text"]
+    # the evidence answers clearly (the demo page lists the rates): it is quoted instead of the invention
+    assert "75 Euro" not in response.text and "96,00 Euro" in shown and "[1]" in shown
+
+
+def test_without_clear_evidence_an_answer_the_check_empties_says_not_found() -> None:
+    quotes = [Quote("Die Hundesteuer wird jährlich erhoben.", 1, 1.6, 0)]
+    grounded = Grounding([], NOT_FOUND)
+    weak = Evidence(quotes, ["Was kostet die Katzensteuer"], evidence.QUOTE_MIN - 0.1, True)
+    clear = replace(weak, best=evidence.QUOTE_MIN)
+    profile = Profile(id="klein", backend="scripted", tier=1)
+    request = ChatRequest(messages=[Message(role="user", content="Was kostet die Katzensteuer?")])
+    assert Prepared(profile, request, grounded, evidence=weak).fallback == NOT_FOUND
+    assert Prepared(profile, request, grounded, evidence=clear).fallback == (
+        "Die Hundesteuer wird jährlich erhoben [1]."
+    )
+
+
 def test_sources_that_do_not_answer_get_not_found(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
-    _setup(services, jena, model="scripted-doubtful")
+    # A drafting assistant writes from whole passages (no evidence): the model is asked first
+    _setup(services, jena, model="scripted-doubtful", task="draft")
     login(client, jena.staff_email)
     before = _records(services)
     response = client.post(
@@ -119,13 +160,13 @@ def test_sources_that_do_not_answer_get_not_found(
 def test_sources_that_answer_are_cited_after_the_check(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
-    _setup(services, jena, model="scripted-sure")
+    _setup(services, jena, model="scripted-sure", task="draft")
     body = {
         "model": "assistant/auskunft",
         "messages": [{"role": "user", "content": "Was kostet die Hundesteuer für zwei Hunde?"}],
     }
     reply = client.post("/v1/chat/completions", json=body, headers=jena.headers("staff")).json()
-    assert reply["choices"][0]["message"]["content"] == "Zwei Hunde kosten 240 Euro [1]."
+    assert reply["choices"][0]["message"]["content"] == "Der zweite Hund kostet 144 Euro im Jahr [1]."
     assert reply["rathaus"]["sources"][0]["document_title"].startswith("Hundesteuer")
     route = reply["rathaus"]["route"]
     assert route["chosen"] == "scripted-sure" and route["assistant"] == "auskunft"

@@ -40,7 +40,7 @@ class PublishedBot:
 def publish_bot(
     services: Services,
     tenant: TenantFixture,
-    model: str | None = "scripted-sure",
+    model: str | None = "scripted-cites",
     instructions: str = INSTRUCTIONS,
     pages: tuple[str, ...] = ("hundesteuer", "reisepass"),
     **extra: object,

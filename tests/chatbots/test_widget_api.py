@@ -79,7 +79,7 @@ def test_a_citizen_gets_an_answer_linked_to_the_official_page(
     response = citizen.ask(HUNDESTEUER)
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert answer["declined"] is False and "240 Euro" in answer["text"]
+    assert answer["declined"] is False and "144 Euro" in answer["text"]
     assert answer["sources"] == [
         {"number": 1, "title": answer["sources"][0]["title"], "url": f"{PAGES}/hundesteuer/"}
     ]

@@ -22,16 +22,21 @@ from tests.conftest import TenantFixture
 
 
 def _queue_running(
-    jobs: dict[str, int], log: list[str], failures: dict[str, int] | None = None
+    jobs: dict[str, int],
+    log: list[str],
+    failures: dict[str, int] | None = None,
+    start: threading.Event | None = None,
 ) -> IngestQueue:
     """A queue whose job for document `d` takes `jobs[d]` steps, logging each; it raises before its first
-    step as often as `failures[d]` says."""
+    step as often as `failures[d]` says; with `start`, no job steps before that event is set."""
     failures = dict(failures or {})
 
     def job(tenant_id: str, document_id: str) -> Iterator[Step]:
         if failures.get(document_id, 0) > 0:
             failures[document_id] -= 1
             raise RuntimeError("database is locked")
+        if start is not None:
+            start.wait(10)
         for _ in range(jobs[document_id]):
             log.append(document_id)
             yield None
@@ -41,11 +46,13 @@ def _queue_running(
 
 def test_tenants_take_turns_so_a_small_document_does_not_wait_for_a_large_one() -> None:
     log: list[str] = []
-    queue = _queue_running({"gross": 500, "klein": 1, "noch-eins": 2}, log)
+    submitted = threading.Event()  # the worker starts on the first submission: hold it until all are in
+    queue = _queue_running({"gross": 500, "klein": 1, "noch-eins": 2}, log, start=submitted)
     try:
         queue.submit("stadt-a", "gross")
         queue.submit("stadt-b", "klein")
         queue.submit("stadt-b", "noch-eins")
+        submitted.set()
         assert queue.wait_idle(30)
     finally:
         queue.close()

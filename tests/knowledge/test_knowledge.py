@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rathaus.accounting.models import RequestRecord
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
@@ -114,3 +115,15 @@ def test_unfinished_documents_resume_after_a_restart(services: Services, jena: T
     assert services.knowledge.queue.wait_idle(120)
     with services.db.session(jena.id) as session:
         assert session.get(Document, document_id).status == DocumentStatus.ready  # type: ignore[union-attr]
+
+
+def test_a_question_asked_again_is_embedded_once(services: Services, jena: TenantFixture) -> None:
+    staff = Principal(tenant_id=jena.id, role=Role.staff)
+    embed = services.knowledge.query_embedder(staff)
+    first = embed("Was kostet die Hundesteuer?")
+    again = embed("Was kostet die Hundesteuer?")
+    other = embed("Wo beantrage ich einen Reisepass?")
+    assert list(first) == list(again) and list(first) != list(other)
+    with services.db.session(jena.id, read_only=True) as session:
+        embedded = session.query(RequestRecord).filter_by(endpoint="knowledge.search").count()
+    assert embedded == 2  # the repeated question came from memory, unrecorded: nothing was computed

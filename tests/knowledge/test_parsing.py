@@ -98,3 +98,10 @@ def test_text_before_the_first_heading_is_kept() -> None:
     passages = chunk(document)
     text = " ".join(p.text for p in passages)
     assert "Kurze Einleitung." in text and "37 Euro" in text
+
+
+def test_lines_of_a_markdown_paragraph_stay_words_apart() -> None:
+    page = "# Reisepass\n\nDer Antrag wird persönlich gestellt.\nErforderliche Unterlagen\nPersonalausweis\n"
+    document = parse(page.encode(), "a.md")
+    text = "\n".join(block.text for block in document.blocks)
+    assert "gestellt. Erforderliche Unterlagen Personalausweis" in text  # not "gestellt.Erforderliche…"

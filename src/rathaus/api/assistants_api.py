@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.documents import document_data
@@ -15,6 +17,8 @@ from rathaus.api.errors import ApiError
 from rathaus.assistants import registry
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.formats.documents import DocumentError, dump_document, validate_data
+from rathaus.identity.principal import Principal
+from rathaus.llm.catalogue import Catalogue
 
 router = APIRouter(prefix="/api/assistants", tags=["assistants"])
 
@@ -97,15 +101,22 @@ async def create_assistant(
 ) -> JSONResponse:
     """Create an assistant (version 1) from a document."""
     spec = await read_document(request)
+    saved = await run_in_threadpool(_create, session, principal, spec, services.catalogue)
+    return JSONResponse(saved, status_code=201)
+
+
+def _create(
+    session: Session, principal: Principal, spec: AssistantSpec, catalogue: Catalogue
+) -> dict[str, Any]:
+    """Store a new assistant (409 when the name is taken); runs off the event loop, as it waits for the
+    database."""
     if session.scalars(registry.exists_statement(spec.metadata.name)).first():
         raise ApiError(
             409,
             f"An assistant named '{spec.metadata.name}' already exists; use PUT to change it.",
             "conflict",
         )
-    return JSONResponse(
-        _saved_json(registry.save(session, principal, spec, services.catalogue)), status_code=201
-    )
+    return _saved_json(registry.save(session, principal, spec, catalogue))
 
 
 @router.get("/{name}", operation_id="get_assistant")
@@ -140,8 +151,15 @@ async def update_assistant(
             "name_mismatch",
             "metadata.name",
         )
+    return await run_in_threadpool(_update, session, principal, name, spec, services.catalogue)
+
+
+def _update(
+    session: Session, principal: Principal, name: str, spec: AssistantSpec, catalogue: Catalogue
+) -> dict[str, Any]:
+    """Store the next version of an existing assistant (404 when there is none), off the event loop."""
     registry.find(session, principal, name)
-    return _saved_json(registry.save(session, principal, spec, services.catalogue))
+    return _saved_json(registry.save(session, principal, spec, catalogue))
 
 
 @router.get("/{name}/versions", operation_id="list_assistant_versions")

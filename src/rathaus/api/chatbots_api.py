@@ -145,8 +145,8 @@ async def open_session(token: str, request: Request, services: ServicesDep) -> J
     """A new conversation; the widget keeps its id in memory only."""
     widget = services.widget
     bot = await _bot(request, widget, token)
-    session = await _call(request, widget.open_session, bot, _client(request))
-    return JSONResponse({"session": session}, status_code=201, headers=_cors(request))
+    opened = await _call(request, widget.open_session, bot, _client(request))
+    return JSONResponse({"session": opened}, status_code=201, headers=_cors(request))
 
 
 @router.post("/api/widget/{token}/messages")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,7 @@ from rathaus.services import Services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SCRIPT_HEADER = "X-Rathaus-CSRF"  # another site's form cannot send a custom header
+FINISHING = 8  # threads that commit or roll back handlers' transactions
 
 
 def get_services(request: Request) -> Services:
@@ -107,10 +110,35 @@ def require_role(role: Role) -> Callable[[Principal], Principal]:
 AdminDep = Annotated[Principal, Depends(require_role(Role.admin))]
 
 
-def get_tenant_session(principal: PrincipalDep, services: ServicesDep) -> Iterator[Session]:
-    """A database session scoped to the caller's tenant, committed after the handler."""
-    with services.db.session(principal.tenant_id) as session:
-        yield session
+async def get_tenant_session(
+    request: Request, principal: PrincipalDep, services: ServicesDep
+) -> AsyncIterator[Session]:
+    """A database session scoped to the caller's tenant, committed after the handler; read-only for GET.
+
+    The handler's first statement begins the transaction in the handler's worker thread. Ending it must not
+    wait for one of the shared worker threads: under load all of them can be waiting for the database's
+    write lock — the lock this very transaction holds (SQLite) — and nothing would move for half a minute.
+    So the commit has threads of its own (`FINISHING`).
+    """
+    scope = services.db.scope(principal.tenant_id, read_only=request.method in SAFE_METHODS)
+    try:
+        yield scope.session
+    except BaseException:
+        await to_thread.run_sync(scope.finish, False, limiter=_finishing())
+        raise
+    await to_thread.run_sync(scope.finish, True, limiter=_finishing())
+
+
+_limiters: dict[int, CapacityLimiter] = {}
+
+
+def _finishing() -> CapacityLimiter:
+    """The threads that end transactions, apart from the shared worker threads (one set per event loop)."""
+    loop = id(asyncio.get_running_loop())
+    if loop not in _limiters:
+        _limiters.clear()  # an earlier event loop (tests) has ended
+        _limiters[loop] = CapacityLimiter(FINISHING)
+    return _limiters[loop]
 
 
 TenantSessionDep = Annotated[Session, Depends(get_tenant_session)]

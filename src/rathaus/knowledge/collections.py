@@ -163,3 +163,31 @@ def delete_collection(
     for item in documents(session, collection):
         delete_document(session, principal, files, item)
     session.delete(collection)
+
+
+def document_texts(session: Session, document_ids: list[str]) -> dict[str, str]:
+    """The full text of each document (its title and passages in order), for checks that need more than the
+    passage found, such as which town a statute belongs to. Callers pass ids they may see."""
+    texts: dict[str, list[str]] = {}
+    titles = dict(
+        session.execute(select(Document.id, Document.title).where(Document.id.in_(document_ids))).all()
+    )
+    rows = session.execute(
+        select(Passage.document_id, Passage.text)
+        .where(Passage.document_id.in_(document_ids))
+        .order_by(Passage.document_id, Passage.ordinal)
+    )
+    for document_id, text in rows:
+        texts.setdefault(document_id, [titles.get(document_id) or ""]).append(text)
+    return {d: "\n".join(parts) for d, parts in texts.items()}
+
+
+def sentence_vectors(session: Session, passage_ids: list[str]) -> dict[str, bytes]:
+    """The packed sentence vectors stored with each passage (knowledge.sentences), where there are any.
+    Callers pass ids they may see; the session's tenant bounds them too."""
+    rows = session.execute(
+        select(Passage.id, Passage.sentence_vectors).where(
+            Passage.id.in_(passage_ids), Passage.sentence_vectors.is_not(None)
+        )
+    )
+    return {passage_id: packed for passage_id, packed in rows if packed}

@@ -25,6 +25,7 @@ from rathaus.knowledge.index import index_for
 from rathaus.knowledge.models import Document, DocumentStatus, Passage
 from rathaus.knowledge.parsing import ParseError, media_type, parse
 from rathaus.knowledge.queue import Step
+from rathaus.knowledge.sentences import pack, quotable
 from rathaus.store.base import utcnow
 from rathaus.store.db import Database
 
@@ -195,15 +196,20 @@ def _attempt(
     if not started:
         return DocumentStatus.failed
     yield None
+    title = parsed.title[:300] or filename
+    cuts = [quotable(p.text, f"{title} {p.heading}") for p in passages]
+    units = list(dict.fromkeys(u for cut in cuts for u in cut))
+    wanted = texts + units  # the passages for retrieval, their sentences for evidence
     vectors: list[list[float]] = []
-    for start in range(0, len(texts), EMBED_BATCH):
-        vectors.extend(embed(principal, texts[start : start + EMBED_BATCH]))
-        share = 0.1 + 0.85 * len(vectors) / max(len(texts), 1)
+    for start in range(0, len(wanted), EMBED_BATCH):
+        vectors.extend(embed(principal, wanted[start : start + EMBED_BATCH]))
+        share = 0.1 + 0.85 * len(vectors) / max(len(wanted), 1)
         if not _update(db, tenant_id, document_id, progress=round(share, 3)):
             return DocumentStatus.failed  # deleted while it was being read: no further work for it
         if on_progress is not None:
             on_progress(share)
         yield None
+    of_unit = dict(zip(units, vectors[len(texts) :], strict=True))
     with db.session(tenant_id) as session:
         document = session.get(Document, document_id)
         if document is None:  # deleted while it was being read
@@ -219,12 +225,13 @@ def _attempt(
                 text=p.text,
                 tokens=p.tokens,
                 lexical=index_text(t),
+                sentence_vectors=pack(cut, [of_unit[u] for u in cut]) if cut else None,
             )
-            for p, t in zip(passages, texts, strict=True)
+            for p, t, cut in zip(passages, texts, cuts, strict=True)
         ]
         session.add_all(rows)
         session.flush()
-        index_for(session).add(session, rows, vectors)
+        index_for(session).add(session, rows, vectors[: len(texts)])
         document.status, document.progress = DocumentStatus.ready, 1.0
         document.chunk_count, document.pages = len(rows), parsed.pages
         document.updated_at = utcnow()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Enum, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rathaus.store.base import Base, TenantOwned, UtcDateTime
@@ -91,3 +91,5 @@ class Passage(TenantOwned, Base):
     text: Mapped[str] = mapped_column(Text)
     tokens: Mapped[int] = mapped_column(Integer)
     lexical: Mapped[str] = mapped_column(Text)
+    # the vectors of its quotable sentences (knowledge.sentences.pack), so that answers need not embed them
+    sentence_vectors: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)

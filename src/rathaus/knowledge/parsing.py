@@ -285,7 +285,11 @@ def _markdown(data: bytes) -> ParsedDocument:
         if token.type == "heading_open":
             level = int(token.tag[1])
         elif token.type == "inline":
-            parts = [c.content for c in token.children or [] if c.type in ("text", "code_inline")]
+            parts = [
+                "\n" if c.type in ("softbreak", "hardbreak") else c.content
+                for c in token.children or []
+                if c.type in ("text", "code_inline", "softbreak", "hardbreak")
+            ]  # a line break parts words: "gestellt. Unterlagen", not "gestellt.Unterlagen"
             text = "".join(parts) or token.content
             if level is not None:
                 outline.heading(level, text)

@@ -3,8 +3,9 @@
 The labels come from the request's JSON schema: a string `enum`, or `oneOf` branches with `const`, an
 optional `description` and optional `examples` (standard JSON Schema annotations), alone or as the only
 property of an object. The message and every label text (value, description, each example) are embedded
-with the embedding model; a label scores its best similarity. The classifier answers only when the best
-label leads the second by at least the margin; otherwise the request escalates to a language model.
+with the embedding model; a label scores its best similarity. The classifier is sure when the best
+label leads the second by at least the margin; otherwise the request escalates to a language model that
+measured better on the labels, or the label stands, marked unsure (routing/label_trials.py).
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ class EmbeddingClassifier:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, ...], list[list[float]]] = OrderedDict()
 
-    def _label_vectors(self, principal: Principal, texts: tuple[str, ...], route: Route) -> list[list[float]]:
+    def _label_vectors(
+        self, principal: Principal, texts: tuple[str, ...], route: Route | None
+    ) -> list[list[float]]:
         with self._lock:
             if texts in self._cache:
                 self._cache.move_to_end(texts)
@@ -130,7 +133,7 @@ class EmbeddingClassifier:
         return vectors
 
     def classify(
-        self, principal: Principal, text: str, labels: LabelSchema, endpoint: str, route: Route
+        self, principal: Principal, text: str, labels: LabelSchema, endpoint: str, route: Route | None = None
     ) -> Verdict:
         """Score every label for the text (two embedding requests at most, both recorded)."""
         owners = [label.value for label in labels.labels for _ in label.texts()]

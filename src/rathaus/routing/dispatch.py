@@ -1,8 +1,9 @@
 """Running routed requests: tier 0 first where it can answer, then the language models in route order.
 
-Cascades: a classification goes to the tier-0 classifier first and escalates when its best label does
-not lead clearly, and a language model that classifies is shown the labels' descriptions (the schema
-limits what it may write, but it reads only the prompt); an answer that must follow a JSON schema is
+Cascades: a classification goes to the tier-0 classifier first; when its best label does not lead
+clearly, it escalates to a language model measured better on those labels (routing/label_trials.py), or
+keeps its label marked unsure; a language model that classifies is shown the labels' descriptions (the
+schema limits what it may write, but it reads only the prompt); an answer that must follow a JSON schema is
 checked against it and, when it does not, asked again of the next larger model; so is a task whose
 answer can be checked (a text in Leichte Sprache).
 Checked answers are sent whole, not streamed, while a larger model remains. Every attempt is recorded on
@@ -21,8 +22,19 @@ from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, Usa
 from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.checks import answer_check
 from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
-from rathaus.routing.fallback import AllModelsFailed, routed_chat
+from rathaus.routing.fallback import routed_chat
 from rathaus.routing.gateway import ModelGateway
+from rathaus.routing.label_trials import ENDPOINT as TRIAL
+from rathaus.routing.label_trials import (
+    INSTRUCTIONS,
+    MIN_EXAMPLES,
+    LabelTrials,
+    Outcome,
+    cases,
+    json_schema,
+    key_of,
+    value_of,
+)
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
 from rathaus.routing.router import Need, Router, estimate_tokens
 
@@ -35,6 +47,7 @@ class Dispatcher:
         self.router = router
         self._lock = threading.Lock()
         self._classifiers: dict[str, EmbeddingClassifier] = {}
+        self.trials = LabelTrials(gateway.db)
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -112,13 +125,22 @@ class Dispatcher:
                 yield TextChunk(answer)
                 yield Usage(tokens_in=estimate_tokens(text), tokens_out=estimate_tokens(answer))
                 return
+            better = self._measured_better(principal, route, labels)
+            unsure = {"label": verdict.label, "lead": round(verdict.margin, 3)}
+            if better is None:  # no model classifies these labels better: tier 0's label, marked unsure
+                route.attempts.append(Attempt(route.chosen, "unsure", f"{detail} < {MARGIN_MIN}"))
+                route.reason = Reason("unsure_kept", unsure)
+                answer = labels.answer(verdict.label)
+                yield TextChunk(answer)
+                yield Usage(tokens_in=estimate_tokens(text), tokens_out=estimate_tokens(answer))
+                return
             route.attempts.append(Attempt(route.chosen, "escalated", f"{detail} < {MARGIN_MIN}"))
-            if not route.fallbacks:
-                raise AllModelsFailed("the classifier was unsure and no language model may take the request")
-            model_id = route.fallbacks.pop(0)
-            profile = self.gateway.catalogue.get(model_id)
+            route.fallbacks.remove(better.model_id)
+            profile = self.gateway.catalogue.get(better.model_id)
             route.chosen, route.tier = profile.id, profile.tier
-            route.reason = Reason("escalated", {"label": verdict.label, "lead": round(verdict.margin, 3)})
+            right, tier0_right, examples = better.compared
+            measured = {"right": right, "tier0_right": tier0_right, "examples": examples}
+            route.reason = Reason("escalated_measured", {**unsure, **measured})
         if labels is not None:
             request = with_listing(request, labels)
         check = answer_check(request, route.checked_task)
@@ -138,6 +160,59 @@ class Dispatcher:
             route.fallbacks = [m for m in route.fallbacks if m != larger]
             route.chosen, route.tier = larger, self.gateway.catalogue.get(larger).tier
         yield from self._answer(principal, route, request, endpoint)
+
+    def _measured_better(self, principal: Principal, route: Route, labels: LabelSchema) -> Outcome | None:
+        """The first language model of the route measured better than tier 0 on these labels; measures the
+        others in the background when none is (once per label set, when it has examples enough)."""
+        key = key_of(labels, route.chosen)
+        measured = self.trials.outcomes(principal.tenant_id, key, route.fallbacks)
+        better = next((measured[m] for m in route.fallbacks if m in measured and measured[m].better), None)
+        unmeasured = [m for m in route.fallbacks if m not in measured]
+        if better is None and unmeasured and len(cases(labels)) >= MIN_EXAMPLES:
+            asker = Principal(tenant_id=principal.tenant_id, role=principal.role)
+            classifier = route.chosen
+            self.trials.start(
+                principal.tenant_id,
+                key,
+                lambda: self._measure_all(asker, labels, classifier, unmeasured, key),
+            )
+        return better
+
+    def _measure_all(
+        self, principal: Principal, labels: LabelSchema, classifier: str, models: list[str], key: str
+    ) -> None:
+        for model_id in models:  # in route order, until one classifies better than tier 0
+            outcome = self.measure(principal, labels, classifier, model_id)
+            self.trials.store(principal.tenant_id, key, outcome)
+            if outcome.better:
+                return
+
+    def measure(self, principal: Principal, labels: LabelSchema, classifier: str, model_id: str) -> Outcome:
+        """Tier 0 (`classifier`) and a language model on the label set's examples, each held out in turn;
+        every request is recorded (endpoint `routing.trial`)."""
+        profile = self.gateway.catalogue.get(model_id)
+        schema = {"type": "json_schema", "json_schema": {"name": "label", "schema": json_schema(labels)}}
+        tier0 = model = unsure = tier0_unsure = model_unsure = 0
+        disagreements: list[tuple[bool, bool, bool]] = []  # (tier 0 unsure, tier 0 right, model right)
+        tried = cases(labels)
+        for case in tried:
+            verdict = self.classifier(classifier).classify(principal, case.text, case.labels, TRIAL)
+            messages = [Message(role="system", content=INSTRUCTIONS), Message(role="user", content=case.text)]
+            request = ChatRequest(messages=messages, temperature=0.0, max_tokens=60, response_format=schema)
+            items = self.gateway.chat(principal, profile, with_listing(request, labels), TRIAL)
+            answer = "".join(i.text for i in items if isinstance(i, TextChunk))
+            right0, right = verdict.label == case.expected, value_of(answer, labels) == case.expected
+            tier0, model = tier0 + right0, model + right
+            if not verdict.confident:
+                unsure, tier0_unsure, model_unsure = unsure + 1, tier0_unsure + right0, model_unsure + right
+            if right0 != right:
+                disagreements.append((not verdict.confident, right0, right))
+        compared = [d for d in disagreements if d[0] or not unsure]  # where tier 0 was unsure, if ever
+        model_only = sum(1 for _, _, right in compared if right)
+        tier0_only = len(compared) - model_only
+        return Outcome(
+            model_id, len(tried), tier0, model, unsure, tier0_unsure, model_unsure, model_only, tier0_only
+        )
 
     def _answer(
         self, principal: Principal, route: Route, request: ChatRequest, endpoint: str

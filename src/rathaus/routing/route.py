@@ -23,6 +23,14 @@ REASONS: dict[str, str] = {
     "strongest_eligible": "no eligible model of tier ≥ {minimum} for task '{task}'; the strongest one",
     "classifier": "tier 0: embedding classifier; escalates when the best label leads by less than {margin}",
     "escalated": "escalated: the classifier was unsure (label '{label}', lead {lead})",
+    "escalated_measured": (
+        "escalated: the classifier was unsure (label '{label}', lead {lead}); this model sorted the "
+        "examples of these labels better ({right} instead of {tier0_right} of {examples} right)"
+    ),
+    "unsure_kept": (
+        "tier 0 label '{label}' marked unsure (lead {lead}): no language model measured better on the "
+        "examples of these labels"
+    ),
     "escalated_schema": "escalated: the answer of {model} did not follow the JSON schema",
     "escalated_check": "escalated: the answer of {model} failed the check for task '{task}'",
     "fallback": "fallback: {model} failed",
@@ -30,11 +38,15 @@ REASONS: dict[str, str] = {
     "policy_tier": "tier {tier} as the assistant's model policy says",
     "named": "named by the request",
     "no_passage": "tier 0 rule: no passage is similar enough, so the not-found answer needs no model",
+    "no_evidence": "tier 0 rule: no sentence of the passages found answers the question, so the not-found "
+    "answer needs no model",
+    "other_place": "tier 0 rule: the passages found are about another place than the question names, so "
+    "the not-found answer needs no model",
     "extractive": (
-        "tier 0: the best passage is similar enough ({similarity} ≥ {minimum}) to quote its sentences "
-        "that answer the question, without a language model"
+        "tier 0: the evidence answers the question clearly enough (score {score} ≥ {minimum}) to be "
+        "quoted without a language model"
     ),
-    "not_needed_extractive": "not needed: the answer is quoted from the best passage",
+    "not_needed_extractive": "not needed: the answer quotes the evidence",
     "data_class": "not cleared for data class '{data_class}' (location {location}): {parts}",
     "no_json_schema": "cannot follow a JSON schema",
     "context": "context of {context} tokens is too small",
@@ -79,7 +91,8 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One try of one model: `ok`, `failed` (an error; the next model was tried) or `escalated`."""
+    """One try of one model: `ok`, `failed` (an error; the next model was tried), `escalated` or `unsure`
+    (tier 0 kept its label, marked unsure)."""
 
     model: str
     outcome: str

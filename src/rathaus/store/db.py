@@ -54,17 +54,19 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA analysis_limit=400")  # statistics from a sample: cheap even on large tables
         try:
             # Statistics for tables that lack them (SQLite's advice for new connections). This may write
             # (ANALYZE) outside any transaction: its read turns into a write, which SQLite refuses at once
-            # — without waiting — when another connection has written meanwhile. Under load that failed
-            # requests; the statistics can wait for the next connection or `Database.optimize`.
+            # when another connection has written meanwhile, and which waited for the write lock — up to
+            # the busy timeout, in every new connection — under load. The statistics can wait for the next
+            # connection or `Database.optimize`: here they are taken only when the lock is free.
+            cursor.execute("PRAGMA busy_timeout=0")
             cursor.execute("PRAGMA optimize=0x10002")
         except sqlite_module.OperationalError as exc:
             if not is_locked(exc):
                 raise
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.close()
         try:
             import sqlite_vec
@@ -107,6 +109,23 @@ def make_engine(url: str) -> Engine:
 READ_ONLY = "rathaus_read_only"
 
 
+class SessionScope:
+    """A session whose transaction is ended by `finish`: committed on success, rolled back otherwise."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def finish(self, ok: bool) -> None:
+        """Commit (ok) or roll back, and close."""
+        try:
+            if ok:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+
 class Database:
     """One database: hands out tenant-scoped and system sessions."""
 
@@ -131,6 +150,14 @@ class Database:
             session.info[TENANT_KEY] = tenant_id
             with session.begin():
                 yield session
+
+    def scope(self, tenant_id: str, read_only: bool = False) -> SessionScope:
+        """A tenant session to end later with `finish` (for request handlers: see api/deps.py). Opening it
+        does no I/O; the transaction begins with its first statement."""
+        session = (self._readers if read_only else self._sessions)()
+        session.info[TENANT_KEY] = tenant_id
+        session.begin()
+        return SessionScope(session)
 
     @contextmanager
     def system_session(self, read_only: bool = False) -> Iterator[Session]:

@@ -13,6 +13,7 @@ def all_tables() -> MetaData:
     from rathaus.chatbots import models as _chatbots  # noqa: F401
     from rathaus.identity import models as _identity  # noqa: F401
     from rathaus.knowledge import models as _knowledge  # noqa: F401
+    from rathaus.routing import models as _routing  # noqa: F401
     from rathaus.store.base import Base
     from rathaus.workflows import models as _workflows  # noqa: F401
 

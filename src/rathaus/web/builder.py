@@ -332,4 +332,6 @@ async def preview(
     prepared = await run_in_threadpool(prepare_for, services, principal, spec, conversation)
     stream = prepared.stream(services, principal, "web.preview")
     meta = {"model": prepared.profile.id}
-    return event_stream(answer_events(stream, meta, spec.spec.task, t, None, prepared.grounded))
+    return event_stream(
+        answer_events(stream, meta, spec.spec.task, t, None, prepared.grounded, None, prepared.evidence)
+    )

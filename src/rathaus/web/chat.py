@@ -15,6 +15,7 @@ from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
 from rathaus.assistants import conversations, export, registry
+from rathaus.assistants.evidence import Evidence
 from rathaus.assistants.grounding import Grounding, Source, link_citations, shown_sources
 from rathaus.assistants.runtime import Prepared, prepare_for
 from rathaus.identity.principal import Principal
@@ -206,7 +207,9 @@ async def send(
 
     meta = {"conversation_id": conversation_id, "model": prepared.profile.id}
     keeper = keep if conversation_id else None
-    return event_stream(answer_events(stream, meta, task, t, keeper, prepared.grounded, prepared.route))
+    return event_stream(
+        answer_events(stream, meta, task, t, keeper, prepared.grounded, prepared.route, prepared.evidence)
+    )
 
 
 def render_route(route: dict[str, Any], t: Callable[..., str]) -> Markup:
@@ -223,14 +226,21 @@ def answer_events(
     keep: Callable[[str], None] | None = None,
     grounded: Grounding | None = None,
     route: Route | None = None,
+    found: Evidence | None = None,
 ) -> Generator[str, None, None]:
-    """An answer as server-sent events: meta, delta…, check (Leichte Sprache), sources, route, done or error.
+    """An answer as server-sent events: meta, evidence, delta…, check (Leichte Sprache), sources, route, done
+    or error.
+
+    `evidence` (when the answer is written from evidence) comes before the model starts: the sentences
+    found and their sources, so that the asker reads the answer's basis within a second or two.
 
     `done` carries the answer as safe HTML with its citations linked. `keep` receives the answer written
     so far when the stream ends, also after an error or hang-up.
     """
     parts: list[str] = []
     yield sse(meta, "meta")
+    if found is not None and grounded is not None:
+        yield sse(evidence_event(found, grounded, t), "evidence")
     try:
         for item in stream:
             if isinstance(item, TextChunk):
@@ -251,6 +261,19 @@ def answer_events(
         stream.close()
         if parts and keep is not None:
             keep("".join(parts))
+
+
+def evidence_event(found: Evidence, grounded: Grounding, t: Callable[..., str]) -> dict[str, Any]:
+    """The evidence as the chat shows it before the answer: quoted sentences with linked source numbers."""
+    used = [s for s in grounded.sources if s.number in found.sources]
+    quotes = sorted(found.quotes, key=lambda q: (q.part, -q.score))
+    return {
+        "title": t("chat.evidence"),
+        "note": t("chat.evidence_writing"),
+        "quotes": [{"text": q.text, "number": q.source} for q in quotes],
+        "sources_title": t("chat.sources"),
+        "sources": [s.as_json() for s in used],
+    }
 
 
 def event_stream(events: Generator[str, None, None]) -> StreamingResponse:

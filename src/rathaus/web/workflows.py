@@ -344,8 +344,7 @@ async def start_from_file(
     try:
         if not uploads:
             raise FileRefused(t("workflows.file_missing"), 422)
-        with services.db.session(principal.tenant_id, read_only=True) as session:
-            trigger = registry.load(session, name).spec.spec.trigger.type
+        trigger = await run_in_threadpool(registry.trigger_of, services.db, principal.tenant_id, name)
         if trigger != "upload":
             raise FileRefused(t("workflows.not_upload"), 409)
         data = await run_in_threadpool(input_from_file, uploads[0].filename, uploads[0].data)

@@ -18,6 +18,7 @@ from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
 from rathaus.llm.catalogue import Catalogue
 from rathaus.store.base import utcnow
+from rathaus.store.db import Database
 from rathaus.store.tenancy import NotFound
 from rathaus.workflows import policy
 from rathaus.workflows.models import Workflow, WorkflowVersion
@@ -39,6 +40,12 @@ def find(session: Session, name: str) -> Workflow:
     if workflow is None:
         raise NotFound("Workflow", name[:64])
     return workflow
+
+
+def trigger_of(db: Database, tenant_id: str, name: str) -> str:
+    """What starts the workflow's current version (`manual`, `upload`, `webhook`, …); NotFound when none."""
+    with db.session(tenant_id, read_only=True) as session:
+        return load(session, name).spec.spec.trigger.type
 
 
 def load(session: Session, name: str, version: int | None = None) -> Saved:

@@ -15,13 +15,10 @@
     button.addEventListener("click", function () { input.value = button.dataset.text; input.focus(); });
   });
 
-  form.addEventListener("submit", async function (event) {
-    event.preventDefault();
-    const message = input.value.trim();
-    if (!message) { input.focus(); return; }
+  // Ask one question; a failed or stopped answer offers to ask it again.
+  async function send(message) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
-    input.value = "";
     const body = {message: message, conversation_id: form.dataset.conversation || null};
     if (!stored) body.history = past.slice(-40);
     try {
@@ -32,6 +29,7 @@
           form.dataset.conversation = data.conversation_id;
           window.history.replaceState(null, "", "?c=" + encodeURIComponent(data.conversation_id));
         },
+        onRetry: send,
       });
       if (!stored) past.push({role: "user", content: message}, {role: "assistant", content: answer});
     } catch (error) {
@@ -40,5 +38,13 @@
       button.disabled = false;
       input.focus();
     }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const message = input.value.trim();
+    if (!message) { input.focus(); return; }
+    input.value = "";
+    send(message);
   });
 })();

@@ -19,15 +19,9 @@ window.Rathaus = window.Rathaus || {};
 
   // A copy button for a message; `status` announces the result to screen readers.
   R.copyButton = function (list, status, text) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "kern-btn kern-btn--tertiary kern-btn--x-small copy";
-    button.dataset.text = text;
-    const label = document.createElement("span");
-    label.className = "kern-label";
-    label.textContent = list.dataset.copy;
-    button.append(label);
-    return button;
+    const copy = button(list.dataset.copy, "kern-btn--tertiary copy");
+    copy.dataset.text = text;
+    return copy;
   };
 
   R.wireCopy = function (root, status, list) {
@@ -101,20 +95,82 @@ window.Rathaus = window.Rathaus || {};
     item.append(box);
   };
 
-  // Send `body` to `url` and show the answer streaming into a new bubble of `list`.
+  // The evidence an answer is written from, shown before the answer: quoted sentences with their
+  // sources, open while the answer is written, folded away once it is complete.
+  R.showEvidence = function (item, data) {
+    const box = document.createElement("details");
+    box.className = "chat-evidence";
+    box.open = true;
+    const title = document.createElement("summary");
+    title.className = "kern-label";
+    title.textContent = data.title;
+    const quotes = document.createElement("ul");
+    quotes.className = "kern-list";
+    data.quotes.forEach(function (quote) {
+      const line = document.createElement("li");
+      const source = data.sources.find(function (s) { return s.number === quote.number; });
+      line.append("„" + quote.text + "“ ");
+      const link = document.createElement("a");
+      link.className = "kern-link citation";
+      link.href = source ? source.url : "#";
+      link.textContent = "[" + quote.number + "]";
+      if (source) link.title = source.document_title + " – " + source.heading;
+      line.append(link);
+      quotes.append(line);
+    });
+    box.append(title, quotes);
+    item.insertBefore(box, item.querySelector(".chat-message__text"));
+    R.showSources(item, {title: data.sources_title, sources: data.sources});
+    item.lastElementChild.classList.add("chat-sources--evidence");
+    return box;
+  };
+
+  // A line in the bubble saying what is happening (searching, writing); removed when the answer is done.
+  function progress(item, text) {
+    let line = item.querySelector(".chat-progress");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "chat-progress kern-body--small";
+      item.append(line);
+    }
+    line.textContent = text;
+  }
+
+  // A small button with a label; `className` adds its variant and purpose.
+  function button(label, className) {
+    const element = document.createElement("button");
+    element.type = "button";
+    element.className = "kern-btn kern-btn--x-small " + className;
+    const span = document.createElement("span");
+    span.className = "kern-label";
+    span.textContent = label;
+    element.append(span);
+    return element;
+  }
+
+  // Send `body` to `url` and show the answer streaming into a new bubble of `list`: what is happening,
+  // the evidence first, then the answer; a stop button while it is written, "ask again" after a failure.
   // Returns the answer text; throws with the server's message on failure (shown in the bubble).
   R.ask = async function (options) {
     const list = options.list, status = options.status;
     R.bubble(list, "user", options.message);
     const answer = R.bubble(list, "assistant", "");
+    const item = answer.parentElement;
     answer.setAttribute("aria-busy", "true");
-    status.textContent = status.dataset.writing;
+    status.textContent = list.dataset.searching;
+    progress(item, list.dataset.searching);
+    const controller = new AbortController();
+    const stop = button(list.dataset.stop, "kern-btn--secondary chat-stop");
+    stop.addEventListener("click", function () { controller.abort(); });
+    item.append(stop);
     let text = "";
+    let evidence = null;
     try {
       const response = await fetch(options.url, {
         method: "POST",
         headers: {"Content-Type": "application/json", "X-Rathaus-CSRF": "1"},
         body: JSON.stringify(options.body),
+        signal: controller.signal,
       });
       if (!response.ok) {
         const problem = await response.json().catch(function () { return {}; });
@@ -134,13 +190,20 @@ window.Rathaus = window.Rathaus || {};
           buffer = buffer.slice(end + 2);
           const kind = (block.match(/^event: (.*)$/m) || [])[1];
           const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
-          if (kind === "meta" && options.onMeta) {
-            options.onMeta(data);
+          if (kind === "meta") {
+            if (options.onMeta) options.onMeta(data);
+            progress(item, status.dataset.writing);
+          } else if (kind === "evidence") {
+            evidence = R.showEvidence(item, data);
+            progress(item, data.note);
+            status.textContent = data.title + ". " + data.note;
           } else if (kind === "delta") {
             text += data.text;
             answer.textContent = text;
           } else if (kind === "sources") {
-            R.showSources(answer.parentElement, data);
+            const early = item.querySelector(".chat-sources--evidence");
+            if (early) early.remove();
+            R.showSources(item, data);
           } else if (kind === "route") {
             answer.parentElement.insertAdjacentHTML("beforeend", data.html);  // rendered by the server
           } else if (kind === "check") {
@@ -148,7 +211,8 @@ window.Rathaus = window.Rathaus || {};
           } else if (kind === "done") {
             answer.innerHTML = data.html;  // rendered and sanitised by the server
             answer.classList.add("chat-message__text--rendered");
-            answer.parentElement.append(R.copyButton(list, status, text));
+            if (evidence) evidence.open = false;
+            item.append(R.copyButton(list, status, text));
           } else if (kind === "error") {
             throw new Error(data.message);
           }
@@ -157,12 +221,26 @@ window.Rathaus = window.Rathaus || {};
       status.textContent = status.dataset.done;
       return text;
     } catch (error) {
-      answer.textContent = status.dataset.error.replace("{message}", error.message);
-      answer.parentElement.classList.add("chat-message--error");
-      status.textContent = answer.textContent;
+      if (error.name === "AbortError") {  // stopped by the asker: keep what was written so far
+        if (!text) answer.textContent = list.dataset.stopped;
+        status.textContent = list.dataset.stopped;
+      } else {
+        answer.textContent = status.dataset.error.replace("{message}", error.message);
+        item.classList.add("chat-message--error");
+        status.textContent = answer.textContent;
+      }
+      if (options.onRetry) {
+        const again = button(list.dataset.retry, "kern-btn--secondary chat-retry");
+        again.addEventListener("click", function () { again.remove(); options.onRetry(options.message); });
+        item.append(again);
+      }
+      if (error.name === "AbortError") return text;
       throw error;
     } finally {
       answer.removeAttribute("aria-busy");
+      stop.remove();
+      const line = item.querySelector(".chat-progress");
+      if (line) line.remove();
     }
   };
 })(window.Rathaus);

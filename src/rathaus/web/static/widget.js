@@ -438,7 +438,8 @@ textarea{flex:1;min-width:0;resize:vertical;max-height:10em}
       log.append(shown);
       scrollTo(shown);
     } catch (error) {
-      mine.append(" ", say(h("em", {class: "who"}), "notSent"));
+      // A question that timed out reached the server: it was sent, only its answer is missing.
+      if (error.code !== "timeout") mine.append(" ", say(h("em", {class: "who"}), "notSent"));
       if (!field.value) { field.value = message; counted(); }  // the citizen's text is never lost
       show(problem(error), true);
     } finally {

@@ -116,7 +116,8 @@ class Classify(StepType):
     category = "model"
 
     def run(self, context: StepContext, settings: ClassifySettings) -> dict[str, Any]:
-        """The label as `{label, ...}`."""
+        """The label as `{label, unsure}`: `unsure` when tier 0 was unsure and no language model measured
+        better on these labels took over (a later step can send such cases to a person)."""
         choices = [
             {"const": label.value, "description": label.description, "examples": label.examples}
             for label in settings.labels
@@ -130,7 +131,8 @@ class Classify(StepType):
             context, settings.instructions, settings.text, "classify", settings.model, schema, 60
         )
         value = parse_json(answer, schema)
-        return {"label": value["label"]}
+        unsure = bool(context.routes) and context.routes[-1].reason.code == "unsure_kept"
+        return {"label": value["label"], "unsure": unsure}
 
 
 class ExtractSettings(TextSettings):
