@@ -188,8 +188,13 @@ def scores(ranking: list[str], relevant: set[str]) -> dict[str, float]:
     return result
 
 
-def evaluate(target: Store, dataset: Dataset, mapping: dict[str, str]) -> dict[str, Any]:
-    """Every query in every mode; metrics, latencies and the top similarity of each query."""
+def evaluate(
+    target: Store, dataset: Dataset, mapping: dict[str, str], misses: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Every query in every mode; metrics, latencies and the top similarity of each query.
+
+    `misses`, when given, receives each answerable query whose document is not among hybrid's first five,
+    with the titles that ranked instead."""
     knowledge = target.knowledge
     embed = knowledge.query_embedder(target.principal)
     per_mode: dict[str, list[dict[str, float]]] = {m: [] for m in retrieval.MODES}
@@ -213,7 +218,16 @@ def evaluate(target: Store, dataset: Dataset, mapping: dict[str, str]) -> dict[s
                     hits[0].similarity or 0.0 if hits else 0.0
                 )
             if answerable:
-                per_mode[mode].append(scores(ranked_documents(hits, mapping), dataset.qrels[query_id]))
+                ranking = ranked_documents(hits, mapping)
+                per_mode[mode].append(scores(ranking, dataset.qrels[query_id]))
+                wanted = dataset.qrels[query_id]
+                if misses is not None and mode == "hybrid" and not set(ranking[:5]) & wanted:
+                    title = dataset.corpus
+                    misses.append({
+                        "query": query, "wanted": [title[d][0] for d in wanted],
+                        "ranked": [title[d][0] for d in ranking[:5]],
+                        "wanted_rank": next((r for r, d in enumerate(ranking, 1) if d in wanted), None),
+                    })  # fmt: skip
         print(f"{target.name}: query {number}/{len(questions)}", end="\r", file=sys.stderr)
     print(file=sys.stderr)
     metrics = {
@@ -470,6 +484,9 @@ def main() -> None:
     parser.add_argument(
         "--docs", default="docs/benchmarks.md", help="where to record the results; '-' to skip"
     )
+    parser.add_argument(
+        "--misses", type=Path, help="write the queries hybrid search misses in its top five here (JSON lines)"
+    )
     args = parser.parse_args()
     dataset = Dataset.load(args.dataset, args.queries)
     uploads = uploads_for(dataset, args.files)
@@ -481,7 +498,12 @@ def main() -> None:
             store(name, url, Path(folder)) as target,
         ):
             mapping, figures = ingest_corpus(target, uploads)
-            results[name] = {"ingest": figures, "eval": evaluate(target, dataset, mapping)}
+            misses: list[dict[str, Any]] = []
+            results[name] = {"ingest": figures, "eval": evaluate(target, dataset, mapping, misses)}
+            if args.misses:
+                lines = (json.dumps({"database": name, **m}, ensure_ascii=False) for m in misses)
+                with args.misses.open("a", encoding="utf-8") as out:
+                    out.write("".join(f"{line}\n" for line in lines))
             print(table({name: results[name]}), file=sys.stderr)
             if args.scale:
                 results[name]["scale"] = scale(target, dataset, args.scale)

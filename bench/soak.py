@@ -9,8 +9,11 @@ that retrieves, the citizen widget, document uploads and deletions, searches, wo
 listings staff look at. Afterwards the ingestion queue is given time to drain.
 
 Passes when: the rate was kept (at most 2 % of the slots skipped because the server fell behind), no
-server error (5xx or a dropped connection), no document left queued or failed, and the server's resident
-memory after warm-up stays within 10 % of its level when warm-up ended.
+server error (5xx or a dropped connection), no document left queued or failed, and the server's
+anonymous resident memory (its heap and stacks: what a leak grows) after warm-up stays within 10 % of its
+level when warm-up ended. Total RSS is reported beside it; it also counts the pages of the embedding
+model's weights, a file the engine maps read-only: they become resident as texts with new words touch
+them (at most the file's size) and the kernel can drop them again, so they are no leak.
 """
 
 from __future__ import annotations
@@ -301,12 +304,22 @@ class Traffic:
         return await self.client.get("/healthz")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` and its children (the server has none normally), in MB."""
+@dataclass(frozen=True)
+class Resident:
+    """A process's resident memory in MB: in all, and the anonymous part (heap, stacks; no mapped files)."""
+
+    total: float
+    anonymous: float
+
+
+def resident(pid: int) -> Resident:
+    """The resident memory of process `pid` now."""
+    fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon"):
+            fields[name] = int(value.split()[0]) / 1024
+    return Resident(fields.get("VmRSS", float("nan")), fields.get("RssAnon", float("nan")))
 
 
 async def _client_loop(traffic: Traffic, rate: float, until: float, pending: set[asyncio.Task[None]]) -> None:
@@ -338,9 +351,9 @@ async def _client_loop(traffic: Traffic, rate: float, until: float, pending: set
 
 async def _soak(
     base: str, city: City, rate: float, seconds: float, pid: int, snapshot: bool
-) -> tuple[Tally, list[float]]:
+) -> tuple[Tally, list[Resident]]:
     tally = Tally()
-    memory: list[float] = []
+    memory: list[Resident] = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         traffic = Traffic(client, city, tally)
@@ -350,13 +363,15 @@ async def _soak(
                  for _ in range(CLIENTS)]  # fmt: skip
         warm = time.monotonic() + seconds * WARM_UP_SHARE
         while time.monotonic() < until:
-            memory.append(rss_mb(pid))
+            memory.append(resident(pid))
             if snapshot and warm and time.monotonic() >= warm:
                 os.kill(pid, signal.SIGUSR1)  # the first snapshot, when warm-up ends
                 warm = 0
             done = sum(sum(c.values()) for c in tally.statuses.values())
-            print(f"\r{seconds - (until - time.monotonic()):5.0f} s  {done} requests  "
-                  f"RSS {memory[-1]:.0f} MB  5xx {tally.server_errors()}", end="", flush=True)  # fmt: skip
+            now = memory[-1]
+            print(f"\r{seconds - (until - time.monotonic()):5.0f} s  {done} requests  RSS {now.total:.0f} MB "
+                  f"(anonymous {now.anonymous:.0f})  5xx {tally.server_errors()}",
+                  end="", flush=True)  # fmt: skip
             await asyncio.sleep(min(5.0, max(0.0, until - time.monotonic())))
         await asyncio.gather(*loops)
         if pending:
@@ -409,7 +424,7 @@ class Outcome:
     """One soak's numbers."""
 
     tally: Tally
-    memory: list[float]
+    memory: list[Resident]
     documents: Counter[str]
     log_lines: dict[str, int]
     seconds: float
@@ -420,9 +435,11 @@ class Outcome:
         sent = sum(sum(c.values()) for c in self.tally.statuses.values())
         return self.tally.late / max(sent + self.tally.late, 1)
 
-    def memory_growth(self) -> tuple[float, float, float]:
-        """RSS when warm-up ended, the highest afterwards, and the growth as a share."""
-        after = self.memory[int(len(self.memory) * WARM_UP_SHARE) :] or self.memory
+    def memory_growth(self, anonymous: bool = True) -> tuple[float, float, float]:
+        """Resident memory (anonymous, or in all) when warm-up ended, the highest afterwards, and the
+        growth as a share."""
+        values = [m.anonymous if anonymous else m.total for m in self.memory]
+        after = values[int(len(values) * WARM_UP_SHARE) :] or values
         return after[0], max(after), max(after) / after[0] - 1
 
     def passed(self) -> bool:
@@ -531,22 +548,23 @@ def report(outcomes: list[tuple[str, float, Outcome]], minutes: float, delay_s: 
         "(5 %), uploads (4 %) and deletions (2 %) of documents, listings, searches, workflow runs, "
         "request records, /healthz.\n",
         "| store | rate | requests | skipped (client late) | server errors | p50 | p95 | documents "
-        "| RSS after warm-up → max | RSS, second half | log: tracebacks / locked | verdict |",
+        "| anonymous memory after warm-up → max | RSS in all after warm-up → max | log: tracebacks / locked "
+        "| verdict |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for store, rate, o in outcomes:
         every = [ms for values in o.tally.latencies.values() for ms in values]
         total = sum(sum(c.values()) for c in o.tally.statuses.values())
-        start, top, growth = o.memory_growth()
         documents = ", ".join(f"{n} {s}" for s, n in sorted(o.documents.items()))
         documents += f" ({o.drained_s:.0f} s after the traffic)"
-        half = o.memory[len(o.memory) // 2 :]
-        second = f"{half[0]:.0f} → {half[-1]:.0f} MB ({half[-1] / half[0] - 1:+.0%})" if half else "–"
+        anonymous, rss = (
+            "{:.0f} → {:.0f} MB ({:+.0%})".format(*o.memory_growth(anonymous)) for anonymous in (True, False)
+        )
         lines.append(
             f"| {store} | {rate:g}/s | {total} | {o.tally.late} | {o.tally.server_errors()} "
             f"| {percentile(every, 0.5):.0f} ms "
             f"| {percentile(every, 0.95):.0f} ms | {documents} "
-            f"| {start:.0f} → {top:.0f} MB ({growth:+.0%}) | {second} "
+            f"| {anonymous} | {rss} "
             f"| {o.log_lines['Traceback']} / {o.log_lines['database is locked']} "
             f"| {'passed' if o.passed() else 'FAILED'} |"
         )
@@ -557,10 +575,19 @@ def report(outcomes: list[tuple[str, float, Outcome]], minutes: float, delay_s: 
             for name, c in sorted(o.tally.statuses.items())
         )
         lines.append(f"- {store}: {codes}")
+    lines.append("\nLatency per kind of request, p50 / p95:\n")
+    for store, _, o in outcomes:
+        kinds = "; ".join(
+            f"{name} {percentile(ms, 0.5):.0f} / {percentile(ms, 0.95):.0f} ms"
+            for name, ms in sorted(o.tally.latencies.items())
+        )
+        lines.append(f"- {store}: {kinds}")
     lines.append(
         "\nPasses when the clients kept the rate (at most 2 % of the slots skipped), there is no server "
-        "error, no document is left queued or failed, and resident memory after the first fifth of the run "
-        "(warm-up) stays within 10 % of its level then.\n"
+        "error, no document is left queued or failed, and anonymous resident memory after the first fifth of "
+        "the run (warm-up) stays within 10 % of its level then. RSS in all also counts the pages of the "
+        "embedding model's weights that the engine maps from its file read-only (72 MB at most): they become "
+        "resident as new words are embedded and the kernel can drop them, so they are reported, not judged.\n"
     )
     return "\n".join(lines) + "\n"
 
