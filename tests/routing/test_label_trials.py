@@ -13,10 +13,11 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.classifier import LabelSchema, label_schema
-from rathaus.routing.label_trials import Outcome, cases, key_of
+from rathaus.routing.label_trials import RETRY_AFTER_S, LabelTrials, Outcome, cases, key_of
 from rathaus.routing.route import Route
 from rathaus.routing.router import need_of
 from rathaus.services import Services
+from rathaus.store.db import Database
 from tests.conftest import TenantFixture
 from tests.routing.test_router import DEPARTMENTS as WITHOUT_EXAMPLES
 
@@ -113,3 +114,30 @@ def test_better_means_clearly_better_where_tier_0_is_unsure() -> None:
     assert not outcome(4, 0).better  # four coin tosses all heads: one time in 16
     assert not outcome(5, 1).better  # qwen2.5-1.5b's lead on the task set's examples, chance one time in 9
     assert not outcome(3, 3).better and not outcome(0, 0).better
+
+
+def test_a_failed_measurement_is_tried_again_only_after_a_growing_pause(db: Database) -> None:
+    now = [1000.0]
+    trials = LabelTrials(db, clock=lambda: now[0])
+    attempts: list[float] = []
+
+    def failing() -> None:
+        attempts.append(now[0])
+        raise RuntimeError("model could not be loaded")
+
+    def start() -> bool:
+        started = trials.start("t", "labels", failing)
+        assert trials.wait_idle(10)
+        return started
+
+    assert start()
+    assert not start()  # the next unsure request comes at once: no second try yet
+    now[0] += RETRY_AFTER_S
+    assert start()
+    now[0] += RETRY_AFTER_S
+    assert not start()  # the pause has doubled
+    now[0] += RETRY_AFTER_S
+    assert start()
+    assert attempts == [1000.0, 1000.0 + RETRY_AFTER_S, 1000.0 + 3 * RETRY_AFTER_S]
+    assert trials.start("t", "other labels", lambda: None)  # other label sets are not held back
+    assert trials.wait_idle(10)

@@ -14,7 +14,8 @@ unsure (`unsure_kept`).
 
 The measurement runs once per label set and model, in the background after the first unsure verdict; its
 requests are recorded like any other (endpoint `routing.trial`), and its result is stored (`label_trials`)
-and shown in the route.
+and shown in the route. A measurement that fails (say, the model could not be loaded) is tried again after
+RETRY_AFTER_S, then after twice as long each time, up to MAX_RETRY_AFTER_S: not on every unsure request.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -42,6 +44,8 @@ MIN_EXAMPLES = 4  # fewer held-out examples measure nothing
 MAX_EXAMPLES = 60  # a measurement asks the model at most this often
 SIGNIFICANCE = 0.05  # how unlikely the model's lead must be by chance (one-sided sign test)
 INSTRUCTIONS = "Ordne den Text genau einer Kategorie zu."
+RETRY_AFTER_S = 600.0  # a failed measurement is tried again after this long at the earliest …
+MAX_RETRY_AFTER_S = 6 * 3600.0  # … doubling with each failure up to this
 
 
 @dataclass(frozen=True)
@@ -154,10 +158,12 @@ def value_of(answer: str, labels: LabelSchema) -> str | None:
 class LabelTrials:
     """Stored measurements, and the background measurements still running."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
+        self._clock = clock
         self._lock = threading.Lock()
         self._running: dict[tuple[str, str], threading.Thread] = {}
+        self._failed: dict[tuple[str, str], tuple[float, float]] = {}  # not before; the pause before that
 
     def outcomes(self, tenant_id: str, key: str, model_ids: Sequence[str]) -> dict[str, Outcome]:
         """The stored measurements of these models on the label set."""
@@ -194,12 +200,18 @@ class LabelTrials:
             row.measured_at = utcnow()
 
     def start(self, tenant_id: str, key: str, work: Callable[[], None]) -> bool:
-        """Run a measurement in the background unless one of this label set is already running."""
+        """Run a measurement in the background unless one of this label set is already running, or the last
+        one failed and its pause is not over."""
         with self._lock:
             running = self._running.get((tenant_id, key))
             if running is not None and running.is_alive():
                 return False
-            thread = threading.Thread(target=self._guarded, args=(work,), name="label-trial", daemon=True)
+            failed = self._failed.get((tenant_id, key))
+            if failed is not None and self._clock() < failed[0]:
+                return False
+            thread = threading.Thread(
+                target=self._guarded, args=((tenant_id, key), work), name="label-trial", daemon=True
+            )
             self._running[(tenant_id, key)] = thread
         thread.start()
         return True
@@ -212,12 +224,18 @@ class LabelTrials:
             thread.join(timeout)
         return not any(t.is_alive() for t in threads)
 
-    @staticmethod
-    def _guarded(work: Callable[[], None]) -> None:
+    def _guarded(self, which: tuple[str, str], work: Callable[[], None]) -> None:
         try:
             work()
         except Exception:  # a failed measurement leaves the label set unmeasured: tier 0 keeps its labels
-            logger.exception("measuring a label set failed")
+            with self._lock:
+                last = self._failed.get(which)
+                pause = min(last[1] * 2, MAX_RETRY_AFTER_S) if last else RETRY_AFTER_S
+                self._failed[which] = (self._clock() + pause, pause)
+            logger.exception("measuring a label set failed; tried again in %.0f s at the earliest", pause)
+        else:
+            with self._lock:
+                self._failed.pop(which, None)
 
 
 def _outcome(row: LabelTrial) -> Outcome:
