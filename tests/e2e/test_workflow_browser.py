@@ -85,6 +85,8 @@ def test_a_case_from_template_to_approved_mail(
     approval = staff.get_by_role("region").filter(has_text="Antwort an eva@example.org")
     expect(approval).to_be_visible()
     assert serious_violations(staff) == []
+    assigned = approval.get_by_label("Zuordnung „Zuständiges Amt bestimmen“")  # correctable, if wrong
+    expect(assigned).to_have_value("Bürgerbüro")
     edited = "Sehr geehrte Frau Muster, einen neuen Reisepass beantragen Sie persönlich im Bürgerbüro."
     approval.get_by_label("Text").fill(edited)
     approval.get_by_role("button", name="Freigeben").click()

@@ -86,15 +86,26 @@ def test_staff_start_a_run_and_approve_it_with_an_edit_in_the_inbox(
     assert approval and "Antwort an eva@example.org" in inbox and "Reisepass" in inbox
     undecided = client.post(f"/approvals/{approval.group(1)}", data={"csrf": token, "text": "x"})
     assert undecided.status_code == 422 and "Bitte „Freigeben“ oder „Ablehnen“ wählen." in undecided.text
+    assert "Zuordnung „Zuständiges Amt bestimmen“" in inbox  # the classify step's label, to correct
+    assert '<option value="Bauamt">Bauamt</option>' in inbox
+    assert '<option value="Bürgerbüro" selected>Bürgerbüro</option>' in inbox
     edited = "Sehr geehrte Frau Muster, den Reisepass beantragen Sie im Bürgerbüro."
+    wrong = client.post(
+        f"/approvals/{approval.group(1)}",
+        data={"csrf": token, "decision": "approved", "text": edited, "label.abteilung": "Zoo"},
+    )
+    assert wrong.status_code == 422 and "Die Entscheidung wurde nicht gespeichert" in wrong.text
     decided = client.post(
-        f"/approvals/{approval.group(1)}", data={"csrf": token, "decision": "approved", "text": edited}
+        f"/approvals/{approval.group(1)}",
+        data={"csrf": token, "decision": "approved", "text": edited, "label.abteilung": "Ordnungsamt"},
     )
     assert decided.status_code == 200 and "Freigegeben. Der Ablauf geht weiter." in decided.text
+    assert "Die Zuordnung ist korrigiert." in decided.text
     assert "Keine offenen Freigaben." in decided.text
     page = _wait(client, run_id, "succeeded")
     assert mailbox.bodies() == [edited + "\n"]
     assert "erledigt" in page and "&#34;edited&#34;: true" in page
+    assert "&#34;corrected_from&#34;: &#34;Bürgerbüro&#34;" in page  # the run shows the correction
 
 
 def test_a_failed_run_shows_its_step_and_reason_and_can_be_retried(

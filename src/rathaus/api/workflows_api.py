@@ -22,7 +22,7 @@ from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
 from rathaus.llm.catalogue import Catalogue
 from rathaus.services import Services
-from rathaus.workflows import approvals, registry, runs, webhooks
+from rathaus.workflows import approvals, labels, registry, runs, webhooks
 from rathaus.workflows.engine import InputInvalid
 from rathaus.workflows.models import Approval, Workflow, WorkflowRun
 from rathaus.workflows.spec import WorkflowSpec, check_workflow, dump_workflow
@@ -75,6 +75,12 @@ class DecisionBody(BaseModel):
     decision: Literal["approved", "rejected"]
     text: str | None = Field(default=None, description="The approved text, if edited.")
     comment: str = Field(default="", max_length=2000)
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Corrected labels of the run's classify steps (step id → label); each becomes an "
+        "example for that step.",
+    )
 
 
 def _input_error(exc: InputInvalid) -> JSONResponse:
@@ -324,7 +330,8 @@ def cancel_run(run_id: str, principal: PrincipalDep, session: TenantSessionDep) 
     return _run_with_steps(session, run)
 
 
-def _approval_json(approval: Approval) -> dict[str, Any]:
+def _approval_json(session: Session, approval: Approval) -> dict[str, Any]:
+    correctable = labels.correctable(session, approval.run_id) if approval.status == "pending" else []
     return {
         "id": approval.id,
         "run_id": approval.run_id,
@@ -337,6 +344,7 @@ def _approval_json(approval: Approval) -> dict[str, Any]:
         "deadline_at": approval.deadline_at.isoformat() if approval.deadline_at else None,
         "final_text": approval.final_text,
         "comment": approval.comment,
+        "labels": [c.as_json() for c in correctable],
     }
 
 
@@ -345,7 +353,7 @@ def list_approvals(
     principal: PrincipalDep, session: TenantSessionDep, status: str = "pending"
 ) -> list[dict[str, Any]]:
     """Approvals the caller may decide (pending ones unless another status is asked for)."""
-    return [_approval_json(a) for a in approvals.inbox(session, principal, status)]
+    return [_approval_json(session, a) for a in approvals.inbox(session, principal, status)]
 
 
 @router.post("/api/approvals/{approval_id}", operation_id="decide_approval")
@@ -358,10 +366,14 @@ def decide_approval(
 ) -> dict[str, Any]:
     """Approve (optionally with an edited text) or reject; the run continues or ends."""
     try:
-        approval = approvals.decide(session, principal, approval_id, body.decision, body.text, body.comment)
+        approval = approvals.decide(
+            session, principal, approval_id, body.decision, body.text, body.comment, body.labels
+        )
     except approvals.AlreadyDecided as exc:
         raise ApiError(409, str(exc), "already_decided") from None
+    except labels.NotCorrectable as exc:
+        raise ApiError(422, str(exc), "invalid_label", "labels") from None
     except ValueError as exc:
         raise ApiError(422, str(exc), "invalid_text", "text") from None
     runs.submit_after_commit(session, services.workflows.executor, approval.run_id)
-    return _approval_json(approval)
+    return _approval_json(session, approval)

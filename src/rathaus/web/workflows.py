@@ -22,7 +22,7 @@ from rathaus.store.tenancy import get_or_404
 from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
-from rathaus.workflows import approvals, editing, registry, runs
+from rathaus.workflows import approvals, editing, labels, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
 from rathaus.workflows.inbox import is_set_up
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
@@ -420,11 +420,13 @@ def retry_run(run_id: str, principal: PagePrincipal, services: ServicesDep, form
 
 @router.get("/approvals")
 def approvals_page(
-    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = ""
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = "", corrected: bool = False
 ) -> HTMLResponse:
-    """The approvals the person may decide, oldest first, each with its details and an editable text."""
+    """The approvals the person may decide, oldest first, each with its details, an editable text and the
+    labels of the run's classify steps to correct."""
     decided = done if done in ("approved", "rejected") else ""
-    return render(request, "approvals.html", done=decided, **_inbox(services, principal))
+    inbox = _inbox(services, principal)
+    return render(request, "approvals.html", done=decided, corrected=corrected, **inbox)
 
 
 def _inbox(services: Any, principal: Any) -> dict[str, Any]:
@@ -438,6 +440,7 @@ def _inbox(services: Any, principal: Any) -> dict[str, Any]:
                 "details": _details(a.context),
                 "deadline_at": a.deadline_at,
                 "role": a.role,
+                "labels": labels.correctable(session, a.run_id),
             }
             for a in approvals.inbox(session, principal)
         ]
@@ -468,18 +471,22 @@ def decide(
     decision: approvals.Decision = "approved" if chosen == "approved" else "rejected"
     text = str(form.get("text") or "").replace("\r\n", "\n")
     comment = str(form.get("comment") or "")[:2000]
+    picked = {
+        str(key).removeprefix("label."): str(value) for key, value in form.items() if key.startswith("label.")
+    }
+    corrected = any(form.get(f"shown.{step}") != label for step, label in picked.items())
     t = page_translator(request)
     try:
         with services.db.session(principal.tenant_id) as session:
-            approval = approvals.decide(
-                session, principal, approval_id, decision, text if decision == "approved" else None, comment
-            )
+            edited = text if decision == "approved" else None
+            approval = approvals.decide(session, principal, approval_id, decision, edited, comment, picked)
             runs.submit_after_commit(session, services.workflows.executor, approval.run_id)
     except approvals.AlreadyDecided:
         return _inbox_with_error(request, services, principal, t("approvals.already"))
     except ValueError as exc:
         return _inbox_with_error(request, services, principal, t("approvals.invalid", reason=str(exc)), 422)
-    return RedirectResponse(f"/approvals?done={decision}", status_code=303)
+    after = f"/approvals?done={decision}" + ("&corrected=1" if corrected else "")
+    return RedirectResponse(after, status_code=303)
 
 
 def _inbox_with_error(

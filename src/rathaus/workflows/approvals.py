@@ -2,11 +2,13 @@
 
 A decision is stored with the step's outcome in one transaction, and only a pending approval can be
 decided, so two people deciding at once cannot both win. Approving queues the run again; rejecting ends it
-(status `rejected`); a deadline that passes fails the run with that reason (it can be retried).
+(status `rejected`); a deadline that passes fails the run with that reason (it can be retried). With either
+decision the person may correct the label of a classify step the run went through (workflows/labels.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -18,6 +20,7 @@ from rathaus.identity.visibility import Forbidden
 from rathaus.store.base import utcnow
 from rathaus.store.db import Database
 from rathaus.store.tenancy import NotFound, get_or_404
+from rathaus.workflows import labels
 from rathaus.workflows.models import Approval, StepRun, WorkflowRun
 from rathaus.workflows.steps.approval import decision_output
 
@@ -49,8 +52,10 @@ def decide(
     decision: Decision,
     text: str | None = None,
     comment: str = "",
+    chosen_labels: Mapping[str, str] | None = None,
 ) -> Approval:
-    """Approve (with the text as edited, if given) or reject; the run continues or ends accordingly."""
+    """Approve (with the text as edited, if given) or reject; the run continues or ends accordingly.
+    `chosen_labels` (classify step id → label) corrects the labels the run's classify steps gave."""
     approval = get_or_404(session, Approval, approval_id)
     if not principal.has_role(Role(approval.role)):
         raise Forbidden(f"deciding this approval needs the role '{approval.role}'")
@@ -58,6 +63,7 @@ def decide(
         raise ValueError("the approved text must not be empty")
     if text is not None and len(text) > MAX_TEXT:
         raise ValueError(f"the text is longer than {MAX_TEXT} characters")
+    corrections = labels.check(session, approval.run_id, chosen_labels or {})
     now = utcnow()
     taken = session.execute(
         update(Approval)
@@ -74,6 +80,7 @@ def decide(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyDecided(f"this approval was already {approval.status}")
     session.refresh(approval)
+    labels.correct(session, principal, approval.run_id, corrections)
     step = session.scalars(
         select(StepRun).where(StepRun.run_id == approval.run_id, StepRun.step_id == approval.step_id)
     ).one()

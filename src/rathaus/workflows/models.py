@@ -131,3 +131,22 @@ class WebhookSignature(Base):
 
     signature: Mapped[str] = mapped_column(String(64), unique=True)  # hex HMAC-SHA256
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class LabelCorrection(TenantOwned, Base):
+    """A label a person corrected at an approval: the text a classify step sorted, and the right label.
+    The step's later runs use it as an example for tier 0 (workflows/labels.py)."""
+
+    __tablename__ = "label_corrections"
+
+    workflow_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workflows.id", ondelete="CASCADE"), index=True
+    )
+    step_id: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(100))
+    was: Mapped[str] = mapped_column(String(100))  # the label the step had given
+    text: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("workflow_runs.id", ondelete="SET NULL"), default=None
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id", ondelete="SET NULL"))

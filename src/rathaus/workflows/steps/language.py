@@ -20,6 +20,7 @@ from rathaus.routing.clearance import highest
 from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason
 from rathaus.routing.router import NoEligibleModel, NotCleared, need_of
+from rathaus.workflows.labels import examples
 from rathaus.workflows.steps import StepContext, StepFailed, StepType
 
 ENDPOINT = "workflow.step"
@@ -117,9 +118,17 @@ class Classify(StepType):
 
     def run(self, context: StepContext, settings: ClassifySettings) -> dict[str, Any]:
         """The label as `{label, unsure}`: `unsure` when tier 0 was unsure and no language model measured
-        better on these labels took over (a later step can send such cases to a person)."""
+        better on these labels took over (a later step can send such cases to a person). Texts staff
+        corrected to a label at an approval count as its examples (workflows/labels.py)."""
+        with context.services.db.session(context.principal.tenant_id, read_only=True) as session:
+            corrected = examples(session, context.run_id, context.step_id)
         choices = [
-            {"const": label.value, "description": label.description, "examples": label.examples}
+            {
+                "const": label.value,
+                "description": label.description,
+                "examples": label.examples
+                + [t for t in corrected.get(label.value, []) if t not in label.examples],
+            }
             for label in settings.labels
         ]
         schema = {
