@@ -14,6 +14,10 @@ writes next to them, deterministically:
   facts, kind, set);
 * for Munich also ``queries-keywords.jsonl`` and ``qrels/keywords.tsv`` — the city's own search keywords
   that point to exactly one service (single-target retrieval);
+* for Munich also ``muenchen-zustaendigkeit/`` — a classification set: the service areas of the hand-kept
+  ``areas.json`` (each with its LeiKa groups and a description) as labels with three service titles of
+  the area as examples, and the city's search keywords of the area's other services as tasks (the area
+  of the service a keyword points to is its reference label);
 * the licence and source files of the corpus.
 
 Every fact of an answerable question must occur in one of its documents; the script stops otherwise.
@@ -109,6 +113,48 @@ def munich(source: Path) -> None:
     _questions(folder, corpus)
 
 
+EXAMPLES_PER_AREA = 3
+
+
+def munich_areas(source: Path) -> None:
+    """Service areas as labels (examples: service titles) and the search keywords of the area's other
+    services as classify tasks, in the form of bench/datasets/tasks (labels.json, classify.jsonl)."""
+    folder = DATASETS / "muenchen-zustaendigkeit"
+    areas = json.loads((folder / "areas.json").read_text("utf-8"))
+    services = [json.loads(line) for line in (source / "documents.jsonl").read_text("utf-8").splitlines()]
+    keywords = [
+        json.loads(line) for line in (source / "keyword_labels.jsonl").read_text("utf-8").splitlines()
+    ]
+    pointing = {}
+    for row in keywords:
+        if len(row["relevant_doc_ids"]) == 1:
+            pointing.setdefault(row["relevant_doc_ids"][0], []).append(row["query"])
+    labels, tasks = [], []
+    for area in areas:
+        members = sorted(
+            (s for s in services if (s["leika"] or "")[:5] in area["leika"]),
+            key=lambda s: (len(pointing.get(s["doc_id"], [])), s["doc_id"]),
+        )
+        examples, rest = members[:EXAMPLES_PER_AREA], members[EXAMPLES_PER_AREA:]
+        labels.append(
+            {
+                "value": area["value"],
+                "description": area["description"],
+                "examples": [s["title"] for s in examples],
+            }
+        )
+        for service in rest:
+            for query in pointing.get(service["doc_id"], []):
+                tasks.append({"input": query, "reference": area["value"], "service": service["doc_id"]})
+    tasks.sort(key=lambda t: (t["input"].lower(), t["service"]))
+    rows = [{"id": f"zustaendigkeit-{n + 1:03d}", "type": "classify", **t} for n, t in enumerate(tasks)]
+    (folder / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    _write_jsonl(folder / "classify.jsonl", rows)
+    for name in ("SOURCE.md", "LICENSE-EUPL-1.2.txt"):
+        shutil.copyfile(source / name, folder / name)
+    print(f"muenchen-zustaendigkeit: {len(labels)} areas, {len(rows)} keywords to sort")
+
+
 def statutes(source: Path) -> None:
     """The statutes listed in documents.txt (title with the issuing town where the title lacks it)."""
     folder = DATASETS / "bw-ortsrecht"
@@ -162,6 +208,7 @@ def main() -> None:
     parser.add_argument("--corpora", type=Path, required=True, help="folder with the two corpora")
     args = parser.parse_args()
     munich(args.corpora / "muenchen-sadb-dienstleistungen")
+    munich_areas(args.corpora / "muenchen-sadb-dienstleistungen")
     statutes(args.corpora / "bw-ortsrecht-ragsource")
     demo_questions()
 

@@ -41,14 +41,14 @@ ASKS: dict[str, re.Pattern[str]] = {  # matched against the folded question ("ge
         r"benotig\w*|was muss ich)"
     ),
     "ort": re.compile(
-        r"(^|\s)(wo|wohin|adresse|anschrift|online|link|telefon\w*|e-mail|termin\w*|internet)\b"
+        r"(^|\s)(wo|wohin|adresse|anschrift|link|telefon\w*|e-mail|termin\w*)\b"  # not "online": a manner
     ),
     "zustaendig": re.compile(r"\b(wer|zustandig\w*|welche stelle|welches amt|behorde)\b"),
 }
 ANSWERS: dict[str, re.Pattern[str]] = {
     "kosten": re.compile(
-        r"(\d[\d.,]*\s*(euro|eur\b|€|prozent|%|cent)|gebührenfrei|kostenlos|kostenfrei|gebühr|"
-        r"unentgeltlich|steuersatz)",
+        r"(\d[\d.,]*\s*(euro|eur\b|€|prozent|%|cent)|gebührenfrei|kostenlos|kostenfrei|unentgeltlich|"
+        r"keine gebühr|steuersatz)",  # an amount, or that nothing is paid; not the mere word "Gebühr"
         re.IGNORECASE,
     ),
     "frist": re.compile(
@@ -59,8 +59,8 @@ ANSWERS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "unterlagen": re.compile(
-        r"(mitbringen|vorlegen|vorzulegen|unterlagen|nachweis|ausweis|pass\b|reisepass|bescheinigung|"
-        r"formular|urkunde|foto|antrag|beizufügen)",
+        r"(mitbringen|bringen\b[^.]*\bmit\b|vorlegen|vorzulegen|unterlagen|nachweis|bescheinigung|formular|"
+        r"urkunde|foto|beizufügen|erforderlich|benötigen sie)",  # what to bring, not every "Ausweis"
         re.IGNORECASE,
     ),
     "ort": re.compile(
