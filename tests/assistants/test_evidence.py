@@ -91,3 +91,29 @@ def test_a_line_that_only_points_somewhere_answers_where_but_not_what() -> None:
 
     assert all("https://" not in q.text for q in what.quotes)
     assert any("https://" in q.text for q in where.quotes)
+
+
+def test_a_sentence_answers_what_is_asked_only_when_it_holds_it() -> None:
+    def answers(kind: str, sentence: str) -> bool:
+        return evidence.ANSWERS[kind].search(sentence) is not None
+
+    assert answers("kosten", "Die Gebühr beträgt 37,50 Euro.")
+    assert answers("kosten", "Eine Gebühr wird nicht erhoben.")
+    assert answers("kosten", "Es fallen keine Kosten an.")
+    assert not answers("kosten", "Gebühren: Online-Zahlung mit Kreditkarte möglich")  # no amount
+    assert answers("unterlagen", "Bitte bringen Sie ggf. eine Vollmacht mit.")
+    assert answers("unterlagen", "Legen Sie ein biometrisches Foto bei.")
+    assert not answers("unterlagen", "Vielleicht taucht der verlorene Ausweis wieder auf.")
+    assert not answers("unterlagen", "Wir bringen Ihnen die Ware mit der Post.")
+    assert not answers("unterlagen", "Ein Termin ist erforderlich.")
+    assert answers("zustaendig", "Dann wenden Sie sich bitte an das Studentenwerk München.")
+    assert answers("ort", "Sie erreichen uns über E-Mail, Telefax und SMS.")
+
+
+def test_online_asks_how_not_where() -> None:
+    assert "ort" not in evidence.asks("Kann ich meinen Zweitwohnsitz auch online anmelden?")
+    assert evidence.asks(
+        "Ich will meinen Neuwagen online zulassen – mit welchen Kosten muss ich rechnen?"
+    ) == {"kosten"}
+    assert "ort" in evidence.asks("Wie erreiche ich den Sozialdienst?")
+    assert "ort" in evidence.asks("Wo finde ich das Formular online?")

@@ -142,3 +142,33 @@ def test_a_simplification_escalates_when_the_rules_do_not_hold(
         assert free_chat.chosen == "klein" and free_chat.checked_task is None  # no check: no cascade
     finally:
         services.close()
+
+
+def test_a_language_model_that_classifies_gets_the_labels_but_not_their_examples() -> None:
+    """Examples may be texts of other cases (labels corrected by staff): they stay with tier 0."""
+    corrected = "Frau Muster meldet: Im Park liegt ein fremder Reisepass."
+    schema = {
+        "type": "object",
+        "properties": {
+            "amt": {
+                "oneOf": [
+                    {"const": "Bürgerbüro", "description": "Pässe", "examples": [corrected]},
+                    {"const": "Ordnungsamt", "description": "Lärm", "examples": ["Es ist laut."]},
+                ]
+            }
+        },
+        "required": ["amt"],
+    }
+    request = ChatRequest(
+        messages=[Message(role="user", content="Pass gefunden")],
+        response_format={"type": "json_schema", "json_schema": {"name": "classify", "schema": schema}},
+    )
+    labels = label_schema(schema)
+    assert labels is not None
+    sent = with_listing(request, labels)
+    assert corrected not in json.dumps(sent.model_dump(), ensure_ascii=False)
+    assert sent.json_schema == {
+        "type": "object",
+        "properties": {"amt": {"enum": ["Bürgerbüro", "Ordnungsamt"]}},
+        "required": ["amt"],
+    }

@@ -94,7 +94,8 @@ def test_staff_start_a_run_and_approve_it_with_an_edit_in_the_inbox(
         f"/approvals/{approval.group(1)}",
         data={"csrf": token, "decision": "approved", "text": edited, "label.abteilung": "Zoo"},
     )
-    assert wrong.status_code == 422 and "Die Entscheidung wurde nicht gespeichert" in wrong.text
+    assert wrong.status_code == 422 and "Diese Zuordnung gibt es für den Schritt nicht." in wrong.text
+    assert 'action="/approvals/' in wrong.text  # still open, nothing decided
     decided = client.post(
         f"/approvals/{approval.group(1)}",
         data={"csrf": token, "decision": "approved", "text": edited, "label.abteilung": "Ordnungsamt"},

@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
+from rathaus.routing.clearance import Part
 from rathaus.services import Services
 from rathaus.workflows import approvals, labels
 from rathaus.workflows.models import LabelCorrection
 from tests.conftest import TenantFixture
 from tests.mail import Mailbox
 from tests.workflows.conftest import BUERGERANFRAGE
-from tests.workflows.test_engine import run_of, save, start
+from tests.workflows.test_engine import run_of, save, start, workflow
 
 FOUND_PASSPORT = "Im Park liegt ein verlorener Reisepass, was soll ich tun?"
 SIMILAR = "Ich habe auf dem Spielplatz einen fremden Reisepass gefunden."
@@ -74,6 +75,7 @@ def test_a_corrected_label_goes_on_in_the_run_and_sorts_similar_texts_from_then_
             "Ordnungsamt",
             FOUND_PASSPORT,
         )
+        assert kept.data_class == rows["abteilung"].route["data_class"] == "personenbezogen"
 
     _, after = _waiting(services, jena, SIMILAR)
     assert after == "Bürgerbüro"  # the corrected text is now an example of its label
@@ -118,7 +120,9 @@ def test_only_the_newest_corrections_of_a_label_are_kept(
     with services.db.session(jena.id) as session:
         kept = session.scalars(select(LabelCorrection.text)).all()
         assert sorted(kept) == texts[1:]
-        assert labels.examples(session, run_id, "abteilung") == {"Bürgerbüro": texts[:0:-1]}
+        corrected = labels.examples(session, run_id, "abteilung")
+        assert corrected.texts == {"Bürgerbüro": texts[:0:-1]}
+        assert corrected.part("abteilung") == Part("corrections", "personenbezogen", "abteilung")
 
 
 def test_the_api_shows_the_labels_to_correct_and_takes_a_correction(
@@ -149,4 +153,43 @@ def test_the_api_shows_the_labels_to_correct_and_takes_a_correction(
     )
     assert decided.status_code == 200 and decided.json()["status"] == "approved"
     _, rows = run_of(services, jena, run_id)
+    assert rows["abteilung"].output["corrected_from"] == "Ordnungsamt"
     assert rows["abteilung"].output["label"] == "Bürgerbüro"
+    with services.db.session(jena.id) as session:
+        assert session.scalars(select(LabelCorrection.label)).all() == ["Bürgerbüro"]
+
+
+def test_a_label_corrected_twice_in_one_run_is_kept_once_with_the_newer_choice(
+    services: Services, jena: TenantFixture
+) -> None:
+    steps = """    - id: abteilung
+      type: classify
+      title: Amt bestimmen
+      with:
+        text: "{{ input.text }}"
+        labels:
+          - {value: Bürgerbüro, description: "Ausweis, Pass, Meldewesen"}
+          - {value: Ordnungsamt, description: "Falschparker, Lärm"}
+          - {value: Bauamt, description: "Bauantrag, Baumfällung"}
+    - id: erste
+      type: approval
+      with: {text: "Erste Prüfung"}
+    - id: zweite
+      type: approval
+      with: {text: "Zweite Prüfung"}
+"""
+    save(services, jena, workflow(steps))
+    run_id = start(services, jena, "ablauf", {"text": FOUND_PASSPORT})
+    for choice in ("Bürgerbüro", "Bauamt"):
+        assert services.workflows.run_here(run_id, 30) == "waiting"
+        approval_id = _approval_of(services, jena, run_id)
+        with services.db.session(jena.id) as session:
+            [shown] = labels.correctable(session, run_id)
+            assert shown.title == "Amt bestimmen"
+            approvals.decide(
+                session, _staff(jena), approval_id, "approved", chosen_labels={"abteilung": choice}
+            )
+    assert services.workflows.run_here(run_id, 30) == "succeeded"
+    with services.db.session(jena.id) as session:
+        kept = session.scalars(select(LabelCorrection)).all()
+        assert [(k.label, k.was) for k in kept] == [("Bauamt", "Bürgerbüro")]

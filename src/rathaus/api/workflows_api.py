@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -75,7 +75,9 @@ class DecisionBody(BaseModel):
     decision: Literal["approved", "rejected"]
     text: str | None = Field(default=None, description="The approved text, if edited.")
     comment: str = Field(default="", max_length=2000)
-    labels: dict[str, str] = Field(
+    labels: dict[
+        Annotated[str, StringConstraints(max_length=40)], Annotated[str, StringConstraints(max_length=100)]
+    ] = Field(
         default_factory=dict,
         max_length=50,
         description="Corrected labels of the run's classify steps (step id → label); each becomes an "

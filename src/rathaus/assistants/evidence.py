@@ -40,15 +40,15 @@ ASKS: dict[str, re.Pattern[str]] = {  # matched against the folded question ("ge
         r"\b(unterlagen|mitbringen|mitnehmen|dokumente?|nachweis\w*|papiere|vorlegen|brauch\w* ich|"
         r"benotig\w*|was muss ich)"
     ),
-    "ort": re.compile(
-        r"(^|\s)(wo|wohin|adresse|anschrift|link|telefon\w*|e-mail|termin\w*)\b"  # not "online": a manner
+    "ort": re.compile(  # not "online", "im Internet": "online anmelden" asks how, not where
+        r"(^|\s)(wo|wohin|adresse|anschrift|link|telefon\w*|e-mail|termin\w*|erreich\w*|kontakt\w*)\b"
     ),
     "zustaendig": re.compile(r"\b(wer|zustandig\w*|welche stelle|welches amt|behorde)\b"),
 }
 ANSWERS: dict[str, re.Pattern[str]] = {
     "kosten": re.compile(
         r"(\d[\d.,]*\s*(euro|eur\b|€|prozent|%|cent)|gebührenfrei|kostenlos|kostenfrei|unentgeltlich|"
-        r"keine gebühr|steuersatz)",  # an amount, or that nothing is paid; not the mere word "Gebühr"
+        r"keine gebühr|keine kosten|nicht erhoben|steuersatz)",  # an amount, or that nothing is paid
         re.IGNORECASE,
     ),
     "frist": re.compile(
@@ -59,8 +59,8 @@ ANSWERS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "unterlagen": re.compile(
-        r"(mitbringen|bringen\b[^.]*\bmit\b|vorlegen|vorzulegen|unterlagen|nachweis|bescheinigung|formular|"
-        r"urkunde|foto|beizufügen|erforderlich|benötigen sie)",  # what to bring, not every "Ausweis"
+        r"(mitbringen|\bbringen\b.{0,80}?\bmit\b(?!\s+(der|dem|den)\b)|vorlegen|vorzulegen|unterlagen|"
+        r"nachweis|bescheinigung|formular|urkunde|foto|beizufügen)",  # what to bring, not every "Ausweis"
         re.IGNORECASE,
     ),
     "ort": re.compile(
@@ -69,7 +69,8 @@ ANSWERS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "zustaendig": re.compile(
-        r"(amt\b|ämter|behörde|stelle\b|zuständig|referat|büro|bürgermeister|gemeinde|verwaltung)",
+        r"(amt\b|ämter|behörde|stelle\b|zuständig|referat|büro|bürgermeister|gemeinde|verwaltung|"
+        r"wenden sie sich\b[^.]*\ban\b|ansprechpartner)",
         re.IGNORECASE,
     ),
 }

@@ -40,6 +40,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "collection": ("collection", "Sammlung"),
     "document": ("document", "Dokument"),
     "step": ("step", "Schritt"),
+    "corrections": (
+        "the labels corrected at approvals of step",
+        "die bei Freigaben korrigierten Zuordnungen von Schritt",
+    ),
 }
 
 

@@ -232,7 +232,13 @@ class Dispatcher:
 
 
 def with_listing(request: ChatRequest, labels: LabelSchema) -> ChatRequest:
-    """The request with the labels' descriptions added to its system prompt (or as one), if they have any."""
+    """The classification as a language model gets it, the same as it was measured: the labels' descriptions
+    added to its system prompt (or as one), if they have any, and a schema that names the labels only.
+    The labels' examples stay with tier 0: they may be texts of other cases (labels staff corrected)."""
+    if request.response_format and request.response_format.get("type") == "json_schema":
+        name = request.response_format.get("json_schema", {}).get("name", "label")
+        bare = {"type": "json_schema", "json_schema": {"name": name, "schema": json_schema(labels)}}
+        request = request.model_copy(update={"response_format": bare})
     listing = labels.listing()
     if listing is None:
         return request

@@ -493,8 +493,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "approvals.comment": "Anmerkung (optional)",
         "approvals.label": "Zuordnung „{step}“",
         "approvals.label.unsure": "Die Zuordnung war unsicher, bitte prüfen.",
-        "approvals.label.hint": "Stimmt die Zuordnung nicht, wählen Sie die richtige. Sie gilt dann für diesen "
-        "Fall, und ähnliche Texte werden künftig so zugeordnet.",
+        "approvals.label.hint": "Stimmt die Zuordnung nicht, wählen Sie die richtige: Die folgenden Schritte "
+        "sehen sie, und ähnliche Texte werden künftig so zugeordnet. Schon geschriebene Texte wie der oben "
+        "ändern sich nicht; passen Sie sie bei Bedarf an.",
+        "approvals.invalid_label": "Diese Zuordnung gibt es für den Schritt nicht. Bitte eine aus der Liste wählen.",
         "approvals.approve": "Freigeben",
         "approvals.reject": "Ablehnen",
         "approvals.empty": "Keine offenen Freigaben.",
@@ -1180,8 +1182,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "approvals.comment": "Comment (optional)",
         "approvals.label": "Assignment “{step}”",
         "approvals.label.unsure": "The assignment was unsure, please check it.",
-        "approvals.label.hint": "If the assignment is wrong, choose the right one. It then applies to this case, "
-        "and similar texts will be assigned that way in future.",
+        "approvals.label.hint": "If the assignment is wrong, choose the right one: the following steps see it, "
+        "and similar texts will be assigned that way in future. Texts already written, such as the one above, "
+        "do not change; adjust them if needed.",
+        "approvals.invalid_label": "The step has no such assignment. Please choose one from the list.",
         "approvals.approve": "Approve",
         "approvals.reject": "Reject",
         "approvals.empty": "No open approvals.",

@@ -420,13 +420,13 @@ def retry_run(run_id: str, principal: PagePrincipal, services: ServicesDep, form
 
 @router.get("/approvals")
 def approvals_page(
-    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = "", corrected: bool = False
+    request: Request, principal: PagePrincipal, services: ServicesDep, done: str = "", corrected: str = ""
 ) -> HTMLResponse:
     """The approvals the person may decide, oldest first, each with its details, an editable text and the
     labels of the run's classify steps to correct."""
     decided = done if done in ("approved", "rejected") else ""
     inbox = _inbox(services, principal)
-    return render(request, "approvals.html", done=decided, corrected=corrected, **inbox)
+    return render(request, "approvals.html", done=decided, corrected=corrected == "1", **inbox)
 
 
 def _inbox(services: Any, principal: Any) -> dict[str, Any]:
@@ -483,6 +483,8 @@ def decide(
             runs.submit_after_commit(session, services.workflows.executor, approval.run_id)
     except approvals.AlreadyDecided:
         return _inbox_with_error(request, services, principal, t("approvals.already"))
+    except labels.NotCorrectable:
+        return _inbox_with_error(request, services, principal, t("approvals.invalid_label"), 422)
     except ValueError as exc:
         return _inbox_with_error(request, services, principal, t("approvals.invalid", reason=str(exc)), 422)
     after = f"/approvals?done={decision}" + ("&corrected=1" if corrected else "")

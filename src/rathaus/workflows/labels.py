@@ -21,6 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rathaus.identity.principal import Principal
+from rathaus.llm.catalogue import DataClass
+from rathaus.routing.clearance import Part, as_data_class, highest
 from rathaus.workflows.models import LabelCorrection, StepRun, WorkflowRun, WorkflowVersion
 
 MAX_PER_LABEL = 20  # corrections kept (and used as examples) per label of a step
@@ -105,8 +107,14 @@ def correct(
         ).one()
         text = row.settings.get("text") if isinstance(row.settings, dict) else None
         row.output = {**row.output, "label": label, "unsure": False, "corrected_from": step.label}
+        session.execute(  # corrected again in the same run (a second approval): the newer choice counts
+            delete(LabelCorrection)
+            .where(LabelCorrection.run_id == run_id, LabelCorrection.step_id == step.step_id)
+            .execution_options(synchronize_session=False)
+        )
         if not isinstance(text, str) or not text.strip():
             continue
+        carried = row.route.get("data_class") if isinstance(row.route, dict) else None
         session.add(
             LabelCorrection(
                 workflow_id=run.workflow_id,
@@ -114,6 +122,7 @@ def correct(
                 label=label,
                 was=step.label,
                 text=text.strip()[:MAX_TEXT],
+                data_class=as_data_class(carried or ""),  # unknown: the strictest
                 run_id=run_id,
                 decided_by=principal.user_id,
             )
@@ -136,22 +145,37 @@ def _prune(session: Session, workflow_id: str, step_id: str, label: str) -> None
     )
 
 
-def examples(session: Session, run_id: str, step_id: str) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Corrections:
+    """The corrected texts of a step by label, newest first, and the highest data class among them."""
+
+    texts: dict[str, list[str]]
+    data_class: DataClass | None  # None: no corrections
+
+    def part(self, step_id: str) -> Part | None:
+        """What the corrections add to a prompt's exposure: a language model measured on the label set
+        reads them."""
+        return Part("corrections", self.data_class, step_id) if self.data_class else None
+
+
+def examples(session: Session, run_id: str, step_id: str) -> Corrections:
     """The corrected texts of this run's workflow step by label, newest first (what tier 0 adds)."""
     run = session.get(WorkflowRun, run_id)
     if run is None:
-        return {}
+        return Corrections({}, None)
     rows = session.scalars(
         select(LabelCorrection)
         .where(LabelCorrection.workflow_id == run.workflow_id, LabelCorrection.step_id == step_id)
         .order_by(LabelCorrection.created_at.desc(), LabelCorrection.id)
     ).all()
     found: dict[str, list[str]] = {}
+    used: list[DataClass] = []
     for row in rows:
         texts = found.setdefault(row.label, [])
         if len(texts) < MAX_PER_LABEL and row.text not in texts:
             texts.append(row.text)
-    return found
+            used.append(as_data_class(row.data_class))
+    return Corrections(found, highest(used) if used else None)
 
 
 def _titles(session: Session, run_id: str) -> dict[str, str]:

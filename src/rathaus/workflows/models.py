@@ -146,6 +146,7 @@ class LabelCorrection(TenantOwned, Base):
     label: Mapped[str] = mapped_column(String(100))
     was: Mapped[str] = mapped_column(String(100))  # the label the step had given
     text: Mapped[str] = mapped_column(Text)
+    data_class: Mapped[str] = mapped_column(String(20))  # of what the step's prompt carried in that run
     run_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("workflow_runs.id", ondelete="SET NULL"), default=None
     )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rathaus.accounting.budgets import BudgetExhausted
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.checks import schema_problem
-from rathaus.routing.clearance import highest
+from rathaus.routing.clearance import Part, highest
 from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason
 from rathaus.routing.router import NoEligibleModel, NotCleared, need_of
@@ -49,8 +49,10 @@ def ask_model(
     model: str = "auto",
     schema: dict[str, Any] | None = None,
     max_tokens: int = 800,
+    also: Part | None = None,
 ) -> str:
-    """The model's answer to one request, routed; the route is kept for the step's record."""
+    """The model's answer to one request, routed; the route is kept for the step's record. `also`: a
+    further part of what the request carries, beyond the step's exposure."""
     response_format = (
         {"type": "json_schema", "json_schema": {"name": task, "schema": schema}} if schema else None
     )
@@ -61,7 +63,8 @@ def ask_model(
         response_format=response_format,
     )
     routing = context.services.routing
-    need = need_of(request, context.exposure, None if task in ("classify", "extract") else task)
+    exposure = context.exposure.plus(also) if also is not None else context.exposure
+    need = need_of(request, exposure, None if task in ("classify", "extract") else task)
     try:
         route = (
             routing.plan(need) if model == "auto" else routing.router.pinned(need, [model], Reason("named"))
@@ -127,7 +130,7 @@ class Classify(StepType):
                 "const": label.value,
                 "description": label.description,
                 "examples": label.examples
-                + [t for t in corrected.get(label.value, []) if t not in label.examples],
+                + [t for t in corrected.texts.get(label.value, []) if t not in label.examples],
             }
             for label in settings.labels
         ]
@@ -136,8 +139,9 @@ class Classify(StepType):
             "properties": {"label": {"oneOf": choices}},
             "required": ["label"],
         }
+        also = corrected.part(context.step_id)
         answer = ask_model(
-            context, settings.instructions, settings.text, "classify", settings.model, schema, 60
+            context, settings.instructions, settings.text, "classify", settings.model, schema, 60, also
         )
         value = parse_json(answer, schema)
         unsure = bool(context.routes) and context.routes[-1].reason.code == "unsure_kept"

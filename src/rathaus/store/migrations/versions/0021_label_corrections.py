@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("was", sa.String(length=100), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("data_class", sa.String(length=20), nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=True),
         sa.Column("decided_by", sa.String(length=32), nullable=True),
         sa.Column("tenant_id", sa.String(length=32), nullable=False),
