@@ -105,6 +105,7 @@ def test_a_sentence_answers_what_is_asked_only_when_it_holds_it() -> None:
     assert answers("unterlagen", "Legen Sie ein biometrisches Foto bei.")
     assert not answers("unterlagen", "Vielleicht taucht der verlorene Ausweis wieder auf.")
     assert not answers("unterlagen", "Wir bringen Ihnen die Ware mit der Post.")
+    assert answers("unterlagen", "Dazu ist eine polizeiliche Diebstahlanzeige erforderlich.")
     assert not answers("unterlagen", "Ein Termin ist erforderlich.")
     assert answers("zustaendig", "Dann wenden Sie sich bitte an das Studentenwerk München.")
     assert answers("ort", "Sie erreichen uns über E-Mail, Telefax und SMS.")

@@ -469,3 +469,33 @@ def test_a_chatbot_keeps_citizens_messages_from_the_external_model(
     answer = client.post(f"/api/widget/{token}/messages", json=message, headers=origin)
     assert answer.status_code == 200, answer.text
     assert not cloud.saw(secret) and cloud.count == 0
+
+
+def test_labels_corrected_in_a_stricter_run_keep_a_workflow_step_off_the_cloud(
+    services: Services, cloud: Recorder, jena: TenantFixture
+) -> None:
+    """A correction keeps the data class of what its step carried (here: from a version of the workflow
+    that took personal data); a model not cleared for it neither measures nor answers with it."""
+    from rathaus.workflows.models import LabelCorrection
+
+    save_workflow(services, jena, workflow(CLASSIFY.format(model="cloud"), "öffentlich"))
+    public = marker()
+    run(services, jena, "ablauf", f"Hundesteuer {public}")  # the fake cloud answers prose: the step fails
+    assert cloud.saw(public)  # public input, no corrections: the cloud is asked
+    asked = cloud.count
+
+    secret = marker()
+    with services.db.session(jena.id) as session:
+        session.add(
+            LabelCorrection(
+                workflow_id=workflows.find(session, "ablauf").id,
+                step_id="zuordnen",
+                label="ausweise",
+                was="steuern",
+                text=f"Frau Muster, geboren am 1.2.1980, hat ihren Pass verloren ({secret}).",
+                data_class="personenbezogen",
+            )
+        )
+    step = run(services, jena, "ablauf", f"Hundesteuer {marker()}")["zuordnen"]
+    assert step.status == "failed" and "may not take this step" in (step.error or ""), step.error
+    assert cloud.count == asked and not cloud.saw(secret)

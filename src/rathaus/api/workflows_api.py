@@ -332,8 +332,7 @@ def cancel_run(run_id: str, principal: PrincipalDep, session: TenantSessionDep) 
     return _run_with_steps(session, run)
 
 
-def _approval_json(session: Session, approval: Approval) -> dict[str, Any]:
-    correctable = labels.correctable(session, approval.run_id) if approval.status == "pending" else []
+def _approval_json(approval: Approval, correctable: list[labels.Correctable]) -> dict[str, Any]:
     return {
         "id": approval.id,
         "run_id": approval.run_id,
@@ -355,7 +354,9 @@ def list_approvals(
     principal: PrincipalDep, session: TenantSessionDep, status: str = "pending"
 ) -> list[dict[str, Any]]:
     """Approvals the caller may decide (pending ones unless another status is asked for)."""
-    return [_approval_json(session, a) for a in approvals.inbox(session, principal, status)]
+    found = approvals.inbox(session, principal, status)
+    steps = labels.correctable_in(session, [a.run_id for a in found if a.status == "pending"])
+    return [_approval_json(a, steps.get(a.run_id, [])) for a in found]
 
 
 @router.post("/api/approvals/{approval_id}", operation_id="decide_approval")
@@ -378,4 +379,4 @@ def decide_approval(
     except ValueError as exc:
         raise ApiError(422, str(exc), "invalid_text", "text") from None
     runs.submit_after_commit(session, services.workflows.executor, approval.run_id)
-    return _approval_json(session, approval)
+    return _approval_json(approval, [])  # decided: nothing left to correct here

@@ -58,9 +58,9 @@ ANSWERS: dict[str, re.Pattern[str]] = {
         r"\b(januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember)\b|gültig)",
         re.IGNORECASE,
     ),
-    "unterlagen": re.compile(
+    "unterlagen": re.compile(  # what to bring, not every "Ausweis"; "erforderlich", but not a Termin
         r"(mitbringen|\bbringen\b.{0,80}?\bmit\b(?!\s+(der|dem|den)\b)|vorlegen|vorzulegen|unterlagen|"
-        r"nachweis|bescheinigung|formular|urkunde|foto|beizufügen)",  # what to bring, not every "Ausweis"
+        r"nachweis|bescheinigung|formular|urkunde|foto|beizufügen|^(?!.*termin).*\berforderlich)",
         re.IGNORECASE,
     ),
     "ort": re.compile(

@@ -431,6 +431,8 @@ def approvals_page(
 
 def _inbox(services: Any, principal: Any) -> dict[str, Any]:
     with services.db.session(principal.tenant_id) as session:
+        waiting = approvals.inbox(session, principal)
+        steps = labels.correctable_in(session, [a.run_id for a in waiting])
         pending = [
             {
                 "id": a.id,
@@ -440,9 +442,9 @@ def _inbox(services: Any, principal: Any) -> dict[str, Any]:
                 "details": _details(a.context),
                 "deadline_at": a.deadline_at,
                 "role": a.role,
-                "labels": labels.correctable(session, a.run_id),
+                "labels": steps.get(a.run_id, []),
             }
-            for a in approvals.inbox(session, principal)
+            for a in waiting
         ]
     return {"approvals": pending}
 

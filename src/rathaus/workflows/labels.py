@@ -13,7 +13,7 @@ per label (the oldest go), cut to MAX_TEXT characters, and deleted with their wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,13 +56,20 @@ class Correctable:
 
 def correctable(session: Session, run_id: str) -> list[Correctable]:
     """The classify steps of the run that gave a label, in the order they ran."""
+    return correctable_in(session, [run_id]).get(run_id, [])
+
+
+def correctable_in(session: Session, run_ids: Sequence[str]) -> dict[str, list[Correctable]]:
+    """The same for several runs at once (an inbox of many approvals): run id → its classify steps."""
+    if not run_ids:
+        return {}
     rows = session.scalars(
         select(StepRun)
-        .where(StepRun.run_id == run_id, StepRun.type == "classify", StepRun.status == "succeeded")
+        .where(StepRun.run_id.in_(run_ids), StepRun.type == "classify", StepRun.status == "succeeded")
         .order_by(StepRun.position)
     ).all()
-    titles = _titles(session, run_id) if rows else {}
-    found = []
+    titles = _titles(session, list({row.run_id for row in rows}))
+    found: dict[str, list[Correctable]] = {}
     for row in rows:
         output, settings = row.output, row.settings
         if not (isinstance(output, dict) and isinstance(settings, dict)):
@@ -73,8 +80,9 @@ def correctable(session: Session, run_id: str) -> list[Correctable]:
             if isinstance(label, dict) and "value" in label
         )
         if isinstance(output.get("label"), str) and choices:
-            title, unsure = titles.get(row.step_id, ""), output.get("unsure") is True
-            found.append(Correctable(row.step_id, title, output["label"], choices, unsure))
+            title = titles.get(row.run_id, {}).get(row.step_id, "")
+            step = Correctable(row.step_id, title, output["label"], choices, output.get("unsure") is True)
+            found.setdefault(row.run_id, []).append(step)
     return found
 
 
@@ -178,21 +186,26 @@ def examples(session: Session, run_id: str, step_id: str) -> Corrections:
     return Corrections(found, highest(used) if used else None)
 
 
-def _titles(session: Session, run_id: str) -> dict[str, str]:
-    """The steps' titles in the run's version of the workflow (step id → title)."""
-    run = session.get(WorkflowRun, run_id)
-    if run is None:
+def _titles(session: Session, run_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The steps' titles in each run's version of its workflow (run id → step id → title)."""
+    if not run_ids:
         return {}
-    document = session.scalars(
-        select(WorkflowVersion.document).where(
-            WorkflowVersion.workflow_id == run.workflow_id, WorkflowVersion.version == run.version
+    runs = session.execute(
+        select(WorkflowRun.id, WorkflowVersion.document)
+        .join(
+            WorkflowVersion,
+            (WorkflowVersion.workflow_id == WorkflowRun.workflow_id)
+            & (WorkflowVersion.version == WorkflowRun.version),
         )
-    ).first()
-    titles: dict[str, str] = {}
-    pending = list((document or {}).get("spec", {}).get("steps", []))
-    while pending:
-        step = pending.pop()
-        if isinstance(step, dict):
-            titles[str(step.get("id"))] = str(step.get("title") or "")
-            pending += [s for branch in ("then", "else") for s in step.get(branch) or []]
-    return titles
+        .where(WorkflowRun.id.in_(run_ids))
+    ).all()
+    found: dict[str, dict[str, str]] = {}
+    for run_id, document in runs:
+        titles = found.setdefault(run_id, {})
+        pending = list((document or {}).get("spec", {}).get("steps", []))
+        while pending:
+            step = pending.pop()
+            if isinstance(step, dict):
+                titles[str(step.get("id"))] = str(step.get("title") or "")
+                pending += [s for branch in ("then", "else") for s in step.get(branch) or []]
+    return found
