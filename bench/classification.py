@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,16 +134,21 @@ class Corrected:
     measured: int
 
 
+@contextmanager
+def _bench_tenant(model: str) -> Iterator[tuple[Services, Principal, str]]:
+    """Temporary services with a tenant of their own: the services, a builder there, the embedding model."""
+    with temporary_services(model) as services:
+        with services.db.system_session() as session:
+            tenant_id = create_tenant(session, "bench", "Bench").id
+        yield services, Principal(tenant_id=tenant_id, role=Role.builder), services.knowledge.embedding_model
+
+
 def run_corrected(folder: Path, models: list[str], most: int) -> list[Corrected]:
     """Corrections from the first half of the tasks as examples; scored on the second half."""
     labels, tasks = label_set(folder)
     seen, held = tasks[0::2], tasks[1::2]
     results = []
-    with temporary_services(models[0]) as services:
-        with services.db.system_session() as session:
-            tenant_id = create_tenant(session, "bench", "Bench").id
-        principal = Principal(tenant_id=tenant_id, role=Role.builder)
-        embedder = services.knowledge.embedding_model
+    with _bench_tenant(models[0]) as (services, principal, embedder):
         classifier = services.routing.classifier(embedder)
 
         def sort(schema: LabelSchema, texts: list[dict[str, Any]]) -> list[Any]:
@@ -164,11 +171,7 @@ def run(folder: Path, models: list[str]) -> list[Result]:
     """Measure and compare every model on the task set's label set."""
     labels, tasks = label_set(folder)
     results = []
-    with temporary_services(models[0]) as services:
-        with services.db.system_session() as session:
-            tenant_id = create_tenant(session, "bench", "Bench").id
-        principal = Principal(tenant_id=tenant_id, role=Role.builder)
-        embedder = services.knowledge.embedding_model
+    with _bench_tenant(models[0]) as (services, principal, embedder):
         classifier = services.routing.classifier(embedder)
         verdicts = [classifier.classify(principal, t["input"], labels, "bench.classification") for t in tasks]
         for model in models:

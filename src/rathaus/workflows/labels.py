@@ -24,6 +24,7 @@ from rathaus.identity.principal import Principal
 from rathaus.llm.catalogue import DataClass
 from rathaus.routing.clearance import Part, as_data_class, highest
 from rathaus.workflows.models import LabelCorrection, StepRun, WorkflowRun, WorkflowVersion
+from rathaus.workflows.spec import WorkflowSpec, walk
 
 MAX_PER_LABEL = 20  # corrections kept (and used as examples) per label of a step
 MAX_TEXT = 2000  # characters of a corrected text kept (the embedding model reads fewer)
@@ -199,13 +200,7 @@ def _titles(session: Session, run_ids: list[str]) -> dict[str, dict[str, str]]:
         )
         .where(WorkflowRun.id.in_(run_ids))
     ).all()
-    found: dict[str, dict[str, str]] = {}
-    for run_id, document in runs:
-        titles = found.setdefault(run_id, {})
-        pending = list((document or {}).get("spec", {}).get("steps", []))
-        while pending:
-            step = pending.pop()
-            if isinstance(step, dict):
-                titles[str(step.get("id"))] = str(step.get("title") or "")
-                pending += [s for branch in ("then", "else") for s in step.get(branch) or []]
-    return found
+    return {
+        run_id: {step.id: step.title for step in walk(WorkflowSpec.model_validate(document).spec.steps)}
+        for run_id, document in runs
+    }
