@@ -220,17 +220,34 @@ def test_a_workflow_is_applied_run_listed_shown_and_retried(env: Path) -> None:
 
     refused = runner.invoke(app, ["run", "ablauf", "--tenant", "jena"])  # {} misses `name`
     assert refused.exit_code == 2 and "'name' is a required property" in refused.output
-    ran = runner.invoke(app, ["run", "ablauf", "--tenant", "jena", "--input", str(data)])
-    assert ran.exit_code == 1, ran.output  # no SMTP server configured: the e-mail step fails
+    not_ready = runner.invoke(app, ["run", "ablauf", "--tenant", "jena", "--input", str(data)])
+    assert not_ready.exit_code == 2 and "mail_server" in not_ready.output  # no SMTP server: refused at once
+    assert "run " not in runner.invoke(app, ["runs", "list", "--tenant", "jena"]).output.lower()
+
+    # A host known only from the input is checked when the run gets there: the run fails at that step.
+    (env / "abruf.yaml").write_text(
+        "apiVersion: rathaus/v1\nkind: Workflow\nmetadata: {name: abruf, title: Abruf}\nspec:\n"
+        "  input: {type: object, required: [name, host]}\n  steps:\n"
+        "    - {id: gruss, type: template, with: {text: 'Hallo {{ input.name }}'}}\n"
+        "    - {id: abruf, type: http, retries: 0, with: {url: 'http://{{ input.host }}/akte'}}\n",
+        encoding="utf-8",
+    )
+    assert (
+        "Version 1"
+        in runner.invoke(app, ["spec", "apply", str(env / "abruf.yaml"), "--tenant", "jena"]).output
+    )
+    (env / "abruf.json").write_text(json.dumps({"name": "Eva", "host": "intranet.example"}), encoding="utf-8")
+    ran = runner.invoke(app, ["run", "abruf", "--tenant", "jena", "--input", str(env / "abruf.json")])
+    assert ran.exit_code == 1, ran.output
     assert "✓ gruss (template) succeeded" in ran.output
-    assert "✗ senden (send_email) failed" in ran.output and "RATHAUS_SMTP_HOST" in ran.output
+    assert "✗ abruf (http) failed" in ran.output and "RATHAUS_WORKFLOW_HTTP_HOSTS" in ran.output
     run_id = re.search(r"run ([0-9a-f]{32})", ran.output).group(1)  # type: ignore[union-attr]
 
     listed = runner.invoke(app, ["runs", "list", "--tenant", "jena"])
     assert run_id in listed.output and "failed" in listed.output
     shown = json.loads(runner.invoke(app, ["runs", "show", run_id, "--tenant", "jena"]).output)
-    assert shown["steps"][0]["output"] == {"text": "Hallo Eva"} and shown["failed_step"] == "senden"
+    assert shown["steps"][0]["output"] == {"text": "Hallo Eva"} and shown["failed_step"] == "abruf"
     again = runner.invoke(app, ["runs", "retry", run_id, "--tenant", "jena"])
-    assert again.exit_code == 1 and "✗ senden" in again.output
+    assert again.exit_code == 1 and "✗ abruf" in again.output
     test_run = runner.invoke(app, ["run", "ablauf", "--tenant", "jena", "--input", str(data), "--test"])
     assert test_run.exit_code == 0 and "would_send" in test_run.output

@@ -650,6 +650,7 @@ def run_workflow(
 
     from rathaus.store.tenancy import NotFound
     from rathaus.workflows.engine import InputInvalid
+    from rathaus.workflows.readiness import NotReady
 
     try:
         raw = (
@@ -671,6 +672,8 @@ def run_workflow(
             run = services.workflows.start(principal, workflow, data, "cli", test)
         except InputInvalid as exc:
             fail(f"the input does not match the workflow's input schema: {exc}")
+        except NotReady as exc:
+            fail(f"the workflow cannot run here yet ({exc}); --test runs it without sending anything")
         except (NotFound, PermissionError) as exc:
             fail(str(exc))
         typer.echo(f"Lauf / run {run.id}")

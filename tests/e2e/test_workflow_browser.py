@@ -4,7 +4,6 @@ text arrives at a local SMTP server. Every page is checked with axe-core."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -47,38 +46,54 @@ def test_a_case_from_template_to_approved_mail(
     page.get_by_role("link", name="Als Entwurf öffnen: Bürgeranfrage zuordnen und beantworten").click()
     expect(page.get_by_role("heading", name="Neuer Ablauf", level=1)).to_be_visible()
     assert serious_violations(page) == []
-    configure = page.get_by_role("button", name="Schritt entwurf einstellen")  # by keyboard, as anyone can
+    configure = page.get_by_role("button", name="Schritt Antwort entwerfen einstellen")  # by keyboard
     configure.focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Einstellungen von entwurf")).to_be_visible()
+    expect(page.get_by_role("heading", name="Einstellungen von „Antwort entwerfen“")).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_label("Bezeichnung").fill("Antwort kurz entwerfen")
-    page.get_by_label("max_words").fill("120")
+    page.get_by_label("Höchstzahl der Wörter").fill("120")
     page.get_by_role("button", name="Einstellungen übernehmen").click()
-    page.get_by_label("Art des Schritts").select_option("template")
+    page.get_by_label("Art des Schritts").select_option(label="Textvorlage")
     page.get_by_role("button", name="Hinzufügen").click()
-    page.get_by_label("text *").fill("Vorgang {{ run.id }} beantwortet")
+    # A value of an earlier step is chosen from a menu and inserted at the cursor: no {{ }} to type.
+    text = page.get_by_label("Text *", exact=True)
+    text.fill("Vorgang beantwortet: ")
+    page.get_by_label("Angabe für „Text“ einfügen").select_option(
+        label="Zuständiges Amt bestimmen: Zuordnung"
+    )
+    page.get_by_role("button", name="Einfügen").click()
+    expect(text).to_have_value("Vorgang beantwortet: «Zuständiges Amt bestimmen: Zuordnung»")
     page.get_by_role("button", name="Einstellungen übernehmen").click()
     expect(page.get_by_text("Antwort kurz entwerfen", exact=True)).to_be_visible()
+    expect(page.locator(".reference-chip")).to_have_text(["Zuständiges Amt bestimmen: Zuordnung"])
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Prüfen und speichern").click()
-    expect(page.get_by_role("status")).to_contain_text("Gespeichert als Version 1.")
-    steps = page.get_by_role("list").filter(has_text="Antwort prüfen und freigeben")
+    expect(page.get_by_role("status").first).to_contain_text("Gespeichert als Version 1.")
+    steps = page.get_by_role("list", name="Schritte")
     expect(steps.get_by_role("listitem")).to_have_count(6)
     assert serious_violations(page) == []
 
-    page.get_by_label("Eingabe (JSON)").fill(json.dumps(CITIZEN, ensure_ascii=False))
-    expect(page.get_by_label("Probelauf: nichts wird gesendet, niemand wird gefragt")).to_be_checked()
+    # The start form is made from the input schema; a test run is chosen, not preset, and says what it skips.
+    page.get_by_label("Nachricht").fill(CITIZEN["nachricht"])
+    page.get_by_label("E-Mail-Adresse").fill(CITIZEN["email"])
+    test_run = page.get_by_label("Probelauf")
+    expect(test_run).not_to_be_checked()
+    expect(page.locator("#f-test-hint")).to_contain_text("„Antwort senden“: wird nicht gesendet")
+    test_run.check()
     page.get_by_role("button", name="Starten").click()
     expect(page.get_by_role("status")).to_contain_text("erledigt", timeout=30_000)
     expect(page.get_by_text("Versuche: 1")).to_have_count(6)
     expect(page.get_by_text('"would_send"').first).to_be_visible()
+    expect(page.locator("code").filter(has_text="Vorgang beantwortet: Bürgerbüro").first).to_be_attached()
     assert serious_violations(page) == []
     assert mailbox.messages == []  # a test run sends nothing
 
     staff = browser.new_context(locale="de-DE").new_page()
     log_in(staff, site, jena.staff_email)
     staff.goto(f"{site}/workflows/buergeranfrage")
-    staff.get_by_label("Eingabe (JSON)").fill(json.dumps(CITIZEN, ensure_ascii=False))
+    staff.get_by_label("Nachricht").fill(CITIZEN["nachricht"])
+    staff.get_by_label("E-Mail-Adresse").fill(CITIZEN["email"])
     staff.get_by_role("button", name="Starten").click()
     expect(staff.get_by_role("status")).to_contain_text("wartet auf Freigabe", timeout=30_000)
     staff.get_by_role("link", name="Freigaben", exact=True).click()

@@ -4,7 +4,6 @@ the inbox with an edit, and follow every step in the run's page; bad input is sh
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 
@@ -19,6 +18,11 @@ CITIZEN = {
     "nachricht": "Guten Tag, ich brauche einen neuen Reisepass. Eva Muster",
     "email": "eva@example.org",
 }
+
+
+def _form(data: dict[str, str]) -> dict[str, str]:
+    """The start form's fields for an input."""
+    return {f"in.{key}": value for key, value in data.items()}
 
 
 def _run_id(response_url: str) -> str:
@@ -47,17 +51,33 @@ def test_a_builder_takes_a_template_and_test_runs_it(
     assert page.status_code == 200 and "Gespeichert als Version 1." in page.text
     assert "Antwort prüfen und freigeben" in page.text and "Freigabe durch eine Person" in page.text
 
+    # The start form is made from the input schema: a field per property, nothing to type as JSON.
+    assert 'name="in.nachricht"' in page.text and 'type="email"' in page.text and "JSON" not in page.text
+    # No mail server here: the page says so at the step, and what a test run leaves out.
+    assert "Dieser Ablauf kann so noch nicht laufen" in page.text
+    assert "Es ist kein E-Mail-Server eingerichtet" in page.text
+    assert "„Antwort senden“: wird nicht gesendet" in page.text
+    assert "„Antwort prüfen und freigeben“: niemand wird gefragt" in page.text
+    assert 'name="test" value="1" aria-describedby' in page.text  # not ticked unless chosen
+
+    empty = client.post(
+        "/workflows/buergeranfrage/runs",
+        data={"csrf": token, "in.nachricht": " ", "in.email": "eva@example.org", "test": "1"},
+    )
+    assert empty.status_code == 422 and "Bitte prüfen Sie die markierten Angaben." in empty.text
+    assert "Bitte ausfüllen." in empty.text and 'value="eva@example.org"' in empty.text  # kept
     bad = client.post(
-        "/workflows/buergeranfrage/runs", data={"csrf": token, "input": json.dumps({"email": 1}), "test": "1"}
+        "/workflows/buergeranfrage/runs",
+        data={"csrf": token, "in.nachricht": "Hallo", "in.email": "eva(at)example.org", "test": "1"},
     )
-    assert bad.status_code == 422
-    assert (
-        "passt nicht zum Eingabeschema" in bad.text
-        and "&#39;nachricht&#39; is a required property" in bad.text
-    )
+    assert bad.status_code == 422 and "Bitte eine E-Mail-Adresse eingeben" in bad.text
+    assert ">Hallo</textarea>" in bad.text
+    refused = client.post("/workflows/buergeranfrage/runs", data={"csrf": token, **_form(CITIZEN)})
+    assert refused.status_code == 409 and "Der Lauf wurde nicht gestartet" in refused.text
+    assert client.get("/api/runs").json() == []
 
     started = client.post(
-        "/workflows/buergeranfrage/runs", data={"csrf": token, "input": json.dumps(CITIZEN), "test": "1"}
+        "/workflows/buergeranfrage/runs", data={"csrf": token, **_form(CITIZEN), "test": "1"}
     )
     assert started.status_code == 200
     page = _wait(client, _run_id(str(started.url)), "succeeded")
@@ -75,9 +95,9 @@ def test_staff_start_a_run_and_approve_it_with_an_edit_in_the_inbox(
     login(client, jena.staff_email)
     token = form_token(client, "/workflows/buergeranfrage")
     assert 'name="test"' not in client.get("/workflows/buergeranfrage").text  # test runs are for builders
-    started = client.post(
-        "/workflows/buergeranfrage/runs", data={"csrf": token, "input": json.dumps(CITIZEN)}
-    )
+    page = client.get("/workflows/buergeranfrage").text
+    assert "Dieser Ablauf kann so noch nicht laufen" not in page  # the mail server is set up
+    started = client.post("/workflows/buergeranfrage/runs", data={"csrf": token, **_form(CITIZEN)})
     run_id = _run_id(str(started.url))
     _wait(client, run_id, "waiting")
 
@@ -118,7 +138,7 @@ def test_a_failed_run_shows_its_step_and_reason_and_can_be_retried(
     client.post("/workflows/templates/maengelmeldung", data={"csrf": token})
     started = client.post(
         "/workflows/maengelmeldung/runs",
-        data={"csrf": token, "input": json.dumps({"description": "Laterne dunkel"}), "test": "1"},
+        data={"csrf": token, "in.description": "Laterne dunkel", "test": "1"},
     )
     run_id = _run_id(str(started.url))
     page = _wait(client, run_id, "failed")
@@ -183,9 +203,21 @@ def test_a_builder_composes_steps_in_the_form_without_writing_yaml(
     document = _document_of(page)
     assert "id: template_1" in document and 'name="s.text"' in page  # its form is open
     document = _document_of(
-        op("configure:template_1", step_title="Gruß", **{"s.text": "Guten Tag {{ input.email }}"})
+        op("configure:template_1", step_title="Gruß", **{"s.text": "Guten Tag «Eingabe: E-Mail-Adresse»"})
     )
     assert "title: Gruß" in document and "text: Guten Tag {{ input.email }}" in document
+    form = op("select:template_1").split('id="step-form-heading"')[1].split('class="workflow-yaml"')[0]
+    assert ">Guten Tag «Eingabe: E-Mail-Adresse»</textarea>" in form and "{{" not in form
+    menu = form.split('name="ref.text"')[1].split("</select>")[0]
+    assert "Zuständiges Amt bestimmen: Zuordnung" in menu and "Antwort senden" not in menu  # earlier steps
+    inserted = op(
+        "insert:template_1:text",
+        step_title="Gruß",
+        **{"s.text": "Guten Tag", "ref.text": "«Antwort entwerfen: Entwurf»"},
+    )
+    document = _document_of(inserted)
+    assert "text: Guten Tag {{ steps.entwurf.output.text }}" in document
+    assert '<span class="reference-chip">Antwort entwerfen: Entwurf</span>' in inserted
     ids = [line.split("id: ")[1] for line in document.splitlines() if line.strip().startswith("- id: ")]
     assert ids[-2:] == ["senden", "template_1"]
     document = _document_of(op("up:template_1"))
@@ -198,10 +230,54 @@ def test_a_builder_composes_steps_in_the_form_without_writing_yaml(
     refused = client.post(
         "/workflows/new", data={"csrf": token, "document": document, "op": "configure:fehlt"}
     )
-    assert refused.status_code == 422 and "there is no step &#39;fehlt&#39;" in refused.text
+    assert refused.status_code == 422 and "Den Schritt „fehlt“ gibt es nicht (mehr)." in refused.text
 
     saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
     assert "Gespeichert als Version 1." in saved.text
+
+
+def test_step_settings_are_named_in_the_page_language_with_choices_for_known_values(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
+
+    def select(step: str) -> str:
+        page = client.post(
+            "/workflows/new", data={"csrf": token, "document": document, "op": f"select:{step}"}
+        )
+        assert page.status_code == 200
+        return page.text
+
+    page = select("abteilung")
+    assert ">Text, der zugeordnet wird *</label>" in page and ">Zuordnungen *</label>" in page
+    assert ">Sprachmodell</label>" in page and ">Automatisch wählen (empfohlen)</option>" in page
+    assert ">model</label>" not in page and "(classify)" not in page and "router" not in page
+    assert "Es ist kein E-Mail-Server eingerichtet" in page  # the gap, at the sending step in the list
+    approval = select("freigabe")
+    assert ">Wer freigibt</label>" in approval and '<option value="staff" selected>' in approval
+    sending = select("senden")
+    assert ">Empfänger *</label>" in sending and "Eine E-Mail-Adresse pro Zeile." in sending
+    assert "⚠ Es ist kein E-Mail-Server eingerichtet" in sending.split('id="step-form-heading"')[1]
+
+    client.cookies.set("rathaus_lang", "en")
+    english = select("abteilung")
+    assert ">Text to sort *</label>" in english and ">Choose automatically (recommended)</option>" in english
+
+
+def test_every_setting_of_every_step_type_has_a_label_in_both_languages() -> None:
+    from rathaus.web.i18n import MESSAGES
+    from rathaus.web.step_texts import setting_text
+    from rathaus.workflows.editing import fields_of
+    from rathaus.workflows.steps import step_types
+
+    assert set(MESSAGES["de"]) == set(MESSAGES["en"])  # every text in both languages
+    for step_type in step_types():
+        for field in fields_of(step_type):
+            for lang in ("de", "en"):
+                label = setting_text(MESSAGES[lang], step_type, field.name)
+                assert label and label != field.name, (lang, step_type, field.name)
 
 
 def test_staff_start_an_upload_workflow_with_a_file(

@@ -25,6 +25,7 @@ from rathaus.services import Services
 from rathaus.workflows import approvals, labels, registry, runs, webhooks
 from rathaus.workflows.engine import InputInvalid
 from rathaus.workflows.models import Approval, Workflow, WorkflowRun
+from rathaus.workflows.readiness import NotReady
 from rathaus.workflows.spec import WorkflowSpec, check_workflow, dump_workflow
 from rathaus.workflows.uploads import FileRefused, input_from_file
 
@@ -82,6 +83,21 @@ class DecisionBody(BaseModel):
         max_length=50,
         description="Corrected labels of the run's classify steps (step id → label); each becomes an "
         "example for that step.",
+    )
+
+
+def _not_ready(exc: NotReady) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Conflict",
+            "status": 409,
+            "detail": f"The workflow cannot run here yet: {exc}. A test run (test: true) sends nothing.",
+            "code": "workflow_not_ready",
+            "gaps": [g.as_json() for g in exc.gaps],
+        },
+        status_code=409,
+        media_type="application/problem+json",
     )
 
 
@@ -215,6 +231,8 @@ async def start_run(name: str, body: RunBody, principal: PrincipalDep, services:
         run = await run_in_threadpool(services.workflows.start, principal, name, body.input, "api", body.test)
     except InputInvalid as exc:
         return _input_error(exc)
+    except NotReady as exc:
+        return _not_ready(exc)
     return JSONResponse(runs.run_json(run, name), status_code=202)
 
 

@@ -30,7 +30,7 @@ from rathaus.identity.principal import Principal
 from rathaus.web import units
 from rathaus.web.forms import CheckedForm, form_token, same_origin
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
-from rathaus.web.i18n import LANGUAGES, language, translator
+from rathaus.web.i18n import LANGUAGES, MESSAGES, language, translator
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,6 +64,11 @@ def page_principal(request: Request, services: ServicesDep) -> Principal:
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def page_messages(request: Request) -> dict[str, str]:
+    """Every interface text in the language the person chose, by key."""
+    return MESSAGES[language(request.cookies.get(LANG_COOKIE))]
 
 
 def page_translator(request: Request) -> Callable[..., str]:

@@ -15,17 +15,22 @@ from starlette.concurrency import run_in_threadpool
 
 from rathaus.api.deps import ServicesDep
 from rathaus.api.knowledge_api import read_uploads
+from rathaus.assistants import registry as assistant_registry
 from rathaus.formats.documents import DocumentError, dump_data, parse
 from rathaus.identity.models import Role, Tenant
 from rathaus.identity.visibility import Forbidden
+from rathaus.knowledge import collections
 from rathaus.store.tenancy import get_or_404
+from rathaus.web import input_form
 from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
-from rathaus.web.pages import PagePrincipal, page_translator, render
-from rathaus.workflows import approvals, editing, labels, registry, runs
+from rathaus.web.pages import PagePrincipal, page_messages, page_translator, render
+from rathaus.web.step_texts import setting_text, value_text
+from rathaus.workflows import approvals, editing, labels, readiness, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
 from rathaus.workflows.inbox import is_set_up
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
+from rathaus.workflows.references import References
 from rathaus.workflows.spec import dump_workflow, load_workflow
 from rathaus.workflows.steps import step_types
 from rathaus.workflows.templates import templates
@@ -75,9 +80,14 @@ def take_template(name: str, principal: PagePrincipal, services: ServicesDep, fo
 def _workflow_page(
     request: Request, services: Any, principal: Any, name: str, status: int = 200, **extra: Any
 ) -> HTMLResponse:
+    t = page_translator(request)
     with services.db.session(principal.tenant_id) as session:
         saved = registry.load(session, name)
         recent = runs.listing(session, name, None, 10)
+        gaps = readiness.gaps(services, session, principal, saved.spec)
+        schema = saved.spec.spec.input
+        typed = extra.pop("typed", {})
+        errors = extra.pop("field_errors", {})
         context = {
             "workflow": {"name": name, "title": saved.spec.metadata.title, "version": saved.version},
             "description": saved.spec.metadata.description,
@@ -86,11 +96,40 @@ def _workflow_page(
             "steps": _steps(saved.spec),
             "yaml": dump_workflow(saved.spec),
             "runs": [_run_row(r, n) for r, n in recent],
-            "input_text": extra.pop(
-                "input_text", json.dumps(_example(saved.spec.spec.input), ensure_ascii=False, indent=2)
-            ),
+            "input_fields": [
+                (f, typed.get(f.name, ""), errors.get(f.name)) for f in input_form.fields(schema)
+            ],
+            "gaps": gap_texts(gaps, t),
+            "gap_steps": {g.step_id for g in gaps},
+            "test_skips": _test_skips(saved.spec, t),
         }
     return render(request, "workflow.html", status, **context, **extra)
+
+
+def gap_texts(gaps: list[readiness.Gap], t: Any) -> list[dict[str, str]]:
+    """Each gap as its step's title and what is missing, in the page's language."""
+    return [
+        {
+            "step": g.step_id,
+            "title": g.title,
+            "text": t(f"workflows.missing.{g.missing.code}", subject=g.missing.subject),
+        }
+        for g in gaps
+    ]
+
+
+def _test_skips(spec: Any, t: Any) -> list[str]:
+    """What a test run of the workflow does not do: send (each sending step), ask a person (approvals)."""
+    kinds = step_types()
+    skips = []
+    for planned in plan(spec):
+        step = planned.step
+        title = step.title or step.id
+        if step.type == "approval":
+            skips.append(t("workflows.test.skip_approval", step=title))
+        elif step.type in kinds and kinds[step.type].side_effect:
+            skips.append(t("workflows.test.skip_sending", step=title))
+    return skips
 
 
 def _mailbox(services: Any, session: Any, tenant_id: str, name: str | None) -> dict[str, Any] | None:
@@ -99,17 +138,6 @@ def _mailbox(services: Any, session: Any, tenant_id: str, name: str | None) -> d
         return None
     tenant = session.get(Tenant, tenant_id)
     return {"name": name, "ready": is_set_up(services.settings, tenant.slug, name)}
-
-
-def _example(schema: dict[str, Any]) -> dict[str, Any]:
-    """An input skeleton from the schema: every property with an empty value of its type."""
-    empty = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}
-    properties = schema.get("properties") or {}
-    return {
-        key: empty.get(str(value.get("type")), "")
-        for key, value in properties.items()
-        if isinstance(value, dict)
-    }
 
 
 def _run_row(run: WorkflowRun, name: str) -> dict[str, Any]:
@@ -172,10 +200,12 @@ def _editor(
             step = siblings[index]
         except editing.EditError:
             selected = None
-    fields = (
-        [(f, editing.field_value(step, f)) for f in editing.fields_of(str(step.get("type")))] if step else []
-    )
-    types = sorted(step_types())
+    fields = _setting_fields(request, step, _references(request, data)) if step else []
+    metadata = data.get("metadata") if steps and isinstance(data, dict) else None
+    extra.setdefault("title", metadata.get("title") if isinstance(metadata, dict) else None)
+    t = page_translator(request)
+    extra.setdefault("gaps", _editor_gaps(request, text, t))
+    types = sorted(step_types(), key=lambda n: t(f"workflows.step.{n}").lower())
     return render(
         request,
         "workflow_edit.html",
@@ -190,9 +220,85 @@ def _editor(
     )
 
 
-def _apply(data: Any, op: str, form: Any) -> str | None:
+def _editor_gaps(request: Request, text: str, t: Any) -> list[dict[str, str]]:
+    """What the document's steps need and do not have here (none while the document is not valid)."""
+    try:
+        spec = load_workflow(text[:MAX_INPUT_CHARS])
+    except DocumentError:
+        return []
+    services, principal = request.app.state.services, request.state.principal
+    with services.db.session(principal.tenant_id, read_only=True) as session:
+        return gap_texts(readiness.gaps(services, session, principal, spec), t)
+
+
+def _references(request: Request, data: Any) -> References:
+    """The document's values with their names in the page's language."""
+    messages = page_messages(request)
+    words = {"input": messages["value.input"], "result": messages["value.result"]}
+    return References(data, lambda step_type, key: value_text(messages, step_type, key), words)
+
+
+TEXT_KINDS = ("text", "textarea", "lines", "yaml")  # settings that may hold values of other steps
+
+
+def _setting_fields(request: Request, step: dict[str, Any], refs: References) -> list[dict[str, Any]]:
+    """The selected step's settings as form fields: label and hint in the page's language, the current
+    value with other steps' values by name («…»), the values it may insert, and for a choice its options
+    with readable names (models, roles, assistants, collections)."""
+    messages = page_messages(request)
+    t = page_translator(request)
+    step_type = str(step.get("type"))
+    offered = refs.available(before=str(step.get("id")))
+    rows = []
+    for field in editing.fields_of(step_type):
+        value = editing.field_value(step, field)
+        options = _options(request, step_type, field, t)
+        if options is not None and value and value not in {v for v, _ in options}:
+            options.append((value, refs.readable(value)))  # filled in at run time, or no longer there
+        textual = options is None and field.kind in TEXT_KINDS
+        rows.append(
+            {
+                "field": field,
+                "label": setting_text(messages, step_type, field.name) or field.name,
+                "hint": setting_text(messages, step_type, field.name, "hint") or field.description,
+                "value": refs.readable(value) if textual else value,
+                "options": options,
+                "used": refs.used(value) if textual else [],
+                "offered": offered if textual else [],
+            }
+        )
+    return rows
+
+
+def _options(
+    request: Request, step_type: str, field: editing.SettingField, t: Any
+) -> list[tuple[str, str]] | None:
+    """The choices of a setting that has a known set of values, as (value, readable name)."""
+    services = request.app.state.services
+    principal = request.state.principal
+    empty = [] if field.required else [("", "—")]
+    if field.name == "model":
+        chat = [(p.id, p.title or p.id) for p in services.catalogue.profiles() if p.can("chat")]
+        return [("auto", t("step.model.auto")), *chat]
+    if step_type == "approval" and field.name == "role":
+        return [(c, t(f"role.{c}")) for c in field.choices]
+    if step_type == "ask" and field.name == "assistant":
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            found = [(a.name, a.title or a.name) for a in assistant_registry.listing(session, principal)]
+        return empty + found
+    if step_type == "retrieve" and field.name == "collection":
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            found = [(c.name, c.title or c.name) for c in collections.listing(session, principal)]
+        return empty + found
+    if field.kind == "choice":
+        return empty + [(c, c) for c in field.choices]
+    return None
+
+
+def _apply(data: Any, op: str, form: Any, refs: References) -> str | None:
     """Apply one editor operation (`up:ID`, `down:ID`, `move:ID:N`, `remove:ID`, `select:ID`, `add`,
-    `configure:ID`); returns the step to show selected."""
+    `configure:ID`, `insert:ID:SETTING`); returns the step to show selected. Values of other steps come
+    by name («…») and go into the document as templates."""
     action, _, rest = op.partition(":")
     step_id, _, target = rest.partition(":")
     if action in ("up", "down"):
@@ -208,14 +314,21 @@ def _apply(data: Any, op: str, form: Any) -> str | None:
     if action == "add":
         into = str(form.get("into") or "") or None
         return editing.add(data, str(form.get("new_type") or ""), into, str(form.get("branch") or "then"))
-    if action == "configure":
+    if action in ("configure", "insert"):
         values = {k[2:]: str(v) for k, v in form.items() if k.startswith("s.") and isinstance(v, str)}
+        if action == "insert":  # a value from the menu, added at the end of the setting's text
+            token = str(form.get(f"ref.{target}") or "")
+            before = values.get(target, "").rstrip()
+            values[target] = f"{before} {token}".strip() if token else before
+        siblings, index = editing.locate(data, step_id)
+        old = siblings[index].get("with") if isinstance(siblings[index].get("with"), dict) else {}
+        values = {key: refs.templated(text, str(old.get(key, ""))) for key, text in values.items()}
         editing.configure(data, step_id, values, str(form.get("step_title") or ""))
         return step_id
     if action == "select":
         editing.locate(data, step_id)
         return step_id
-    raise editing.EditError(f"unknown operation '{action}'")
+    raise editing.EditError(f"unknown operation '{action}'", "operation")
 
 
 @router.get("/workflows/new")
@@ -263,9 +376,16 @@ def _save(request: Request, principal: Any, services: Any, form: Any, name: str 
     if op:
         try:
             data, _ = parse(text[:MAX_INPUT_CHARS])
-            selected = _apply(data, op, form)
-        except (DocumentError, editing.EditError) as exc:
+            selected = _apply(data, op, form, _references(request, data))
+        except DocumentError as exc:
             return _editor(request, text, name, 422, error=t("workflows.edit_failed", reason=str(exc)))
+        except editing.EditError as exc:
+            values = dict(exc.values)
+            if "setting" in values:  # named as the form names it
+                label = setting_text(page_messages(request), values.get("type", ""), values["setting"])
+                values["setting"] = label or values["setting"]
+            reason = t(f"workflows.edit_error.{exc.code}", **values)
+            return _editor(request, text, name, 422, error=t("workflows.edit_failed", reason=reason))
         return _editor(request, dump_data(data), name, selected=selected)
     try:
         spec = load_workflow(text[:MAX_INPUT_CHARS])
@@ -297,40 +417,58 @@ def workflow_page(
 def start_run(
     request: Request, name: str, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
-    """Start a run (or a test run) with the input from the form; its page shows the steps as they go."""
+    """Start a run (or a test run) with the input from the form's fields; its page shows the steps as they
+    go. A field the run cannot take, or a step that lacks what it needs, is named on the page again."""
     t = page_translator(request)
-    text = str(form.get("input") or "{}")[:MAX_INPUT_CHARS]
     test = form.get("test") == "1"
+    with services.db.session(principal.tenant_id) as session:
+        schema = registry.load(session, name).spec.spec.input
+    filled = input_form.values(schema, form)
+    typed = filled.texts
+    if filled.errors:
+        errors = {name: t(f"input.value.{key}") for name, key in filled.errors.items()}
+        return _workflow_page(
+            request, services, principal, name, 422, input_error=t("workflows.input_schema"), typed=typed,
+            field_errors=errors,
+        )  # fmt: skip
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        error = t("workflows.input_json", reason=str(exc))
-        return _workflow_page(request, services, principal, name, 422, input_error=error, input_text=text)
-    try:
-        run = services.workflows.start(principal, name, data, "web", test)
+        run = services.workflows.start(principal, name, filled.data, "web", test)
     except InputInvalid as exc:
-        return _input_refused(request, services, principal, name, exc, input_text=text)
+        return _input_refused(request, services, principal, name, exc, typed=typed, schema=schema)
+    except readiness.NotReady:
+        return _workflow_page(
+            request, services, principal, name, 409, input_error=t("workflows.not_ready.refused"), typed=typed
+        )
     except Forbidden:
         return _workflow_page(
-            request,
-            services,
-            principal,
-            name,
-            403,
-            input_error=t("workflows.test_forbidden"),
-            input_text=text,
+            request, services, principal, name, 403, input_error=t("workflows.test_forbidden"), typed=typed
         )
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
 def _input_refused(
-    request: Request, services: Any, principal: Any, name: str, exc: InputInvalid, **extra: Any
+    request: Request,
+    services: Any,
+    principal: Any,
+    name: str,
+    exc: InputInvalid,
+    typed: dict[str, str] | None = None,
+    schema: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The workflow's page with each way the input missed its schema."""
-    problems = [f"{p['path'] or 'input'}: {p['message']}" for p in exc.problems]
-    error = page_translator(request)("workflows.input_schema")
+    """The workflow's page with each way the input missed its schema, at its field where there is one."""
+    t = page_translator(request)
+    known = {f.name for f in input_form.fields(schema or {})}
+    at, other = input_form.field_errors(exc.problems, t, known)
     return _workflow_page(
-        request, services, principal, name, 422, input_error=error, problems=problems, **extra
+        request,
+        services,
+        principal,
+        name,
+        422,
+        input_error=t("workflows.input_schema"),
+        problems=other,
+        typed=typed or {},
+        field_errors=at,
     )
 
 

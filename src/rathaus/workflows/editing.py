@@ -14,12 +14,17 @@ import yaml
 
 from rathaus.workflows.steps import step_types
 
-FieldKind = Literal["text", "textarea", "number", "boolean", "choice", "yaml"]
+FieldKind = Literal["text", "textarea", "number", "boolean", "choice", "lines", "yaml"]
 LONG_TEXT = ("text", "instructions", "facts", "body", "question", "when")
 
 
 class EditError(ValueError):
-    """The change cannot be made; the message says why."""
+    """The change cannot be made; the message says why, `code` and `values` say it for translation."""
+
+    def __init__(self, message: str, code: str = "other", **values: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -36,13 +41,13 @@ class SettingField:
 def steps_of(data: Any) -> list[dict[str, Any]]:
     """The document's top-level step list (created when missing)."""
     if not isinstance(data, dict):
-        raise EditError("the document must be a mapping (apiVersion, kind, metadata, spec)")
+        raise EditError("the document must be a mapping (apiVersion, kind, metadata, spec)", "document")
     spec = data.setdefault("spec", {})
     if not isinstance(spec, dict):
-        raise EditError("spec must be a mapping")
+        raise EditError("spec must be a mapping", "document")
     steps = spec.setdefault("steps", [])
     if not isinstance(steps, list):
-        raise EditError("spec.steps must be a list")
+        raise EditError("spec.steps must be a list", "document")
     return steps
 
 
@@ -64,7 +69,7 @@ def locate(data: Any, step_id: str) -> tuple[list[Any], int]:
     """The list holding the step and its place in it."""
     found = _locate(steps_of(data), step_id)
     if found is None:
-        raise EditError(f"there is no step '{step_id}'")
+        raise EditError(f"there is no step '{step_id}'", "no_step", step=step_id)
     return found
 
 
@@ -95,7 +100,7 @@ def _ids(steps: list[Any]) -> set[str]:
 def add(data: Any, step_type: str, into: str | None = None, branch: str = "then") -> str:
     """Append a step of the type (at the end, or into a condition's branch); returns its new id."""
     if step_type not in step_types():
-        raise EditError(f"there is no step type '{step_type}'")
+        raise EditError(f"there is no step type '{step_type}'", "no_step_type", type=step_type)
     taken = _ids(steps_of(data))
     base = re.sub(r"[^a-z0-9_]", "_", step_type)
     number = 1
@@ -110,7 +115,9 @@ def add(data: Any, step_type: str, into: str | None = None, branch: str = "then"
         condition = siblings[index]
         if condition.get("type") != "condition" or branch not in ("then", "else"):
             raise EditError(
-                f"steps can only be added to the then or else branch of a condition, not '{into}'"
+                f"steps can only be added to the then or else branch of a condition, not '{into}'",
+                "not_condition",
+                step=str(into),
             )
         if not isinstance(condition.get(branch), list):
             condition[branch] = []
@@ -138,18 +145,20 @@ def _field(name: str, info: Any) -> SettingField:
         return SettingField(key, "boolean", required, description)
     if annotation in (int, float):
         return SettingField(key, "number", required, description)
+    if annotation == list[str]:
+        return SettingField(key, "lines", required, description)
     if annotation is str or annotation == (str | None):
         return SettingField(key, "textarea" if key in LONG_TEXT else "text", required, description)
     return SettingField(key, "yaml", required, description)
 
 
 def configure(data: Any, step_id: str, values: dict[str, str], title: str | None = None) -> None:
-    """Set a step's settings from form values (texts; YAML for lists and sections); empty ones are left
-    out."""
+    """Set a step's settings from form values (texts; one entry per line for lists of texts; YAML for
+    other lists and sections); empty ones are left out."""
     siblings, index = locate(data, step_id)
     step = siblings[index]
     if not isinstance(step, dict):
-        raise EditError(f"the step '{step_id}' is not a mapping")
+        raise EditError(f"the step '{step_id}' is not a mapping", "document")
     settings: dict[str, Any] = {}
     for field in fields_of(str(step.get("type"))):
         raw = values.get(field.name, "")
@@ -158,7 +167,9 @@ def configure(data: Any, step_id: str, values: dict[str, str], title: str | None
             continue
         if not raw.strip():
             continue
-        if field.kind == "number":
+        if field.kind == "lines":
+            settings[field.name] = [line.strip() for line in raw.splitlines() if line.strip()]
+        elif field.kind == "number":
             try:
                 settings[field.name] = float(raw) if "." in raw else int(raw)
             except ValueError:
@@ -167,7 +178,12 @@ def configure(data: Any, step_id: str, values: dict[str, str], title: str | None
             try:
                 settings[field.name] = yaml.safe_load(raw)
             except yaml.YAMLError as exc:
-                raise EditError(f"{field.name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+                raise EditError(
+                    f"{field.name}: not valid YAML ({getattr(exc, 'problem', exc)})",
+                    "yaml",
+                    setting=field.name,
+                    type=str(step.get("type")),
+                ) from None
         else:
             settings[field.name] = raw
     step["with"] = settings
@@ -188,4 +204,6 @@ def field_value(step: dict[str, Any], field: SettingField) -> str:
         return yaml.safe_dump(value, allow_unicode=True, sort_keys=False).strip()
     if field.kind == "boolean":
         return "1" if value else ""
+    if field.kind == "lines":
+        return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
     return str(value)

@@ -54,7 +54,7 @@ STOP_GRACE_SECONDS = 1.0  # an attempt that stops itself at its deadline (templa
 class InputInvalid(ValueError):
     """The run's input does not match the workflow's input schema; `problems` name the fields."""
 
-    def __init__(self, problems: list[dict[str, str]]) -> None:
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
         super().__init__("; ".join(f"{p['path'] or 'input'}: {p['message']}" for p in problems))
         self.problems = problems
 
@@ -67,16 +67,35 @@ def _not_finite(value: Any, path: str = "") -> list[dict[str, str]]:
     return [p for key, item in items for p in _not_finite(item, f"{path}.{key}" if path else str(key))]
 
 
-def input_problems(schema: dict[str, Any], value: Any) -> list[dict[str, str]]:
+def input_problems(schema: dict[str, Any], value: Any) -> list[dict[str, Any]]:
     """Every way the input misses its schema, each with its path (e.g. `kontakt.email`)."""
     unusable = _not_finite(value)
     if unusable:
         return unusable
     validator = Draft202012Validator(schema)
     return [
-        {"path": ".".join(str(p) for p in error.absolute_path), "message": error.message}
+        _problem(error)
         for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
     ]
+
+
+def _problem(error: Any) -> dict[str, Any]:
+    """One way the input misses its schema: where (`path`), the schema's message, which check failed
+    (`check`: `required`, `maxLength`, …) with its `limit`, and the `field` it concerns (for a missing
+    property its name, otherwise the path)."""
+    path = ".".join(str(p) for p in error.absolute_path)
+    field = path
+    if error.validator == "required" and isinstance(error.instance, dict):
+        absent = [name for name in error.validator_value if name not in error.instance]
+        field = ".".join(p for p in (path, str(absent[0]) if absent else "") if p)
+    limit = error.validator_value
+    return {
+        "path": path,
+        "message": error.message,
+        "check": str(error.validator),
+        "limit": limit if isinstance(limit, str | int | float) and not isinstance(limit, bool) else None,
+        "field": field,
+    }
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from rathaus.identity.principal import Principal
 from rathaus.identity.visibility import Forbidden
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import get_or_404
-from rathaus.workflows import registry
-from rathaus.workflows.engine import Engine
+from rathaus.workflows import readiness, registry
+from rathaus.workflows.engine import Engine, InputInvalid, input_problems
 from rathaus.workflows.executor import Executor, InProcessExecutor
 from rathaus.workflows.models import RUN_FINISHED, Approval, StepRun, Workflow, WorkflowRun
 
@@ -52,11 +52,19 @@ class Workflows:
         test: bool = False,
         version: int | None = None,
     ) -> WorkflowRun:
-        """Queue a run of the workflow's current version (or the one given); the executor starts it."""
+        """Queue a run of the workflow's current version (or the one given); the executor starts it. A run a
+        person or client starts is refused (`readiness.NotReady`) while a step lacks what it needs."""
         if test and not principal.has_role(Role.builder):
             raise Forbidden("test runs are for people who build workflows (role 'builder')")
         with self.services.db.session(principal.tenant_id) as session:
             saved = registry.load(session, name, version)
+            if not test and trigger in readiness.REFUSED_TRIGGERS:
+                problems = input_problems(saved.spec.spec.input, data)  # the caller's own mistakes first
+                if problems:
+                    raise InputInvalid(problems)
+                gaps = readiness.gaps(self.services, session, principal, saved.spec)
+                if gaps:
+                    raise readiness.NotReady(gaps)
             run = self.engine.start(
                 session, principal, saved.workflow.id, saved.version, saved.spec, data, trigger, test
             )

@@ -307,9 +307,12 @@ def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str
 
 @pass_context
 def _finalize(context: Context, value: Any) -> Any:
-    """Every `{{ … }}` written out: not larger than a value may be. (It takes the context so that Jinja
-    does not evaluate constant output while compiling, outside any budget.)"""
+    """Every `{{ … }}` written out: not larger than a value may be, and a value that is not there (None,
+    a detail the text did not give) writes nothing rather than "None" into a letter. (It takes the
+    context so that Jinja does not evaluate constant output while compiling, outside any budget.)"""
     _tick()
+    if value is None:
+        return ""
     if not isinstance(value, str) and size_of(value) > MAX_VALUE_CHARS:
         raise _too_large()
     return value

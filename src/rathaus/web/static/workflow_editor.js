@@ -26,3 +26,25 @@
     });
   });
 })();
+
+// "Einfügen" puts the chosen value at the cursor of its setting instead of sending the form (without this
+// script the server adds it at the end).
+(function () {
+  document.querySelectorAll("button[data-insert]").forEach((button) => {
+    const menu = document.getElementById(button.dataset.insert);
+    const field = menu && document.getElementById(menu.dataset.target);
+    if (!field) return;
+    button.addEventListener("click", (event) => {
+      event.preventDefault();
+      const token = menu.value;
+      const start = field.selectionStart ?? field.value.length;
+      const end = field.selectionEnd ?? field.value.length;
+      const before = field.value.slice(0, start);
+      const space = before && !/\s$/.test(before) ? " " : "";
+      field.value = before + space + token + field.value.slice(end);
+      const cursor = (before + space + token).length;
+      field.focus();
+      field.setSelectionRange(cursor, cursor);
+    });
+  });
+})();

@@ -21,6 +21,8 @@ from rathaus.routing.clearance import RANK, Exposure, Part, as_data_class
 from rathaus.workflows.expressions import render_value
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from rathaus.routing.route import Route
     from rathaus.services import Services
 
@@ -97,6 +99,31 @@ class Halt:
     output: Any
 
 
+@dataclass(frozen=True)
+class Missing:
+    """Something a step needs to run that the installation or the tenant does not have: a mail server
+    (`mail_server`), a host on the allow-list (`http_host`), an assistant or a collection of that name."""
+
+    code: str
+    subject: str = ""  # the host, the assistant's or the collection's name
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a step's needs are checked against: the services (settings, catalogue), a session of the
+    tenant, and the person who checks (what they may see is what a run they start may use)."""
+
+    services: Services
+    session: Session
+    principal: Principal
+
+
+def fixed(value: Any) -> str | None:
+    """A setting as written when it has no template to fill in (only such values can be checked before a
+    run); None otherwise."""
+    return value if isinstance(value, str) and "{{" not in value and "{%" not in value else None
+
+
 class StepType:
     """Base of all step types: `name`, `settings` (a pydantic model) and `run`."""
 
@@ -105,6 +132,7 @@ class StepType:
     side_effect: ClassVar[bool] = False  # it sends something out: uses the idempotency key
     category: ClassVar[str] = "logic"  # for the editor: model, logic, people, outbound
     templated: ClassVar[bool] = True  # string settings are filled in from templates before `run`
+    outputs: ClassVar[tuple[str, ...]] = ()  # the output's values later steps use (the editor offers them)
 
     def prepare(self, context: StepContext, raw: dict[str, Any]) -> BaseModel:
         """The settings with their templates filled in (stopped at the step's deadline), checked again."""
@@ -114,6 +142,16 @@ class StepType:
     def run(self, context: StepContext, settings: Any) -> Any:
         """Do the work; returns the step's output (JSON-compatible) or `Waiting`; raises StepFailed."""
         raise NotImplementedError
+
+    def output_values(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """The output's values later steps may use, as (key, name); an empty name means the type's own
+        value `key`, which the interface names in its language."""
+        return [(key, "") for key in self.outputs]
+
+    def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
+        """What a run of this step would need and does not have, judged from its settings as written
+        (values with templates are known only at run time). Nothing, unless the type says otherwise."""
+        return []
 
 
 Register = Callable[[StepType], None]

@@ -44,6 +44,7 @@ class ApprovalStep(StepType):
     """Wait for a person's decision."""
 
     name = "approval"
+    outputs = ("text", "comment")
     settings = ApprovalSettings
     category = "people"
 

@@ -47,6 +47,7 @@ class Template(StepType):
     """Text from a template with the run's values, e.g. a letter with the extracted name."""
 
     name = "template"
+    outputs = ("text",)
     settings = TemplateSettings
 
     def run(self, context: StepContext, settings: TemplateSettings) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason
 from rathaus.routing.router import NoEligibleModel, NotCleared, need_of
 from rathaus.workflows.labels import examples
-from rathaus.workflows.steps import StepContext, StepFailed, StepType
+from rathaus.workflows.steps import Missing, Setup, StepContext, StepFailed, StepType, fixed
 
 ENDPOINT = "workflow.step"
 MAX_TEXT = 100_000
@@ -116,6 +116,7 @@ class Classify(StepType):
     """Sort a text into one label; tier 0 (the embedding classifier) first when it is sure."""
 
     name = "classify"
+    outputs = ("label",)
     settings = ClassifySettings
     category = "model"
 
@@ -168,6 +169,19 @@ class Extract(StepType):
     settings = ExtractSettings
     category = "model"
 
+    def output_values(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """Each property of the schema, named by its title or description (or its key)."""
+        schema = settings.get("schema")
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(properties, dict):
+            return []
+        found = []
+        for key, prop in properties.items():
+            described = prop if isinstance(prop, dict) else {}
+            name = described.get("title") or described.get("description") or str(key)
+            found.append((str(key), str(name)))
+        return found
+
     def run(self, context: StepContext, settings: ExtractSettings) -> Any:
         """The object the schema describes."""
         answer = ask_model(
@@ -186,6 +200,7 @@ class Summarize(StepType):
     """Summarise a text, keeping decisions, amounts, dates and places."""
 
     name = "summarize"
+    outputs = ("text",)
     settings = SummarizeSettings
     category = "model"
 
@@ -205,6 +220,7 @@ class Simplify(StepType):
     """Rewrite a text in Leichte Sprache (checked against its rules; escalated when they do not hold)."""
 
     name = "simplify"
+    outputs = ("text",)
     settings = TextSettings
     category = "model"
 
@@ -228,6 +244,7 @@ class Translate(StepType):
     """Translate a text."""
 
     name = "translate"
+    outputs = ("text",)
     settings = TranslateSettings
     category = "model"
 
@@ -252,6 +269,7 @@ class Draft(StepType):
     """Write a draft (a reply, a note) from instructions and facts."""
 
     name = "draft"
+    outputs = ("text",)
     settings = DraftSettings
     category = "model"
 
@@ -280,8 +298,23 @@ class Ask(StepType):
     """Ask one of the tenant's assistants (with its knowledge and its model policy)."""
 
     name = "ask"
+    outputs = ("text",)
     settings = AskSettings
     category = "model"
+
+    def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
+        """An assistant that does not exist or that the person may not use."""
+        from rathaus.assistants import registry
+        from rathaus.store.tenancy import NotFound
+
+        name = fixed(settings.get("assistant"))
+        if name is None:
+            return []
+        try:
+            registry.find(setup.session, setup.principal, name)
+        except NotFound:
+            return [Missing("assistant", name)]
+        return []
 
     def run(self, context: StepContext, settings: AskSettings) -> dict[str, Any]:
         """The answer as `{text, sources}`."""
@@ -321,6 +354,20 @@ class Retrieve(StepType):
     name = "retrieve"
     settings = RetrieveSettings
     category = "model"
+
+    def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
+        """A collection that does not exist or that the person may not use."""
+        from rathaus.knowledge import collections
+        from rathaus.store.tenancy import NotFound
+
+        name = fixed(settings.get("collection"))
+        if name is None:
+            return []
+        try:
+            collections.find(setup.session, setup.principal, name)
+        except NotFound:
+            return [Missing("collection", name)]
+        return []
 
     def run(self, context: StepContext, settings: RetrieveSettings) -> dict[str, Any]:
         """The passages as `{passages: [{text, title, page, score}]}`."""

@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from rathaus.workflows.steps import StepContext, StepFailed, StepType
+from rathaus.workflows.steps import Missing, Setup, StepContext, StepFailed, StepType, fixed
 
 MAX_RESPONSE_BYTES = 1_000_000
 SMTP_TIMEOUT_SECONDS = 60.0  # per network operation with the mail server
@@ -43,6 +43,24 @@ def allowed_url(context: StepContext, url: str) -> str:
             retry=False,
         )
     return url
+
+
+def _host_missing(url: Any, setup: Setup) -> list[Missing]:
+    """The URL's host when it is written out and not on the allow-list (a templated URL is checked when
+    the run gets there)."""
+    written = fixed(url)
+    if written is None:
+        return []
+    parts = urlsplit(written)
+    host = (parts.hostname or "").lower()
+    hosts = setup.services.settings.workflow_http_hosts
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if host and (host in hosts or (port is not None and f"{host}:{port}" in hosts)):
+        return []
+    return [Missing("http_host", host or written[:200])]
 
 
 def _exchange(method: str, url: str, context: StepContext, **request: Any) -> dict[str, Any]:
@@ -80,9 +98,14 @@ class HttpRequest(StepType):
     """Call a web service on the allow-list; its JSON answer becomes the output."""
 
     name = "http"
+    outputs = ("body", "status")
     settings = HttpSettings
     side_effect = True
     category = "outbound"
+
+    def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
+        """A host not on the allow-list."""
+        return _host_missing(settings.get("url"), setup)
 
     def run(self, context: StepContext, settings: HttpSettings) -> dict[str, Any]:
         """`{status, body}`."""
@@ -113,9 +136,14 @@ class Webhook(StepType):
     """Send an event as JSON (POST) to another system, signed with HMAC-SHA256 when a secret is set."""
 
     name = "webhook"
+    outputs = ("status",)
     settings = WebhookSettings
     side_effect = True
     category = "outbound"
+
+    def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
+        """A host not on the allow-list."""
+        return _host_missing(settings.get("url"), setup)
 
     def run(self, context: StepContext, settings: WebhookSettings) -> dict[str, Any]:
         """`{status, body}` of the receiver's answer."""
@@ -170,6 +198,10 @@ class SendEmail(StepType):
     settings = EmailSettings
     side_effect = True
     category = "outbound"
+
+    def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
+        """No mail server set up by IT."""
+        return [] if setup.services.settings.smtp_host else [Missing("mail_server")]
 
     def run(self, context: StepContext, settings: EmailSettings) -> dict[str, Any]:
         """`{sent_to, message_id}`."""
