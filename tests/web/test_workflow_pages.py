@@ -251,7 +251,7 @@ def test_step_settings_are_named_in_the_page_language_with_choices_for_known_val
         return page.text
 
     page = select("abteilung")
-    assert ">Text, der zugeordnet wird *</label>" in page and ">Zuordnungen *</label>" in page
+    assert ">Text, der zugeordnet wird *</label>" in page and ">Zuordnungen *</span>" in page
     assert ">Sprachmodell</label>" in page and ">Automatisch wählen (empfohlen)</option>" in page
     assert ">model</label>" not in page and "(classify)" not in page and "router" not in page
     assert "Es ist kein E-Mail-Server eingerichtet" in page  # the gap, at the sending step in the list
@@ -264,6 +264,54 @@ def test_step_settings_are_named_in_the_page_language_with_choices_for_known_val
     client.cookies.set("rathaus_lang", "en")
     english = select("abteilung")
     assert ">Text to sort *</label>" in english and ">Choose automatically (recommended)</option>" in english
+
+
+def test_categories_and_details_are_rows_in_the_form_not_yaml(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
+
+    def op(value: str, **fields: str) -> str:
+        page = client.post(
+            "/workflows/new", data={"csrf": token, "document": document, "op": value, **fields}
+        )
+        assert page.status_code == 200, page.text[page.text.find("kern-alert") :][:400]
+        return page.text
+
+    page = op("add", new_type="classify")
+    assert 'name="t.labels.0.value"' in page and 'name="s.labels"' not in page  # rows, no YAML
+    document = _document_of(page)
+    document = _document_of(
+        op(
+            "configure:classify_1",
+            **{
+                "s.text": "«Eingabe: Nachricht»",
+                "t.labels.0.value": "Dringend",
+                "t.labels.0.description": "Gefahr, Frist in den nächsten Tagen",
+                "t.labels.0.examples": "Der Baum droht umzustürzen.\nMorgen läuft die Frist ab.",
+                "t.labels.1.value": "Normal",
+                "t.labels.2.value": "",
+            },
+        )
+    )
+    step = document.split("id: classify_1")[1]
+    assert "text: '{{ input.nachricht }}'" in step and "value: Dringend" in step and "value: Normal" in step
+    assert "- Der Baum droht umzustürzen." in step
+
+    page = op("select:anliegen")
+    assert 'value="Eine genannte Frist oder ein Termin"' in page  # the template's details as rows
+    rows = {
+        "t.schema.0.key": "name", "t.schema.0.title": "name", "t.schema.0.type": "text",
+        "t.schema.1.key": "anliegen", "t.schema.1.title": "anliegen", "t.schema.1.type": "text",
+        "t.schema.1.always": "1",
+        "t.schema.2.key": "", "t.schema.2.title": "Telefonnummer", "t.schema.2.type": "text",
+    }  # fmt: skip
+    document = _document_of(op("configure:anliegen", **{"s.text": "«Eingabe: Nachricht»"}, **rows))
+    assert "telefonnummer:" in document and "title: Telefonnummer" in document and "frist:" not in document
+    saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
+    assert "Gespeichert als Version 1." in saved.text
 
 
 def test_every_setting_of_every_step_type_has_a_label_in_both_languages() -> None:

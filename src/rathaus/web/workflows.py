@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +34,7 @@ from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowR
 from rathaus.workflows.references import References
 from rathaus.workflows.spec import dump_workflow, load_workflow
 from rathaus.workflows.steps import step_types
+from rathaus.workflows.tables import rows_from_form, table_of
 from rathaus.workflows.templates import templates
 from rathaus.workflows.uploads import FileRefused, input_from_file
 
@@ -238,7 +240,38 @@ def _references(request: Request, data: Any) -> References:
     return References(data, lambda step_type, key: value_text(messages, step_type, key), words)
 
 
-TEXT_KINDS = ("text", "textarea", "lines", "yaml")  # settings that may hold values of other steps
+TEXT_KINDS = ("text", "textarea", "lines", "yaml", "rows")
+EMPTY_ROWS = 2  # empty rows a table offers below its filled ones (more after taking the settings over)
+
+
+def _is_pairs(step_type: str, field: editing.SettingField) -> bool:
+    table = table_of(step_type, field.name)
+    return table is not None and table.pairs
+
+
+def _table(
+    messages: dict[str, str], step_type: str, field: editing.SettingField, rows: list[Any], refs: References
+) -> dict[str, Any]:
+    """A table setting for the form: its columns with their names, and its rows (values of earlier steps
+    by name) with empty ones to fill in."""
+    table = table_of(step_type, field.name)
+    assert table is not None
+    columns = [
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "label": messages.get(f"column.{step_type}.{field.name}.{c.name}")
+            or messages.get(f"column.{c.name}", c.name),
+            "choices": [(choice, messages.get(f"column.kind.{choice}", choice)) for choice in c.choices],
+        }
+        for c in table.columns
+    ]
+    shown = [{k: refs.readable(v) for k, v in row.items()} for row in rows]
+    return {
+        "columns": columns,
+        "rows": shown + [{} for _ in range(EMPTY_ROWS)],
+        "pairs": table.pairs,
+    }  # settings that may hold values of other steps
 
 
 def _setting_fields(request: Request, step: dict[str, Any], refs: References) -> list[dict[str, Any]]:
@@ -249,14 +282,17 @@ def _setting_fields(request: Request, step: dict[str, Any], refs: References) ->
     t = page_translator(request)
     step_type = str(step.get("type"))
     offered = refs.available(before=str(step.get("id")))
-    rows = []
+    found = []
     for field in editing.fields_of(step_type):
         value = editing.field_value(step, field)
+        rows = editing.field_rows(step, field) if field.kind == "rows" else None
+        if field.kind == "rows" and rows is None:
+            field = replace(field, kind="yaml")  # a value its table cannot show: YAML
         options = _options(request, step_type, field, t)
         if options is not None and value and value not in {v for v, _ in options}:
             options.append((value, refs.readable(value)))  # filled in at run time, or no longer there
         textual = options is None and field.kind in TEXT_KINDS
-        rows.append(
+        found.append(
             {
                 "field": field,
                 "label": setting_text(messages, step_type, field.name) or field.name,
@@ -264,10 +300,13 @@ def _setting_fields(request: Request, step: dict[str, Any], refs: References) ->
                 "value": refs.readable(value) if textual else value,
                 "options": options,
                 "used": refs.used(value) if textual else [],
-                "offered": offered if textual else [],
+                "offered": offered
+                if textual and (field.kind != "rows" or _is_pairs(step_type, field))
+                else [],
+                "table": _table(messages, step_type, field, rows, refs) if rows is not None else None,
             }
         )
-    return rows
+    return found
 
 
 def _options(
@@ -295,6 +334,11 @@ def _options(
     return None
 
 
+def _type_of(data: Any, step_id: str) -> str:
+    siblings, index = editing.locate(data, step_id)
+    return str(siblings[index].get("type")) if isinstance(siblings[index], dict) else ""
+
+
 def _apply(data: Any, op: str, form: Any, refs: References) -> str | None:
     """Apply one editor operation (`up:ID`, `down:ID`, `move:ID:N`, `remove:ID`, `select:ID`, `add`,
     `configure:ID`, `insert:ID:SETTING`); returns the step to show selected. Values of other steps come
@@ -315,14 +359,25 @@ def _apply(data: Any, op: str, form: Any, refs: References) -> str | None:
         into = str(form.get("into") or "") or None
         return editing.add(data, str(form.get("new_type") or ""), into, str(form.get("branch") or "then"))
     if action in ("configure", "insert"):
-        values = {k[2:]: str(v) for k, v in form.items() if k.startswith("s.") and isinstance(v, str)}
-        if action == "insert":  # a value from the menu, added at the end of the setting's text
-            token = str(form.get(f"ref.{target}") or "")
-            before = values.get(target, "").rstrip()
-            values[target] = f"{before} {token}".strip() if token else before
+        texts = {k[2:]: str(v) for k, v in form.items() if k.startswith("s.") and isinstance(v, str)}
+        cells = {str(k): str(v) for k, v in form.items() if isinstance(v, str)}
+        tables = {
+            f.name: rows
+            for f in editing.fields_of(_type_of(data, step_id))
+            if f.kind == "rows" and (rows := rows_from_form(cells, f.name)) is not None
+        }
+        token = str(form.get(f"ref.{target}") or "") if action == "insert" else ""
+        if token and target in tables:  # a value of an earlier step as a new row, named after it
+            tables[target].append({"key": token.strip("«»").split(": ", 1)[-1], "value": token})
+        elif token:  # added at the end of the setting's text
+            texts[target] = f"{texts.get(target, '').rstrip()} {token}".strip()
         siblings, index = editing.locate(data, step_id)
         old = siblings[index].get("with") if isinstance(siblings[index].get("with"), dict) else {}
-        values = {key: refs.templated(text, str(old.get(key, ""))) for key, text in values.items()}
+        values: dict[str, str | list[dict[str, str]]] = {
+            key: refs.templated(text, str(old.get(key, ""))) for key, text in texts.items()
+        }
+        for key, rows in tables.items():
+            values[key] = [{c: refs.templated(v, str(old.get(key, ""))) for c, v in r.items()} for r in rows]
         editing.configure(data, step_id, values, str(form.get("step_title") or ""))
         return step_id
     if action == "select":

@@ -7,14 +7,15 @@ these functions change plain data; saving checks the whole document as always.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
 from rathaus.workflows.steps import step_types
+from rathaus.workflows.tables import Row, table_of
 
-FieldKind = Literal["text", "textarea", "number", "boolean", "choice", "lines", "yaml"]
+FieldKind = Literal["text", "textarea", "number", "boolean", "choice", "lines", "rows", "yaml"]
 LONG_TEXT = ("text", "instructions", "facts", "body", "question", "when")
 
 
@@ -130,7 +131,8 @@ def fields_of(step_type: str) -> list[SettingField]:
     kind = step_types().get(step_type)
     if kind is None:
         return []
-    return [_field(name, info) for name, info in kind.settings.model_fields.items()]
+    found = [_field(name, info) for name, info in kind.settings.model_fields.items()]
+    return [replace(f, kind="rows") if table_of(step_type, f.name) else f for f in found]
 
 
 def _field(name: str, info: Any) -> SettingField:
@@ -152,9 +154,12 @@ def _field(name: str, info: Any) -> SettingField:
     return SettingField(key, "yaml", required, description)
 
 
-def configure(data: Any, step_id: str, values: dict[str, str], title: str | None = None) -> None:
-    """Set a step's settings from form values (texts; one entry per line for lists of texts; YAML for
-    other lists and sections); empty ones are left out."""
+def configure(
+    data: Any, step_id: str, values: dict[str, str | list[dict[str, str]]], title: str | None = None
+) -> None:
+    """Set a step's settings from form values: texts; one entry per line for lists of texts; the rows of
+    a table (workflows/tables.py) for the lists and sections it shows; YAML for others. Empty ones are
+    left out."""
     siblings, index = locate(data, step_id)
     step = siblings[index]
     if not isinstance(step, dict):
@@ -162,6 +167,12 @@ def configure(data: Any, step_id: str, values: dict[str, str], title: str | None
     settings: dict[str, Any] = {}
     for field in fields_of(str(step.get("type"))):
         raw = values.get(field.name, "")
+        if isinstance(raw, list):
+            table = table_of(str(step.get("type")), field.name)
+            value = table.from_rows(raw) if table is not None else None
+            if value is not None:
+                settings[field.name] = value
+            continue
         if field.kind == "boolean":
             settings[field.name] = raw == "1"
             continue
@@ -174,7 +185,7 @@ def configure(data: Any, step_id: str, values: dict[str, str], title: str | None
                 settings[field.name] = float(raw) if "." in raw else int(raw)
             except ValueError:
                 settings[field.name] = raw  # a template, or a mistake the check on saving names
-        elif field.kind == "yaml":
+        elif field.kind in ("yaml", "rows"):  # a table's value it cannot show comes as YAML
             try:
                 settings[field.name] = yaml.safe_load(raw)
             except yaml.YAMLError as exc:
@@ -200,10 +211,19 @@ def field_value(step: dict[str, Any], field: SettingField) -> str:
     value = settings.get(field.name) if isinstance(settings, dict) else None
     if value is None:
         return ""
-    if field.kind == "yaml":
+    if field.kind in ("yaml", "rows"):
         return yaml.safe_dump(value, allow_unicode=True, sort_keys=False).strip()
     if field.kind == "boolean":
         return "1" if value else ""
     if field.kind == "lines":
         return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
     return str(value)
+
+
+def field_rows(step: dict[str, Any], field: SettingField) -> list[Row] | None:
+    """A table setting's current value as rows; None when the value does not fit its table (it is then
+    edited as YAML)."""
+    table = table_of(str(step.get("type")), field.name)
+    settings = step.get("with")
+    value = settings.get(field.name) if isinstance(settings, dict) else None
+    return table.to_rows(value) if table is not None else None
