@@ -314,6 +314,54 @@ def test_categories_and_details_are_rows_in_the_form_not_yaml(
     assert "Gespeichert als Version 1." in saved.text
 
 
+def test_a_condition_is_put_together_from_three_fields_and_gets_steps_in_its_branches(
+    client: TestClient, jena: TenantFixture
+) -> None:
+    login(client, jena.builder_email)
+    token = form_token(client, "/workflows")
+    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
+
+    def op(value: str, **fields: str) -> str:
+        page = client.post(
+            "/workflows/new", data={"csrf": token, "document": document, "op": value, **fields}
+        )
+        assert page.status_code == 200, page.text[page.text.find("kern-alert") :][:300]
+        return page.text
+
+    page = op("add", new_type="condition")
+    document = _document_of(page)
+    assert 'name="c.left"' in page and 'name="s.when"' not in page  # three fields, no expression
+    assert (
+        '<option value="steps.abteilung.output.label">Zuständiges Amt bestimmen: Zuordnung</option>' in page
+    )
+    fields = {"c.left": "steps.abteilung.output.label", "c.operator": "is", "c.right": "Bauamt"}
+    page = op("configure:condition_1", step_title="Bauamt?", **fields)
+    document = _document_of(page)
+    assert 'when: (steps.abteilung.output.label | string | trim | lower) == ("Bauamt" | lower)' in document
+    page = op("select:condition_1")
+    assert (
+        '<option value="is" selected>ist</option>' in page
+        and 'name="c.right" type="text" value="Bauamt"' in page
+    )
+    assert '<option value="condition_1:then">In „Bauamt?“, wenn ja</option>' in page
+    document = _document_of(op("add", new_type="template", where="condition_1:else"))
+    assert "else:" in document.split("id: condition_1")[1] and "id: template_1" in document.split("else:")[1]
+    refused = client.post(
+        "/workflows/new",
+        data={
+            "csrf": token,
+            "document": document,
+            "op": "configure:condition_1",
+            **fields,
+            "c.operator": "greater",
+        },
+    )
+    assert refused.status_code == 422 and "bitte eine Zahl als Vergleichswert eingeben" in refused.text
+    document = _document_of(op("configure:template_1", **{"s.text": "Kein Bauamt"}))
+    saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
+    assert "sonst („Zuständiges Amt bestimmen: Zuordnung ist Bauamt“)" in saved.text  # the branch, in words
+
+
 def test_every_setting_of_every_step_type_has_a_label_in_both_languages() -> None:
     from rathaus.web.i18n import MESSAGES
     from rathaus.web.step_texts import setting_text

@@ -27,7 +27,7 @@ from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_messages, page_translator, render
 from rathaus.web.step_texts import setting_text, value_text
-from rathaus.workflows import approvals, editing, labels, readiness, registry, runs
+from rathaus.workflows import approvals, conditions, editing, labels, readiness, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
 from rathaus.workflows.inbox import is_set_up
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
@@ -42,15 +42,26 @@ router = APIRouter(include_in_schema=False)
 MAX_INPUT_CHARS = 100_000
 
 
-def _steps(spec: Any) -> list[dict[str, Any]]:
-    """The steps in run order with their branch depth, for the overview."""
+def _steps(request: Request, spec: Any) -> list[dict[str, Any]]:
+    """The steps in run order with their branch depth and the conditions they wait on, in words."""
+    t = page_translator(request)
+    refs = _references(request, spec.model_dump(mode="json", by_alias=True))
+    said: dict[str, str] = {}
+    for p in plan(spec):
+        if p.step.type == "condition":
+            found = conditions.comparison(str(p.step.settings.get("when", "")))
+            said[p.step.id] = (
+                f"{refs.name_of(found.left)} {t(f'condition.{found.operator}')} {found.right}".strip()
+                if found
+                else p.step.title or p.step.id
+            )
     return [
         {
             "id": p.step.id,
             "type": p.step.type,
             "title": p.step.title,
             "depth": len(p.guards),
-            "guards": p.guards,
+            "guards": [(said.get(condition, condition), branch) for condition, branch in p.guards],
         }
         for p in plan(spec)
     ]
@@ -95,7 +106,7 @@ def _workflow_page(
             "description": saved.spec.metadata.description,
             "trigger": saved.spec.spec.trigger.type,
             "mailbox": _mailbox(services, session, principal.tenant_id, saved.spec.spec.trigger.mailbox),
-            "steps": _steps(saved.spec),
+            "steps": _steps(request, saved.spec),
             "yaml": dump_workflow(saved.spec),
             "runs": [_run_row(r, n) for r, n in recent],
             "input_fields": [
@@ -208,6 +219,7 @@ def _editor(
     t = page_translator(request)
     extra.setdefault("gaps", _editor_gaps(request, text, t))
     types = sorted(step_types(), key=lambda n: t(f"workflows.step.{n}").lower())
+    extra.setdefault("branches", _branches(steps, t))
     return render(
         request,
         "workflow_edit.html",
@@ -220,6 +232,17 @@ def _editor(
         step_types=types,
         **extra,
     )
+
+
+def _branches(steps: list[Any], t: Any) -> list[tuple[str, str]]:
+    """Where a new step can go besides the end: each condition's yes and otherwise branch."""
+    found = []
+    for step in editing.walk_data(steps):
+        if step.get("type") == "condition":
+            title = str(step.get("title") or step.get("id"))
+            for branch in ("then", "else"):
+                found.append((f"{step.get('id')}:{branch}", t(f"workflows.add_where.{branch}", step=title)))
+    return found
 
 
 def _editor_gaps(request: Request, text: str, t: Any) -> list[dict[str, str]]:
@@ -242,6 +265,29 @@ def _references(request: Request, data: Any) -> References:
 
 TEXT_KINDS = ("text", "textarea", "lines", "yaml", "rows")
 EMPTY_ROWS = 2  # empty rows a table offers below its filled ones (more after taking the settings over)
+
+
+def _condition(
+    step_type: str, field: editing.SettingField, value: str, offered: list[Any], t: Any
+) -> dict[str, Any] | None:
+    """A condition's value, comparison and what it is compared with, as three fields; None for another
+    setting, or for an expression written by hand (it stays a text field)."""
+    if step_type != "condition" or field.name != "when":
+        return None
+    found = conditions.comparison(value) if value.strip() else conditions.Comparison("", "is")
+    if found is None:
+        return None
+    values = [(r.expression, r.name) for r in offered]
+    if found.left and found.left not in {v for v, _ in values}:
+        values.append((found.left, found.left))
+    operators = [(o, t(f"condition.{o}")) for o in conditions.OPERATORS]
+    return {
+        "left": found.left,
+        "operator": found.operator,
+        "right": found.right,
+        "values": values,
+        "operators": operators,
+    }
 
 
 def _is_pairs(step_type: str, field: editing.SettingField) -> bool:
@@ -291,12 +337,15 @@ def _setting_fields(request: Request, step: dict[str, Any], refs: References) ->
         options = _options(request, step_type, field, t)
         if options is not None and value and value not in {v for v, _ in options}:
             options.append((value, refs.readable(value)))  # filled in at run time, or no longer there
-        textual = options is None and field.kind in TEXT_KINDS
+        condition = _condition(step_type, field, value, offered, t)
+        textual = options is None and field.kind in TEXT_KINDS and condition is None
         found.append(
             {
                 "field": field,
                 "label": setting_text(messages, step_type, field.name) or field.name,
-                "hint": setting_text(messages, step_type, field.name, "hint") or field.description,
+                "hint": t("condition.hint")
+                if condition
+                else setting_text(messages, step_type, field.name, "hint") or field.description,
                 "value": refs.readable(value) if textual else value,
                 "options": options,
                 "used": refs.used(value) if textual else [],
@@ -304,6 +353,7 @@ def _setting_fields(request: Request, step: dict[str, Any], refs: References) ->
                 if textual and (field.kind != "rows" or _is_pairs(step_type, field))
                 else [],
                 "table": _table(messages, step_type, field, rows, refs) if rows is not None else None,
+                "condition": condition,
             }
         )
     return found
@@ -334,6 +384,22 @@ def _options(
     return None
 
 
+def _when(form: Any) -> str:
+    """The condition's expression from its three fields."""
+    operator = str(form.get("c.operator") or "is")
+    if operator not in conditions.OPERATORS:
+        raise editing.EditError(f"unknown comparison '{operator}'", "operation")
+    comparison = conditions.Comparison(
+        str(form.get("c.left") or ""), operator, str(form.get("c.right") or "")
+    )
+    if not comparison.left:
+        raise editing.EditError("the condition needs a value to compare", "condition_value")
+    try:
+        return comparison.expression()
+    except conditions.NotANumber:
+        raise editing.EditError("a comparison by size needs a number", "not_a_number") from None
+
+
 def _type_of(data: Any, step_id: str) -> str:
     siblings, index = editing.locate(data, step_id)
     return str(siblings[index].get("type")) if isinstance(siblings[index], dict) else ""
@@ -355,9 +421,9 @@ def _apply(data: Any, op: str, form: Any, refs: References) -> str | None:
     if action == "remove":
         editing.remove(data, step_id)
         return None
-    if action == "add":
-        into = str(form.get("into") or "") or None
-        return editing.add(data, str(form.get("new_type") or ""), into, str(form.get("branch") or "then"))
+    if action == "add":  # at the end, or into a condition's branch ("<condition id>:then" or ":else")
+        into, _, branch = str(form.get("where") or "").partition(":")
+        return editing.add(data, str(form.get("new_type") or ""), into or None, branch or "then")
     if action in ("configure", "insert"):
         texts = {k[2:]: str(v) for k, v in form.items() if k.startswith("s.") and isinstance(v, str)}
         cells = {str(k): str(v) for k, v in form.items() if isinstance(v, str)}
@@ -366,6 +432,8 @@ def _apply(data: Any, op: str, form: Any, refs: References) -> str | None:
             for f in editing.fields_of(_type_of(data, step_id))
             if f.kind == "rows" and (rows := rows_from_form(cells, f.name)) is not None
         }
+        if "c.left" in form and "when" in {f.name for f in editing.fields_of(_type_of(data, step_id))}:
+            texts["when"] = _when(form)
         token = str(form.get(f"ref.{target}") or "") if action == "insert" else ""
         if token and target in tables:  # a value of an earlier step as a new row, named after it
             tables[target].append({"key": token.strip("«»").split(": ", 1)[-1], "value": token})

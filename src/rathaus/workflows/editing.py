@@ -87,6 +87,19 @@ def remove(data: Any, step_id: str) -> None:
     siblings.pop(index)
 
 
+def walk_data(steps: list[Any]) -> list[dict[str, Any]]:
+    """Every step of a document's (unchecked) step list in document order, branches after their
+    condition."""
+    found: list[dict[str, Any]] = []
+    for step in steps:
+        if isinstance(step, dict):
+            found.append(step)
+            for branch in ("then", "else"):
+                if isinstance(step.get(branch), list):
+                    found += walk_data(step[branch])
+    return found
+
+
 def _ids(steps: list[Any]) -> set[str]:
     found: set[str] = set()
     for step in steps:

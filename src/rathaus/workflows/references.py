@@ -102,6 +102,10 @@ class References:
         title = self._titles.get(step_id, step_id)
         return Reference(expression, f"{title}: {key or self._words['result']}")
 
+    def name_of(self, expression: str) -> str:
+        """The readable name of a plain reference (`input.nachricht` → "Eingabe: Nachricht")."""
+        return self._named(expression).name
+
     def readable(self, text: str) -> str:
         """The text with each plain reference written as its name in «…»."""
         return PLAIN.sub(lambda m: self._named(m.group(1)).token, text)
