@@ -125,6 +125,12 @@ def test_a_citation_leading_the_sentence_moves_to_its_end() -> None:
     )
 
 
+def test_citations_after_the_full_stop_move_before_it_once_each() -> None:
+    assert check_sentence("Der Reisepass kostet 70 Euro [2]. [2] [1]", QUOTES, QUESTION).text == (
+        "Der Reisepass kostet 70 Euro [2][1]."
+    )
+
+
 def test_a_citation_written_as_an_amount_is_not_shown() -> None:
     result = check_sentence("Der Reisepass ist nach [1] Wochen fertig.", QUOTES, QUESTION)
     assert result.text is None and result.unsupported == ("[1] Wochen",)
