@@ -94,3 +94,27 @@ def test_the_schema_checks_problems_are_shown_at_their_fields_in_german() -> Non
     assert other == []
     at, _ = input_form.field_errors(problems, translator("en"), {"nachricht", "email", "anzahl", "amt"})
     assert at["email"] == "Please fill in."
+
+
+def test_every_missing_required_field_is_marked_at_itself() -> None:
+    problems = input_problems(SCHEMA, {})
+    at, _ = input_form.field_errors(problems, translator("de"), {f.name for f in input_form.fields(SCHEMA)})
+    assert set(at) == {"nachricht", "email", "anzahl"}
+
+
+def test_numbers_are_read_as_written_in_german() -> None:
+    filled = input_form.values(SCHEMA, {"in.anzahl": "1.000", "in.betrag": "1.234,50"})
+    assert filled.data == {"anzahl": 1000, "betrag": 1234.5, "eilig": False}
+    assert input_form.values(SCHEMA, {"in.anzahl": "1_000"}).errors == {"anzahl": "number"}
+    assert (
+        input_form.values(SCHEMA, {"in.anzahl": "12345678901234567890"}).data["anzahl"]
+        == 12345678901234567890
+    )
+
+
+def test_a_schema_without_properties_takes_its_input_as_json() -> None:
+    [whole] = input_form.fields({"type": "object"})
+    assert whole.kind == "json" and whole.form_name == "in."
+    assert input_form.values({"type": "object"}, {"in.": '{"text": "Hallo"}'}).data == {"text": "Hallo"}
+    assert input_form.values({"type": "object"}, {"in.": ""}).data == {}
+    assert input_form.values({"type": "object"}, {"in.": "[1]"}).errors == {"": "object"}

@@ -259,6 +259,14 @@ def test_step_settings_are_named_in_the_page_language_with_choices_for_known_val
     assert ">Wer freigibt</label>" in approval and '<option value="staff" selected>' in approval
     sending = select("senden")
     assert ">Empfänger *</label>" in sending and "Eine E-Mail-Adresse pro Zeile." in sending
+    added = client.post(
+        "/workflows/new",
+        data={
+            "csrf": token, "document": document, "op": "insert:senden:to", "s.to": "amt@stadt.example",
+            "s.subject": "Ihre Anfrage", "s.body": "Text", "ref.to": "«Eingabe: E-Mail-Adresse»",
+        },
+    )  # fmt: skip
+    assert "- amt@stadt.example\n      - '{{ input.email }}'" in _document_of(added.text)  # a line of its own
     assert "⚠ Es ist kein E-Mail-Server eingerichtet" in sending.split('id="step-form-heading"')[1]
 
     client.cookies.set("rathaus_lang", "en")

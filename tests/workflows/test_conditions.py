@@ -46,3 +46,15 @@ def test_every_comparison_is_offered_and_sizes_need_numbers() -> None:
 def test_an_expression_written_by_hand_is_not_read_as_a_comparison() -> None:
     assert comparison("input.betrag > 1000") is None
     assert comparison('steps.a.output.label == "x" or input.eilig') is None
+
+
+def test_german_numbers_and_values_that_are_not_numbers() -> None:
+    assert Comparison("input.betrag", "greater", "1.000").expression().endswith("> 1000")
+    assert (
+        evaluate(Comparison("input.betrag", "less", "100").expression(), {"input": {"betrag": None}}) is False
+    )
+    assert (
+        evaluate(Comparison("input.betrag", "less", "100").expression(), {"input": {"betrag": "viel"}})
+        is False
+    )
+    assert comparison('(input.x | string | trim | lower) == ("a\\x41" | lower)') is None  # not JSON: by hand

@@ -238,6 +238,29 @@ def test_a_host_off_the_allow_list_fails_at_once_with_the_reason(
     assert rows["abruf"].attempts == 1
 
 
+def test_an_optional_input_left_out_is_empty_for_templates_and_conditions(
+    services: Services, jena: TenantFixture
+) -> None:
+    steps = """\
+    - id: gruss
+      type: template
+      with: {text: "Hallo {{ input.name }}{{ input.ort }} ({{ input.ort | default('ohne Ort') }})"}
+    - id: pruefen
+      type: condition
+      with: {when: 'input.ort is none or (input.ort | string | trim) == ""'}
+"""
+    extra = (
+        "  input: {type: object, required: [name], properties: {name: {type: string}, ort: {type: string}}}\n"
+    )
+    save(services, jena, workflow(steps, extra=extra))
+    run_id = start(services, jena, "ablauf", {"name": "Eva"})
+    assert services.workflows.run_here(run_id, 10) == "succeeded"
+    run, rows = run_of(services, jena, run_id)
+    assert rows["gruss"].output == {"text": "Hallo Eva (ohne Ort)"}
+    assert rows["pruefen"].output["branch"] == "then"
+    assert run.input == {"name": "Eva"}  # the stored input is what was sent
+
+
 def test_templates_cannot_reach_into_the_server(services: Services, jena: TenantFixture) -> None:
     steps = """\
     - id: boese

@@ -74,3 +74,48 @@ def test_steps_of_the_same_title_are_told_apart_by_their_id() -> None:
     names = [r.name for r in refs.available()]
     assert names == ["Kürzen (a): Zusammenfassung", "Kürzen (b): Zusammenfassung"]
     assert refs.templated("«Kürzen (b): Zusammenfassung»") == "{{ steps.b.output.text }}"
+
+
+def test_a_step_after_a_condition_is_not_offered_the_values_of_its_branches() -> None:
+    data = {
+        "spec": {
+            "input": {"properties": {"text": {"type": "string"}}},
+            "steps": [
+                {"id": "pruefen", "type": "condition", "with": {}, "then": [
+                    {"id": "entwurf", "type": "draft", "with": {}},
+                    {"id": "kurz", "type": "summarize", "with": {}},
+                ], "else": [{"id": "anders", "type": "template", "with": {}}]},
+                {"id": "senden", "type": "template", "with": {}},
+            ],
+        }
+    }  # fmt: skip
+    refs = References(data, lambda step_type, key: key, WORDS)
+    assert [r.expression for r in refs.available(before="senden")] == ["input.text"]
+    assert [r.expression for r in refs.available(before="kurz")] == [
+        "input.text",
+        "steps.entwurf.output.text",
+    ]
+    assert [r.expression for r in refs.available(before="anders")] == ["input.text"]
+
+
+def test_names_stay_one_line_without_guillemets_and_apart_when_they_would_read_the_same() -> None:
+    data = {
+        "spec": {
+            "input": {"properties": {"ort": {"title": "Straße «Ort»"}, "e-mail": {"type": "string"}}},
+            "steps": [
+                {"id": "angaben", "type": "extract", "with": {"schema": {"properties": {
+                    "name": {"title": "Name"}, "name_2": {"title": "Name"},
+                    "lang": {"description": "Ein sehr langer Text\nüber zwei Zeilen " + "x" * 200},
+                }}}},
+            ],
+        }
+    }  # fmt: skip
+    refs = References(data, lambda step_type, key: key, WORDS)
+    names = {r.expression: r.name for r in refs.available()}
+    assert names["input.ort"] == "Eingabe: Straße „Ort“"
+    assert "input.e-mail" not in names  # not nameable in a plain reference
+    assert names["steps.angaben.output.name"] != names["steps.angaben.output.name_2"]
+    assert "\n" not in names["steps.angaben.output.lang"] and len(names["steps.angaben.output.lang"]) <= 80
+    text = "{{ input.ort }} {{ steps.angaben.output.name }} {{ steps.angaben.output.name_2 }}"
+    text += " {{ steps.angaben.output.lang }}"
+    assert refs.templated(refs.readable(text)) == text

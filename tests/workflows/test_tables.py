@@ -109,3 +109,23 @@ def test_a_workflow_made_from_rows_is_valid() -> None:
         },
     }
     assert load_workflow(json.dumps(document)).metadata.name == "zeilen"
+
+
+def test_a_value_rows_would_change_stays_yaml() -> None:
+    from rathaus.workflows.editing import field_rows, fields_of
+
+    def rows_of(step_type: str, settings: dict[str, object]) -> object:
+        [field] = [f for f in fields_of(step_type) if f.kind == "rows"][:1]
+        return field_rows({"type": step_type, "with": settings}, field)
+
+    assert rows_of("http", {"headers": {"X-Prio": "2"}}) == [{"key": "X-Prio", "value": "2"}]
+    body = {"type": "approval", "with": {"details": {"prioritaet": 2, "dringend": True}}}
+    [details] = [f for f in fields_of("approval") if f.name == "details"]
+    assert field_rows(body, details) is None  # numbers and yes/no would come back as text
+    enum = {"type": "object", "properties": {"art": {"type": "string", "enum": ["Laerm", "Muell"]}}}
+    assert rows_of("extract", {"schema": enum}) is None  # a rule the rows do not show
+    assert key_of("1. Mahnung") == "angabe_1_mahnung"
+    assert PAIRS.from_rows([{"key": "Zuordnung", "value": "a"}, {"key": "Zuordnung", "value": "b"}]) == {
+        "Zuordnung": "a",
+        "Zuordnung 2": "b",
+    }

@@ -31,6 +31,7 @@ Kind = Literal[
 ]
 SHORT_TEXT = 200  # a text allowed to be longer gets a text area
 PREFIX = "in."  # form fields of the input are named in.<property>
+WHOLE = ""  # the field of a schema without properties: the whole input, as JSON
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
@@ -94,8 +95,8 @@ def label_of(name: str, prop: Mapping[str, Any]) -> str:
 def fields(schema: Mapping[str, Any]) -> list[InputField]:
     """The form's fields, in the schema's order of properties."""
     properties = schema.get("properties")
-    if not isinstance(properties, Mapping):
-        return []
+    if not isinstance(properties, Mapping) or not properties:
+        return [InputField(WHOLE, "", "", "json", False)]  # nothing to make fields from: the input as JSON
     required = set(schema.get("required") or [])
     found = []
     for name, prop in properties.items():
@@ -139,6 +140,17 @@ def values(schema: Mapping[str, Any], form: Mapping[str, Any]) -> Filled:
         value = form.get(field.form_name)
         text = value if isinstance(value, str) else ""
         texts[field.name] = text
+        if field.name == WHOLE:
+            try:
+                whole = json.loads(text) if text.strip() else {}
+            except (ValueError, RecursionError):
+                errors[WHOLE] = "json"
+                continue
+            if isinstance(whole, dict):
+                data.update(whole)
+            else:
+                errors[WHOLE] = "object"
+            continue
         if field.kind == "checkbox":
             data[field.name] = text == "1"
             continue
@@ -154,17 +166,17 @@ def values(schema: Mapping[str, Any], form: Mapping[str, Any]) -> Filled:
 
 def _typed(field: InputField, text: str) -> Any:
     if field.kind in ("integer", "number"):
-        try:
-            number = float(text.strip().replace(",", "."))
-        except ValueError:
-            raise FieldError(field.name, "number") from None
-        if not math.isfinite(number):
+        written = german_number(text)
+        if written is None:
             raise FieldError(field.name, "number")
         if field.kind == "integer":
-            if not number.is_integer():
+            if not re.fullmatch(r"-?\d+", written):
                 raise FieldError(field.name, "integer")
-            return int(number)
-        return number
+            return int(written)
+        number = float(written)
+        if not math.isfinite(number):
+            raise FieldError(field.name, "number")
+        return int(number) if re.fullmatch(r"-?\d+", written) else number
     if field.kind == "lines":
         return [line.strip() for line in text.splitlines() if line.strip()]
     if field.kind == "json":
@@ -177,6 +189,17 @@ def _typed(field: InputField, text: str) -> Any:
     if field.kind == "email" and not EMAIL.fullmatch(text.strip()):
         raise FieldError(field.name, "email")
     return text.strip() if field.kind in ("email", "date", "choice", "text") else text
+
+
+def german_number(text: str) -> str | None:
+    """A number as written in German ("1.000", "12,5", "1.234,50") or plainly ("12.5"), in the form
+    Python reads ("1000", "12.5", "1234.50"); None for anything else."""
+    written = text.strip().replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", written):  # thousands with dots
+        written = written.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d+,\d+", written):
+        written = written.replace(",", ".")
+    return written if re.fullmatch(r"-?\d+(\.\d+)?", written) else None
 
 
 def shown(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, str]:
@@ -221,5 +244,8 @@ def field_errors(
 
 
 CHECKS = frozenset(
-    {"required", "minLength", "maxLength", "type", "enum", "format", "minimum", "maximum", "pattern"}
-)
+    {
+        "required", "minLength", "maxLength", "type", "enum", "format", "minimum", "maximum", "pattern",
+        "const", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "multipleOf",
+    }
+)  # fmt: skip

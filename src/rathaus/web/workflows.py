@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -392,7 +393,7 @@ def _when(form: Any) -> str:
     comparison = conditions.Comparison(
         str(form.get("c.left") or ""), operator, str(form.get("c.right") or "")
     )
-    if not comparison.left:
+    if not re.fullmatch(conditions.VALUE, comparison.left):  # one of the values offered, nothing else
         raise editing.EditError("the condition needs a value to compare", "condition_value")
     try:
         return comparison.expression()
@@ -437,8 +438,10 @@ def _apply(data: Any, op: str, form: Any, refs: References) -> str | None:
         token = str(form.get(f"ref.{target}") or "") if action == "insert" else ""
         if token and target in tables:  # a value of an earlier step as a new row, named after it
             tables[target].append({"key": token.strip("«»").split(": ", 1)[-1], "value": token})
-        elif token:  # added at the end of the setting's text
-            texts[target] = f"{texts.get(target, '').rstrip()} {token}".strip()
+        elif token:  # added at the end of the setting's text (a list's on a line of its own)
+            kinds = {f.name: f.kind for f in editing.fields_of(_type_of(data, step_id))}
+            joint = "\n" if kinds.get(target) == "lines" else " "
+            texts[target] = f"{texts.get(target, '').rstrip()}{joint}{token}".strip()
         siblings, index = editing.locate(data, step_id)
         old = siblings[index].get("with") if isinstance(siblings[index].get("with"), dict) else {}
         values: dict[str, str | list[dict[str, str]]] = {
@@ -560,7 +563,17 @@ def start_run(
         return _input_refused(request, services, principal, name, exc, typed=typed, schema=schema)
     except readiness.NotReady:
         return _workflow_page(
-            request, services, principal, name, 409, input_error=t("workflows.not_ready.refused"), typed=typed
+            request,
+            services,
+            principal,
+            name,
+            409,
+            input_error=t(
+                "workflows.not_ready.refused"
+                if principal.has_role(Role.builder)
+                else "workflows.not_ready.refused_staff"
+            ),
+            typed=typed,
         )
     except Forbidden:
         return _workflow_page(

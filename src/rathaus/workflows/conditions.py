@@ -21,8 +21,8 @@ TEMPLATES = {
     "contains": "({T} | lower) in ({L} | string | lower)",
     "empty": '{L} is none or ({L} | string | trim) == ""',
     "not_empty": '{L} is not none and ({L} | string | trim) != ""',
-    "greater": "({L} | float) > {N}",
-    "less": "({L} | float) < {N}",
+    "greater": "({L} | float(none)) is not none and ({L} | float(none)) > {N}",
+    "less": "({L} | float(none)) is not none and ({L} | float(none)) < {N}",
 }
 VALUE = r"input(?:\.[A-Za-z_]\w*)+|steps\.[a-z][a-z0-9_]*\.output(?:\.[A-Za-z_]\w*)*"
 TEXT = r'"(?:[^"\\]|\\.)*"'
@@ -44,6 +44,16 @@ def _pattern(template: str) -> re.Pattern[str]:
 PATTERNS = {operator: _pattern(template) for operator, template in TEMPLATES.items()}
 
 
+def _number(text: str) -> str | None:
+    """A number as written in German ("1.000", "12,5") or plainly, as the expression writes it."""
+    written = text.strip().replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", written):
+        written = written.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d+,\d+", written):
+        written = written.replace(",", ".")
+    return written if re.fullmatch(NUMBER, written) else None
+
+
 class NotANumber(ValueError):
     """A comparison by size needs a number to compare with."""
 
@@ -58,12 +68,12 @@ class Comparison:
 
     def expression(self) -> str:
         """The expression the condition step evaluates."""
-        number = self.right.strip().replace(",", ".")
-        if self.operator in ("greater", "less") and not re.fullmatch(NUMBER, number):
+        number = _number(self.right)
+        if self.operator in ("greater", "less") and number is None:
             raise NotANumber(self.right)
         text = json.dumps(self.right.strip(), ensure_ascii=False)
         template = TEMPLATES[self.operator]
-        return template.replace("{L}", self.left).replace("{T}", text).replace("{N}", number)
+        return template.replace("{L}", self.left).replace("{T}", text).replace("{N}", number or "")
 
 
 def comparison(when: str) -> Comparison | None:
@@ -74,7 +84,9 @@ def comparison(when: str) -> Comparison | None:
         if match is None:
             continue
         right = match.groupdict().get("right") or ""
-        return Comparison(
-            match.group("left"), operator, json.loads(right) if right.startswith('"') else right
-        )
+        try:
+            compared = str(json.loads(right)) if right.startswith('"') else right
+        except ValueError:  # a Jinja string JSON does not read ("\x41"): written by hand
+            return None
+        return Comparison(match.group("left"), operator, compared)
     return None

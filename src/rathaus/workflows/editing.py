@@ -234,9 +234,12 @@ def field_value(step: dict[str, Any], field: SettingField) -> str:
 
 
 def field_rows(step: dict[str, Any], field: SettingField) -> list[Row] | None:
-    """A table setting's current value as rows; None when the value does not fit its table (it is then
-    edited as YAML)."""
+    """A table setting's current value as rows; None when its table cannot show the value exactly — rows
+    made back into a value must give the same value (else it is edited as YAML)."""
     table = table_of(str(step.get("type")), field.name)
     settings = step.get("with")
     value = settings.get(field.name) if isinstance(settings, dict) else None
-    return table.to_rows(value) if table is not None else None
+    rows = table.to_rows(value) if table is not None else None
+    if table is None or rows is None or (value is not None and table.from_rows(rows) != value):
+        return None  # rows would change the value (a type, a rule they do not show): YAML keeps it
+    return rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -49,6 +50,9 @@ BACKOFF_SECONDS = (2.0, 10.0, 60.0, 300.0)  # pause before the 2nd, 3rd, 4th, â€
 MAX_OUTPUT_CHARS = 1_000_000
 STEP_THREADS = 32  # steps under way at once per process, including ones that overran their timeout
 STOP_GRACE_SECONDS = 1.0  # an attempt that stops itself at its deadline (templates do) reports its own reason
+
+
+REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
 class InputInvalid(ValueError):
@@ -86,8 +90,10 @@ def _problem(error: Any) -> dict[str, Any]:
     path = ".".join(str(p) for p in error.absolute_path)
     field = path
     if error.validator == "required" and isinstance(error.instance, dict):
+        named = REQUIRED.match(error.message)  # one error per missing property, naming it
         absent = [name for name in error.validator_value if name not in error.instance]
-        field = ".".join(p for p in (path, str(absent[0]) if absent else "") if p)
+        name = named.group(1) if named else (str(absent[0]) if absent else "")
+        field = ".".join(p for p in (path, name) if p)
     limit = error.validator_value
     return {
         "path": path,
@@ -96,6 +102,16 @@ def _problem(error: Any) -> dict[str, Any]:
         "limit": limit if isinstance(limit, str | int | float) and not isinstance(limit, bool) else None,
         "field": field,
     }
+
+
+def declared(schema: dict[str, Any], value: Any) -> Any:
+    """The input as steps see it: a property the schema declares but the input leaves out (an optional
+    field left empty) is there as None, so a template writes nothing and "is empty" holds; a name the
+    schema does not declare is still an error."""
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not isinstance(properties, dict):
+        return value
+    return {**dict.fromkeys(properties), **value}
 
 
 @dataclass(frozen=True)
@@ -357,7 +373,7 @@ class Engine:
             run_id=run.id,
             step_id=row.step_id,
             idempotency_key=f"rathaus-{run.id}-{row.step_id}",
-            input=run.input,
+            input=declared(spec.spec.input, run.input),
             outputs={r.step_id: r.output for r in rows.values() if r.status == "succeeded"},
             deadline=time.monotonic() + planned.step.timeout_seconds,
             attempt=row.attempts,

@@ -9,6 +9,7 @@ settings are taken over. Anything more than a plain reference (a filter, a condi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from rathaus.workflows.steps import step_types
 PLAIN = re.compile(r"\{\{\s*((?:input|steps\.[a-z][a-z0-9_]*\.output)(?:\.[A-Za-z_][\w]*)?)\s*\}\}")
 NAMED = re.compile(r"«([^«»\n]{1,200})»")
 OUTPUT = re.compile(r"^steps\.([a-z][a-z0-9_]*)\.output(?:\.([A-Za-z_]\w*))?$")
+IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")  # keys a plain reference can name
+NAME_CHARS = 80  # a longer name (an extraction's description, say) is cut
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,30 @@ def _walk(steps: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(step.get("else"))
 
 
+def _before(steps: Any, target: str) -> list[dict[str, Any]] | None:
+    """The steps that have run whenever `target` runs: the earlier steps of its own list and of every list
+    around it, and the conditions it lies in (not the steps of a branch it is not in); None when `target`
+    is not among the steps."""
+    passed: list[dict[str, Any]] = []
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        if step.get("id") == target:
+            return passed
+        for branch in ("then", "else"):
+            inner = _before(step.get(branch), target)
+            if inner is not None:
+                return [*passed, step, *inner]
+        passed.append(step)
+    return None
+
+
+def _clean(name: str) -> str:
+    """A name as a form shows it: one line, no guillemets, not too long."""
+    text = " ".join(name.replace("«", "„").replace("»", "“").split())
+    return text if len(text) <= NAME_CHARS else text[: NAME_CHARS - 1].rstrip() + "…"
+
+
 class References:
     """The readable names of a document's values. `value_name(step_type, key)` names a step type's own
     output values in the interface's language; `words` holds "input" (the input's name) and "result" (a
@@ -50,7 +77,8 @@ class References:
     def __init__(self, data: Any, value_name: Callable[[str, str], str], words: dict[str, str]) -> None:
         spec = data.get("spec") if isinstance(data, dict) else None
         spec = spec if isinstance(spec, dict) else {}
-        self._steps = list(_walk(spec.get("steps")))
+        self._spec_steps = spec.get("steps")
+        self._steps = list(_walk(self._spec_steps))
         schema = spec.get("input")
         properties = schema.get("properties") if isinstance(schema, dict) else None
         self._input = properties if isinstance(properties, dict) else {}
@@ -62,11 +90,15 @@ class References:
             for s, title in zip(self._steps, titles, strict=True)
         }
 
-    def _input_reference(self, key: str) -> Reference:
-        prop = self._input.get(key)
-        title = prop.get("title") if isinstance(prop, dict) else None
-        label = str(title) if title else key.replace("_", " ").capitalize()
-        return Reference(f"input.{key}", f"{self._words['input']}: {label}")
+    def _input_references(self) -> list[Reference]:
+        found = []
+        for key, prop in self._input.items():
+            if not IDENTIFIER.match(str(key)):
+                continue  # not nameable in a plain reference: written by hand where needed
+            title = prop.get("title") if isinstance(prop, dict) else None
+            label = str(title) if title else str(key).replace("_", " ").capitalize()
+            found.append(Reference(f"input.{key}", f"{self._words['input']}: {label}"))
+        return found
 
     def _step_references(self, step: dict[str, Any]) -> list[Reference]:
         step_id, step_type = str(step.get("id")), str(step.get("type"))
@@ -78,29 +110,55 @@ class References:
         return [
             Reference(f"steps.{step_id}.output.{key}", f"{title}: {name or self._value_name(step_type, key)}")
             for key, name in values
+            if IDENTIFIER.match(key)
+        ]
+
+    @functools.cached_property
+    def _all(self) -> list[Reference]:
+        """Every value of the document with a name of its own: cleaned, and told apart by its key where
+        two would read the same."""
+        found = self._input_references()
+        for step in self._steps:
+            found += self._step_references(step)
+        cleaned = [Reference(r.expression, _clean(r.name)) for r in found]
+        names = [r.name for r in cleaned]
+        return [
+            r
+            if names.count(r.name) == 1
+            else Reference(r.expression, _clean(f"{r.name} ({r.expression.rsplit('.', 1)[-1]})"))
+            for r in cleaned
         ]
 
     def available(self, before: str | None = None) -> list[Reference]:
-        """The input's values, then those of every step that runs before the step `before` (all steps
-        when None)."""
-        found = [self._input_reference(str(key)) for key in self._input]
-        for step in self._steps:
-            if before is not None and step.get("id") == before:
-                break
-            found += self._step_references(step)
-        return found
+        """The input's values, then those of every step that has run whenever the step `before` runs
+        (all steps when None)."""
+        if before is None:
+            return self._all
+        passed = _before(self._spec_steps, before)
+        ids = {f"steps.{s.get('id')}." for s in passed or []}
+        return [
+            r
+            for r in self._all
+            if r.expression.startswith("input.") or any(r.expression.startswith(i) for i in ids)
+        ]
 
     def _named(self, expression: str) -> Reference:
         """Any plain reference's name, also of a value the steps do not declare."""
-        known = {r.expression: r for r in self.available()}
+        known = self._by_expression
         if expression in known:
             return known[expression]
         if expression.startswith("input."):
-            return self._input_reference(expression.removeprefix("input."))
+            return Reference(
+                expression, _clean(f"{self._words['input']}: {expression.removeprefix('input.')}")
+            )
         match = OUTPUT.match(expression)
         step_id, key = (match.group(1), match.group(2)) if match else (expression, None)
         title = self._titles.get(step_id, step_id)
-        return Reference(expression, f"{title}: {key or self._words['result']}")
+        return Reference(expression, _clean(f"{title}: {key or self._words['result']}"))
+
+    @functools.cached_property
+    def _by_expression(self) -> dict[str, Reference]:
+        return {r.expression: r for r in self._all}
 
     def name_of(self, expression: str) -> str:
         """The readable name of a plain reference (`input.nachricht` → "Eingabe: Nachricht")."""
@@ -121,7 +179,7 @@ class References:
         """The text with each known name in «…» written as a template again. Names come from the values
         the document offers and from the plain references in `also` (the setting as it was); any other
         «…» stays as it is."""
-        names = {r.name: r.expression for r in self.available()}
+        names = {r.name: r.expression for r in self._all}
         names.update({r.name: r.expression for r in self.used(also)})
 
         def back(match: re.Match[str]) -> str:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes, pass_context
+from jinja2 import StrictUndefined, Undefined, nodes, pass_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -318,6 +318,14 @@ def _finalize(context: Context, value: Any) -> Any:
     return value
 
 
+def _default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
+    """Jinja's `default`, which also stands in for None: an optional input field left empty is None
+    (workflows/engine.py `declared`), and `| default(…)` means "when it is not given"."""
+    if isinstance(value, Undefined) or value is None or (boolean and not value):
+        return default_value
+    return value
+
+
 LOOP_FILTER = "_rathaus_loop"  # Jinja allows no node types of our own: loops are guarded by a filter
 
 
@@ -390,6 +398,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             optimized=False,
             finalize=_finalize,
         )
+        self.filters["default"] = self.filters["d"] = _default
         self.filters = {name: _bounded_filter(name, func) for name, func in self.filters.items()}
         self.filters[LOOP_FILTER] = _guarded
         self.globals.update(range=_range, lipsum=_lipsum)

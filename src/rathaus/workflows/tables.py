@@ -56,7 +56,12 @@ def _pairs_to_rows(value: Any) -> list[Row] | None:
 
 
 def _pairs_from_rows(rows: list[Row]) -> dict[str, str] | None:
-    found = {r["key"].strip(): r.get("value", "") for r in _filled(rows, "key")}
+    found: dict[str, str] = {}
+    for row in _filled(rows, "key"):
+        key, number = row["key"].strip(), 2
+        while key in found:  # two rows of the same name both stay
+            key, number = f"{row['key'].strip()} {number}", number + 1
+        found[key] = row.get("value", "")
     return found or None
 
 
@@ -151,9 +156,10 @@ def _schema_to_rows(value: Any) -> list[Row] | None:
 
 
 def key_of(title: str) -> str:
-    """A detail's key from its name: "Frist bis" → "frist_bis" (umlauts folded)."""
-    text = fold(title)
-    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")[:40] or "angabe"
+    """A detail's key from its name: "Frist bis" → "frist_bis" (umlauts folded), "1. Mahnung" →
+    "angabe_1_mahnung" (a key starts with a letter, so later steps can name it)."""
+    key = re.sub(r"[^a-z0-9]+", "_", fold(title)).strip("_")[:40]
+    return key if key[:1].isalpha() else f"angabe_{key}".rstrip("_")
 
 
 def _schema_from_rows(rows: list[Row]) -> dict[str, Any] | None:

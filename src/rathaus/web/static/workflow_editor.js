@@ -40,7 +40,7 @@
       const start = field.selectionStart ?? field.value.length;
       const end = field.selectionEnd ?? field.value.length;
       const before = field.value.slice(0, start);
-      const space = before && !/\s$/.test(before) ? " " : "";
+      const space = before && !/\s$/.test(before) ? (menu.dataset.lines ? "\n" : " ") : "";
       field.value = before + space + token + field.value.slice(end);
       const cursor = (before + space + token).length;
       field.focus();

@@ -52,6 +52,8 @@ def _host_missing(url: Any, setup: Setup) -> list[Missing]:
     if written is None:
         return []
     parts = urlsplit(written)
+    if parts.scheme not in ("http", "https"):
+        return [Missing("http_host", written[:200])]
     host = (parts.hostname or "").lower()
     hosts = setup.services.settings.workflow_http_hosts
     try:
@@ -136,7 +138,7 @@ class Webhook(StepType):
     """Send an event as JSON (POST) to another system, signed with HMAC-SHA256 when a secret is set."""
 
     name = "webhook"
-    outputs = ("status",)
+    outputs = ("status", "body")
     settings = WebhookSettings
     side_effect = True
     category = "outbound"
