@@ -8,6 +8,7 @@ import re
 import time
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from rathaus.services import Services
 from tests.conftest import TenantFixture
@@ -185,92 +186,89 @@ def _document_of(page: str) -> str:
     return html.unescape(page.split('name="document"')[1].split(">", 1)[1].split("</textarea>")[0])
 
 
+class Draft:
+    """A new workflow from a template in the editor, changed by a builder operation by operation."""
+
+    def __init__(self, client: TestClient, template: str = "buergeranfrage") -> None:
+        self.client = client
+        self.token = form_token(client, "/workflows")
+        self.document = _document_of(client.get(f"/workflows/new?template={template}").text)
+
+    def send(self, **fields: str) -> Response:
+        """The editor's form sent with the document as it is now."""
+        data = {"csrf": self.token, "document": self.document, **fields}
+        return self.client.post("/workflows/new", data=data)
+
+    def op(self, value: str, **fields: str) -> str:
+        """One operation, which must work; the document is then as the page shows it."""
+        page = self.send(op=value, **fields)
+        assert page.status_code == 200, page.text[page.text.find("kern-alert") :][:300]
+        self.document = _document_of(page.text)
+        return page.text
+
+    def step_ids(self) -> list[str]:
+        lines = self.document.splitlines()
+        return [line.split("id: ")[1] for line in lines if line.strip().startswith("- id: ")]
+
+
+def _form_part(page: str) -> str:
+    """The selected step's form (without the document below it)."""
+    return page.split('id="step-form-heading"')[1].split('class="workflow-yaml"')[0]
+
+
 def test_a_builder_composes_steps_in_the_form_without_writing_yaml(
     client: TestClient, jena: TenantFixture
 ) -> None:
     login(client, jena.builder_email)
-    token = form_token(client, "/workflows")
-    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
-
-    def op(value: str, **fields: str) -> str:
-        page = client.post(
-            "/workflows/new", data={"csrf": token, "document": document, "op": value, **fields}
-        )
-        assert page.status_code == 200, page.text[-500:]
-        return page.text
-
-    page = op("add", new_type="template")
-    document = _document_of(page)
-    assert "id: template_1" in document and 'name="s.text"' in page  # its form is open
-    document = _document_of(
-        op("configure:template_1", step_title="Gruß", **{"s.text": "Guten Tag «Eingabe: E-Mail-Adresse»"})
-    )
-    assert "title: Gruß" in document and "text: Guten Tag {{ input.email }}" in document
-    form = op("select:template_1").split('id="step-form-heading"')[1].split('class="workflow-yaml"')[0]
+    draft = Draft(client)
+    page = draft.op("add", new_type="template")
+    assert "id: template_1" in draft.document and 'name="s.text"' in page  # its form is open
+    draft.op("configure:template_1", step_title="Gruß", **{"s.text": "Guten Tag «Eingabe: E-Mail-Adresse»"})
+    assert "title: Gruß" in draft.document and "text: Guten Tag {{ input.email }}" in draft.document
+    form = _form_part(draft.op("select:template_1"))
     assert ">Guten Tag «Eingabe: E-Mail-Adresse»</textarea>" in form and "{{" not in form
     menu = form.split('name="ref.text"')[1].split("</select>")[0]
     assert "Zuständiges Amt bestimmen: Zuordnung" in menu and "Antwort senden" not in menu  # earlier steps
-    inserted = op(
+    inserted = draft.op(
         "insert:template_1:text",
         step_title="Gruß",
         **{"s.text": "Guten Tag", "ref.text": "«Antwort entwerfen: Entwurf»"},
     )
-    document = _document_of(inserted)
-    assert "text: Guten Tag {{ steps.entwurf.output.text }}" in document
+    assert "text: Guten Tag {{ steps.entwurf.output.text }}" in draft.document
     assert '<span class="reference-chip">Antwort entwerfen: Entwurf</span>' in inserted
-    ids = [line.split("id: ")[1] for line in document.splitlines() if line.strip().startswith("- id: ")]
-    assert ids[-2:] == ["senden", "template_1"]
-    document = _document_of(op("up:template_1"))
-    ids = [line.split("id: ")[1] for line in document.splitlines() if line.strip().startswith("- id: ")]
-    assert ids[-2:] == ["template_1", "senden"]
-    document = _document_of(op("move:template_1:0"))
-    assert document.index("id: template_1") < document.index("id: abteilung")
-    document = _document_of(op("remove:template_1"))
-    assert "template_1" not in document
-    refused = client.post(
-        "/workflows/new", data={"csrf": token, "document": document, "op": "configure:fehlt"}
-    )
+    assert draft.step_ids()[-2:] == ["senden", "template_1"]
+    draft.op("up:template_1")
+    assert draft.step_ids()[-2:] == ["template_1", "senden"]
+    draft.op("move:template_1:0")
+    assert draft.document.index("id: template_1") < draft.document.index("id: abteilung")
+    draft.op("remove:template_1")
+    assert "template_1" not in draft.document
+    refused = draft.send(op="configure:fehlt")
     assert refused.status_code == 422 and "Den Schritt „fehlt“ gibt es nicht (mehr)." in refused.text
-
-    saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
-    assert "Gespeichert als Version 1." in saved.text
+    assert "Gespeichert als Version 1." in draft.send(save="1").text
 
 
 def test_step_settings_are_named_in_the_page_language_with_choices_for_known_values(
     client: TestClient, jena: TenantFixture
 ) -> None:
     login(client, jena.builder_email)
-    token = form_token(client, "/workflows")
-    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
-
-    def select(step: str) -> str:
-        page = client.post(
-            "/workflows/new", data={"csrf": token, "document": document, "op": f"select:{step}"}
-        )
-        assert page.status_code == 200
-        return page.text
-
-    page = select("abteilung")
+    draft = Draft(client)
+    page = draft.op("select:abteilung")
     assert ">Text, der zugeordnet wird *</label>" in page and ">Zuordnungen *</span>" in page
     assert ">Sprachmodell</label>" in page and ">Automatisch wählen (empfohlen)</option>" in page
     assert ">model</label>" not in page and "(classify)" not in page and "router" not in page
     assert "Es ist kein E-Mail-Server eingerichtet" in page  # the gap, at the sending step in the list
-    approval = select("freigabe")
+    approval = draft.op("select:freigabe")
     assert ">Wer freigibt</label>" in approval and '<option value="staff" selected>' in approval
-    sending = select("senden")
+    sending = draft.op("select:senden")
     assert ">Empfänger *</label>" in sending and "Eine E-Mail-Adresse pro Zeile." in sending
-    added = client.post(
-        "/workflows/new",
-        data={
-            "csrf": token, "document": document, "op": "insert:senden:to", "s.to": "amt@stadt.example",
-            "s.subject": "Ihre Anfrage", "s.body": "Text", "ref.to": "«Eingabe: E-Mail-Adresse»",
-        },
-    )  # fmt: skip
-    assert "- amt@stadt.example\n      - '{{ input.email }}'" in _document_of(added.text)  # a line of its own
-    assert "⚠ Es ist kein E-Mail-Server eingerichtet" in sending.split('id="step-form-heading"')[1]
+    assert "⚠ Es ist kein E-Mail-Server eingerichtet" in _form_part(sending)
+    added = {"s.to": "amt@stadt.example", "s.subject": "Ihre Anfrage", "s.body": "Text"}
+    draft.op("insert:senden:to", **added, **{"ref.to": "«Eingabe: E-Mail-Adresse»"})
+    assert "- amt@stadt.example\n      - '{{ input.email }}'" in draft.document  # a line of its own
 
     client.cookies.set("rathaus_lang", "en")
-    english = select("abteilung")
+    english = draft.op("select:abteilung")
     assert ">Text to sort *</label>" in english and ">Choose automatically (recommended)</option>" in english
 
 
@@ -278,37 +276,22 @@ def test_categories_and_details_are_rows_in_the_form_not_yaml(
     client: TestClient, jena: TenantFixture
 ) -> None:
     login(client, jena.builder_email)
-    token = form_token(client, "/workflows")
-    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
-
-    def op(value: str, **fields: str) -> str:
-        page = client.post(
-            "/workflows/new", data={"csrf": token, "document": document, "op": value, **fields}
-        )
-        assert page.status_code == 200, page.text[page.text.find("kern-alert") :][:400]
-        return page.text
-
-    page = op("add", new_type="classify")
+    draft = Draft(client)
+    page = draft.op("add", new_type="classify")
     assert 'name="t.labels.0.value"' in page and 'name="s.labels"' not in page  # rows, no YAML
-    document = _document_of(page)
-    document = _document_of(
-        op(
-            "configure:classify_1",
-            **{
-                "s.text": "«Eingabe: Nachricht»",
-                "t.labels.0.value": "Dringend",
-                "t.labels.0.description": "Gefahr, Frist in den nächsten Tagen",
-                "t.labels.0.examples": "Der Baum droht umzustürzen.\nMorgen läuft die Frist ab.",
-                "t.labels.1.value": "Normal",
-                "t.labels.2.value": "",
-            },
-        )
-    )
-    step = document.split("id: classify_1")[1]
+    labels = {
+        "t.labels.0.value": "Dringend",
+        "t.labels.0.description": "Gefahr, Frist in den nächsten Tagen",
+        "t.labels.0.examples": "Der Baum droht umzustürzen.\nMorgen läuft die Frist ab.",
+        "t.labels.1.value": "Normal",
+        "t.labels.2.value": "",
+    }
+    draft.op("configure:classify_1", **{"s.text": "«Eingabe: Nachricht»"}, **labels)
+    step = draft.document.split("id: classify_1")[1]
     assert "text: '{{ input.nachricht }}'" in step and "value: Dringend" in step and "value: Normal" in step
     assert "- Der Baum droht umzustürzen." in step
 
-    page = op("select:anliegen")
+    page = draft.op("select:anliegen")
     assert 'value="Eine genannte Frist oder ein Termin"' in page  # the template's details as rows
     rows = {
         "t.schema.0.key": "name", "t.schema.0.title": "name", "t.schema.0.type": "text",
@@ -316,58 +299,37 @@ def test_categories_and_details_are_rows_in_the_form_not_yaml(
         "t.schema.1.always": "1",
         "t.schema.2.key": "", "t.schema.2.title": "Telefonnummer", "t.schema.2.type": "text",
     }  # fmt: skip
-    document = _document_of(op("configure:anliegen", **{"s.text": "«Eingabe: Nachricht»"}, **rows))
+    draft.op("configure:anliegen", **{"s.text": "«Eingabe: Nachricht»"}, **rows)
+    document = draft.document
     assert "telefonnummer:" in document and "title: Telefonnummer" in document and "frist:" not in document
-    saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
-    assert "Gespeichert als Version 1." in saved.text
+    assert "Gespeichert als Version 1." in draft.send(save="1").text
 
 
 def test_a_condition_is_put_together_from_three_fields_and_gets_steps_in_its_branches(
     client: TestClient, jena: TenantFixture
 ) -> None:
     login(client, jena.builder_email)
-    token = form_token(client, "/workflows")
-    document = _document_of(client.get("/workflows/new?template=buergeranfrage").text)
-
-    def op(value: str, **fields: str) -> str:
-        page = client.post(
-            "/workflows/new", data={"csrf": token, "document": document, "op": value, **fields}
-        )
-        assert page.status_code == 200, page.text[page.text.find("kern-alert") :][:300]
-        return page.text
-
-    page = op("add", new_type="condition")
-    document = _document_of(page)
+    draft = Draft(client)
+    page = draft.op("add", new_type="condition")
     assert 'name="c.left"' in page and 'name="s.when"' not in page  # three fields, no expression
-    assert (
-        '<option value="steps.abteilung.output.label">Zuständiges Amt bestimmen: Zuordnung</option>' in page
-    )
+    offered = '<option value="steps.abteilung.output.label">Zuständiges Amt bestimmen: Zuordnung</option>'
+    assert offered in page
     fields = {"c.left": "steps.abteilung.output.label", "c.operator": "is", "c.right": "Bauamt"}
-    page = op("configure:condition_1", step_title="Bauamt?", **fields)
-    document = _document_of(page)
-    assert 'when: (steps.abteilung.output.label | string | trim | lower) == ("Bauamt" | lower)' in document
-    page = op("select:condition_1")
-    assert (
-        '<option value="is" selected>ist</option>' in page
-        and 'name="c.right" type="text" value="Bauamt"' in page
-    )
+    draft.op("configure:condition_1", step_title="Bauamt?", **fields)
+    expected = 'when: (steps.abteilung.output.label | string | trim | lower) == ("Bauamt" | lower)'
+    assert expected in draft.document
+    page = draft.op("select:condition_1")
+    assert '<option value="is" selected>ist</option>' in page
+    assert 'name="c.right" type="text" value="Bauamt"' in page
     assert '<option value="condition_1:then">In „Bauamt?“, wenn ja</option>' in page
-    document = _document_of(op("add", new_type="template", where="condition_1:else"))
-    assert "else:" in document.split("id: condition_1")[1] and "id: template_1" in document.split("else:")[1]
-    refused = client.post(
-        "/workflows/new",
-        data={
-            "csrf": token,
-            "document": document,
-            "op": "configure:condition_1",
-            **fields,
-            "c.operator": "greater",
-        },
-    )
+    draft.op("add", new_type="template", where="condition_1:else")
+    branch = draft.document.split("id: condition_1")[1]
+    assert "else:" in branch and "id: template_1" in branch.split("else:")[1]
+    refused = draft.send(op="configure:condition_1", **{**fields, "c.operator": "greater"})
     assert refused.status_code == 422 and "bitte eine Zahl als Vergleichswert eingeben" in refused.text
-    document = _document_of(op("configure:template_1", **{"s.text": "Kein Bauamt"}))
-    saved = client.post("/workflows/new", data={"csrf": token, "document": document, "save": "1"})
-    assert "sonst („Zuständiges Amt bestimmen: Zuordnung ist Bauamt“)" in saved.text  # the branch, in words
+    draft.op("configure:template_1", **{"s.text": "Kein Bauamt"})
+    saved = draft.send(save="1").text
+    assert "sonst („Zuständiges Amt bestimmen: Zuordnung ist Bauamt“)" in saved  # the branch, in words
 
 
 def test_every_setting_of_every_step_type_has_a_label_in_both_languages() -> None:

@@ -86,34 +86,20 @@ class DecisionBody(BaseModel):
     )
 
 
+def _problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JSONResponse:
+    """A problem JSON response (RFC 9457) with the fields that say what to fix."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
 def _not_ready(exc: NotReady) -> JSONResponse:
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": "Conflict",
-            "status": 409,
-            "detail": f"The workflow cannot run here yet: {exc}. A test run (test: true) sends nothing.",
-            "code": "workflow_not_ready",
-            "gaps": [g.as_json() for g in exc.gaps],
-        },
-        status_code=409,
-        media_type="application/problem+json",
-    )
+    detail = f"The workflow cannot run here yet: {exc}. A test run (test: true) sends nothing."
+    return _problem(409, "Conflict", detail, "workflow_not_ready", gaps=[g.as_json() for g in exc.gaps])
 
 
 def _input_error(exc: InputInvalid) -> JSONResponse:
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": "Unprocessable Content",
-            "status": 422,
-            "detail": f"The input does not match the workflow's input schema: {exc}",
-            "code": "invalid_input",
-            "problems": exc.problems,
-        },
-        status_code=422,
-        media_type="application/problem+json",
-    )
+    detail = f"The input does not match the workflow's input schema: {exc}"
+    return _problem(422, "Unprocessable Content", detail, "invalid_input", problems=exc.problems)
 
 
 @router.get("/api/workflows", operation_id="list_workflows")

@@ -9,6 +9,7 @@ route, energy and cost are recorded like any other request.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -285,6 +286,21 @@ class Draft(StepType):
         return {"text": text}
 
 
+def _unknown(code: str, value: Any, setup: Setup, find: Callable[[Any, Any, str], object]) -> list[Missing]:
+    """The named thing as missing when `find` (session, principal, name) does not find it for the person;
+    nothing for a name filled in at run time."""
+    from rathaus.store.tenancy import NotFound
+
+    name = fixed(value)
+    if name is None:
+        return []
+    try:
+        find(setup.session, setup.principal, name)
+    except NotFound:
+        return [Missing(code, name)]
+    return []
+
+
 class AskSettings(BaseModel):
     """Which assistant, and the question."""
 
@@ -305,16 +321,8 @@ class Ask(StepType):
     def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
         """An assistant that does not exist or that the person may not use."""
         from rathaus.assistants import registry
-        from rathaus.store.tenancy import NotFound
 
-        name = fixed(settings.get("assistant"))
-        if name is None:
-            return []
-        try:
-            registry.find(setup.session, setup.principal, name)
-        except NotFound:
-            return [Missing("assistant", name)]
-        return []
+        return _unknown("assistant", settings.get("assistant"), setup, registry.find)
 
     def run(self, context: StepContext, settings: AskSettings) -> dict[str, Any]:
         """The answer as `{text, sources}`."""
@@ -358,16 +366,8 @@ class Retrieve(StepType):
     def missing(self, settings: dict[str, Any], setup: Setup) -> list[Missing]:
         """A collection that does not exist or that the person may not use."""
         from rathaus.knowledge import collections
-        from rathaus.store.tenancy import NotFound
 
-        name = fixed(settings.get("collection"))
-        if name is None:
-            return []
-        try:
-            collections.find(setup.session, setup.principal, name)
-        except NotFound:
-            return [Missing("collection", name)]
-        return []
+        return _unknown("collection", settings.get("collection"), setup, collections.find)
 
     def run(self, context: StepContext, settings: RetrieveSettings) -> dict[str, Any]:
         """The passages as `{passages: [{text, title, page, score}]}`."""
