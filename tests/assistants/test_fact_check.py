@@ -129,6 +129,9 @@ def test_citations_after_the_full_stop_move_before_it_once_each() -> None:
     assert check_sentence("Der Reisepass kostet 70 Euro [2]. [2] [1]", QUOTES, QUESTION).text == (
         "Der Reisepass kostet 70 Euro [2][1]."
     )
+    assert check_sentence("Der Reisepass kostet 70 Euro [2] [2].", QUOTES, QUESTION).text == (
+        "Der Reisepass kostet 70 Euro [2]."
+    )
 
 
 def test_a_citation_written_as_an_amount_is_not_shown() -> None:

@@ -22,6 +22,7 @@ LINK = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+|[\w.+-]+@[\w-]+\.[\w.-]+")
 WORD = re.compile(r"[A-Za-zÄÖÜäöüß][\w\-äöüÄÖÜß]*")
 TOKEN = re.compile(r"[A-Za-zÄÖÜäöüß][\w\-äöüÄÖÜß]*|\d[\d.,:]*|[^\w\s]")
 LEADING = re.compile(r"^\s*((?:\[\d{1,2}\]\s*)+)")  # "[2] Die Gebühr …": the source named first
+REPEATED = re.compile(r"(\[\d{1,2}\])(?:\s*\1)+")
 TRAILING = re.compile(r"[.!?]((?:\s*\[\d{1,2}\])+)\s*$")  # "… Euro [1]. [2]": sources after the full stop
 AS_QUANTITY = re.compile(  # "nach [4] Monaten": a source's number written where the amount belongs
     r"\[\d{1,2}\]\s*(euro|eur\b|€|cent|prozent|%|(werk|arbeits|kalender)?(tag|woche|monat|jahr|stunde|minute)\w*)",
@@ -82,6 +83,7 @@ def check_sentence(sentence: str, quotes: list[Quote], question: str) -> Checked
     leading = LEADING.match(sentence)
     if leading:
         sentence = cite(sentence[leading.end() :], *(int(n) for n in CITATION.findall(leading.group(1))))
+    sentence = REPEATED.sub(r"\1", sentence)  # "[1] [1]": the same source once
     if TRAILING.search(sentence):  # each source once, before the full stop
         numbers = dict.fromkeys(int(n) for n in CITATION.findall(sentence))
         sentence = cite(CITATION.sub("", sentence).rstrip(), *numbers)
