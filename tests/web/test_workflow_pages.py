@@ -386,3 +386,18 @@ def test_problems_in_the_yaml_are_named_in_german(client: TestClient, jena: Tena
     text = html.unescape(page.text)
     assert "„kein-empfaenger“ ist keine E-Mail-Adresse." in text
     assert "Die Vorlage ist nicht lesbar (" in text
+
+
+def test_error_pages_speak_the_page_language(client: TestClient, jena: TenantFixture) -> None:
+    login(client, jena.staff_email)
+    html_only = {"Accept": "text/html"}  # as a browser asks
+    missing = client.get("/workflows/gibt-es-nicht", headers=html_only)
+    assert missing.status_code == 404 and "Diese Seite oder diesen Eintrag gibt es nicht" in missing.text
+    assert "not found" not in missing.text.lower()
+    forbidden = client.get("/workflows/new", headers=html_only)
+    assert forbidden.status_code == 403 and "Dafür fehlt Ihnen die Berechtigung." in forbidden.text
+    assert "builder" not in forbidden.text.split("<main")[1]
+    client.cookies.set("rathaus_lang", "en")
+    assert (
+        "This page or entry does not exist" in client.get("/workflows/gibt-es-nicht", headers=html_only).text
+    )

@@ -92,10 +92,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    """An error as a page of the web interface (the API answers in its own formats)."""
+    """An error as a page of the web interface (the API answers in its own formats): what happened in the
+    page's language, and for errors other than "not allowed" and "not found" the technical message folded
+    away for IT."""
     t = page_translator(request)
     title = t(f"error.{status}") if status in (403, 404) else t("error.title")
-    return render(request, "error.html", status, title=title, message=message)
+    said = page_messages(request).get(f"error.{status}.text") or t("error.text")
+    detail = message if status not in (403, 404) else ""  # what went wrong, for IT (not translated)
+    return render(request, "error.html", status, title=title, message=said, detail=detail)
 
 
 @router.get("/")
