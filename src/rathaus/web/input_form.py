@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rathaus.text.numbers import german_number
+
 Kind = Literal[
     "text",
     "textarea",
@@ -189,35 +191,6 @@ def _typed(field: InputField, text: str) -> Any:
     if field.kind == "email" and not EMAIL.fullmatch(text.strip()):
         raise FieldError(field.name, "email")
     return text.strip() if field.kind in ("email", "date", "choice", "text") else text
-
-
-def german_number(text: str) -> str | None:
-    """A number as written in German ("1.000", "12,5", "1.234,50") or plainly ("12.5"), in the form
-    Python reads ("1000", "12.5", "1234.50"); None for anything else."""
-    written = text.strip().replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", written):  # thousands with dots
-        written = written.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"-?\d+,\d+", written):
-        written = written.replace(",", ".")
-    return written if re.fullmatch(r"-?\d+(\.\d+)?", written) else None
-
-
-def shown(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, str]:
-    """The form's texts for an input (for a run started again with the same input)."""
-    texts = {}
-    for field in fields(schema):
-        value = data.get(field.name)
-        if value is None:
-            continue
-        if field.kind == "checkbox":
-            texts[field.name] = "1" if value else ""
-        elif field.kind == "lines" and isinstance(value, list):
-            texts[field.name] = "\n".join(str(v) for v in value)
-        elif field.kind == "json":
-            texts[field.name] = json.dumps(value, ensure_ascii=False, indent=2)
-        else:
-            texts[field.name] = str(value)
-    return texts
 
 
 def field_errors(

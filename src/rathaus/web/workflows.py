@@ -47,8 +47,9 @@ def _steps(request: Request, spec: Any) -> list[dict[str, Any]]:
     """The steps in run order with their branch depth and the conditions they wait on, in words."""
     t = page_translator(request)
     refs = _references(request, spec.model_dump(mode="json", by_alias=True))
+    planned = plan(spec)
     said: dict[str, str] = {}
-    for p in plan(spec):
+    for p in planned:
         if p.step.type == "condition":
             found = conditions.comparison(str(p.step.settings.get("when", "")))
             said[p.step.id] = (
@@ -64,7 +65,7 @@ def _steps(request: Request, spec: Any) -> list[dict[str, Any]]:
             "depth": len(p.guards),
             "guards": [(said.get(condition, condition), branch) for condition, branch in p.guards],
         }
-        for p in plan(spec)
+        for p in planned
     ]
 
 

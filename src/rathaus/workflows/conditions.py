@@ -12,8 +12,9 @@ import json
 import re
 from dataclasses import dataclass
 
+from rathaus.text.numbers import german_number
+
 OPERATORS = ("is", "is_not", "contains", "empty", "not_empty", "greater", "less")
-UNARY = frozenset({"empty", "not_empty"})
 # {L} the value, {T} a text, {N} a number
 TEMPLATES = {
     "is": "({L} | string | trim | lower) == ({T} | lower)",
@@ -44,16 +45,6 @@ def _pattern(template: str) -> re.Pattern[str]:
 PATTERNS = {operator: _pattern(template) for operator, template in TEMPLATES.items()}
 
 
-def _number(text: str) -> str | None:
-    """A number as written in German ("1.000", "12,5") or plainly, as the expression writes it."""
-    written = text.strip().replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", written):
-        written = written.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"-?\d+,\d+", written):
-        written = written.replace(",", ".")
-    return written if re.fullmatch(NUMBER, written) else None
-
-
 class NotANumber(ValueError):
     """A comparison by size needs a number to compare with."""
 
@@ -68,7 +59,7 @@ class Comparison:
 
     def expression(self) -> str:
         """The expression the condition step evaluates."""
-        number = _number(self.right)
+        number = german_number(self.right)
         if self.operator in ("greater", "less") and number is None:
             raise NotANumber(self.right)
         text = json.dumps(self.right.strip(), ensure_ascii=False)
