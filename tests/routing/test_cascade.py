@@ -13,7 +13,7 @@ from rathaus.accounting.models import RequestRecord
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
-from rathaus.routing.checks import schema_problem
+from rathaus.routing.checks import answer_check, schema_problem
 from rathaus.routing.classifier import label_schema
 from rathaus.routing.dispatch import with_listing
 from rathaus.routing.route import Route
@@ -142,6 +142,16 @@ def test_a_simplification_escalates_when_the_rules_do_not_hold(
         assert free_chat.chosen == "klein" and free_chat.checked_task is None  # no check: no cascade
     finally:
         services.close()
+
+
+def test_a_simplification_that_mixes_sie_and_du_or_copies_the_original_fails_its_check() -> None:
+    check = answer_check(ChatRequest(messages=[Message(role="user", content=EASY)]), "simplify")
+    assert check is not None
+    assert check(EASY) == "Leichte Sprache: most sentences are copied from the original"
+    mixed = "Sie haben einen Hund. Dann zahlst du Hunde-Steuer. Das sind 96 Euro im Jahr."
+    assert check(mixed) == "Leichte Sprache: the reader is addressed both with Sie and du"
+    other = answer_check(ChatRequest(messages=[Message(role="user", content=HARD)]), "simplify")
+    assert other is not None and other(EASY) is None and other("  ") == "empty answer"
 
 
 def test_a_language_model_that_classifies_gets_the_labels_but_not_their_examples() -> None:

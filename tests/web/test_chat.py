@@ -7,6 +7,7 @@ import json
 from fastapi.testclient import TestClient
 
 from rathaus.assistants import registry
+from rathaus.assistants.conversations import Conversation
 from rathaus.assistants.templates import templates
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
@@ -81,6 +82,31 @@ def test_simplify_assistants_get_the_leichte_sprache_check(
     assert (
         report["ok"] is False and report["findings"]
     )  # the echoed instructions are far from Leichte Sprache
+
+
+def test_any_text_is_put_into_leichte_sprache_and_checked(
+    client: TestClient, services: Services, jena: TenantFixture
+) -> None:
+    _chat_as_staff(client, services, jena, "zusammenfassen")
+    page = client.get("/chat/zusammenfassen")
+    assert (
+        "Text in Leichte Sprache übertragen" in page.text
+        and 'data-simplify="/chat/zusammenfassen/simplify"' in page.text
+    )
+    body = {"text": "Die Anmeldung hat innerhalb von zwei Wochen zu erfolgen."}
+    assert client.post("/chat/zusammenfassen/simplify", json=body).status_code == 403  # no CSRF header
+    response = client.post("/chat/zusammenfassen/simplify", json=body, headers=CSRF)
+    events = sse_events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "meta" and kinds[-3:] == ["check", "route", "done"]
+    written = "".join(json.loads(data)["text"] for kind, data in events if kind == "delta")
+    assert written.endswith("Echo: Die Anmeldung hat innerhalb von zwei Wochen zu erfolgen.")
+    report = json.loads(dict(events)["check"])
+    assert [r["label"] for r in report["rules"]][-1] == "Immer „Sie“ oder immer „du“"
+    assert client.post("/chat/zusammenfassen/simplify", json={"text": ""}, headers=CSRF).status_code == 422
+    assert client.post("/chat/unbekannt/simplify", json=body, headers=CSRF).status_code == 404
+    with services.db.session(jena.id) as session:  # not kept in a conversation
+        assert session.query(Conversation).count() == 0
 
 
 def test_conversation_export_as_markdown_and_docx(

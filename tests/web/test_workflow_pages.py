@@ -143,7 +143,13 @@ def test_a_failed_run_shows_its_step_and_reason_and_can_be_retried(
     )
     run_id = _run_id(str(started.url))
     page = _wait(client, run_id, "failed")
-    assert "Der Schritt „weiterleiten“ ist fehlgeschlagen." in page and "not on the allow-list" in page
+    assert "Der Schritt „weiterleiten“ ist fehlgeschlagen." in page
+    said = html.unescape(page)  # in German, the technical message folded away for IT
+    assert "Der Server „fachverfahren.stadt.example“ ist für Abläufe nicht freigegeben." in said
+    assert "Technische Angaben für die IT" in said and "not on the allow-list" in said
+    api = client.get(f"/api/runs/{run_id}").json()
+    assert api["error_code"] == "host_not_allowed" and "allow-list" in api["error"]
+    assert api["error_values"] == {"host": "fachverfahren.stadt.example"}
     services.settings.workflow_http_hosts = ["fachverfahren.stadt.example"]
     retried = client.post(f"/runs/{run_id}/retry", data={"csrf": token})
     assert retried.status_code == 200
@@ -330,6 +336,23 @@ def test_a_condition_is_put_together_from_three_fields_and_gets_steps_in_its_bra
     draft.op("configure:template_1", **{"s.text": "Kein Bauamt"})
     saved = draft.send(save="1").text
     assert "sonst („Zuständiges Amt bestimmen: Zuordnung ist Bauamt“)" in saved  # the branch, in words
+
+
+def test_a_failure_without_a_known_code_gets_the_general_sentence() -> None:
+    from rathaus.web.i18n import translator
+    from rathaus.web.run_errors import error_text
+
+    t = translator("de")
+    assert error_text("timeout", {"seconds": "30"}, t) == (
+        "Der Schritt hat länger als 30 Sekunden gedauert und wurde abgebrochen."
+    )
+    assert (
+        error_text("from_a_plugin", None, t) == error_text(None, None, t) == "Der Schritt ist fehlgeschlagen."
+    )
+    assert error_text("timeout", {"wrong": 1}, t) == "Der Schritt ist fehlgeschlagen."
+    assert error_text("http_status", {"status": 502}, translator("en")) == (
+        "The server answered with error code 502."
+    )
 
 
 def test_every_setting_of_every_step_type_has_a_label_in_both_languages() -> None:

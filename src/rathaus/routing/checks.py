@@ -1,7 +1,8 @@
 """Checks of an answer that decide whether a cascade escalates to a larger model.
 
 Each check returns why the answer falls short, or None when it passes: JSON-schema answers are validated
-against their schema; texts in Leichte Sprache must hold most of its rules (assistants/leichte_sprache.py).
+against their schema; texts in Leichte Sprache must keep one address form, hold most of the writing rules
+and not copy the original (text/leichte_sprache.py).
 A failed check sends the request to the next larger eligible model; the router never starts a checked task
 below its minimum tier (starting simplifications on the 0.5B model cost more than it saved: it held the
 rules in 1 of 10 texts, docs/decisions/0010).
@@ -21,7 +22,8 @@ from rathaus.llm.backend import ChatRequest
 from rathaus.text import leichte_sprache
 
 Check = Callable[[str], str | None]
-SIMPLIFY_RULES_MIN = 3  # of the four Leichte-Sprache rules, the ones a simplified text must hold
+SIMPLIFY_RULES_MIN = 3  # of the four Leichte-Sprache writing rules, the ones a simplified text must hold
+COPIED_MAX = 0.5  # a larger share of sentences copied from the original is no simplification
 
 
 @functools.lru_cache(maxsize=256)
@@ -57,22 +59,33 @@ def schema_problem(text: str, schema: dict[str, Any]) -> str | None:
     return f"{where}: {error.message}"[:300]
 
 
-def simplify_problem(text: str) -> str | None:
-    """Why a text is not Leichte Sprache enough (under SIMPLIFY_RULES_MIN rules hold); None when it is."""
+def simplify_problem(text: str, source: str = "") -> str | None:
+    """Why a text is not Leichte Sprache enough (mixed address forms, under SIMPLIFY_RULES_MIN writing rules
+    held, or mostly copied from `source`, the original); None when it is."""
     if not text.strip():
         return "empty answer"
-    failed = [rule for rule, held in leichte_sprache.check(text).passed.items() if not held]
-    if len(leichte_sprache.RULES) - len(failed) >= SIMPLIFY_RULES_MIN:
-        return None
-    return "Leichte Sprache rules not held: " + ", ".join(failed)
+    report = leichte_sprache.check(text)
+    if not report.passed["address_form"]:
+        return "Leichte Sprache: the reader is addressed both with Sie and du"
+    if report.writing_rules_held < SIMPLIFY_RULES_MIN:
+        failed = [rule for rule in leichte_sprache.WRITING_RULES if not report.passed[rule]]
+        return "Leichte Sprache rules not held: " + ", ".join(failed)
+    if leichte_sprache.copied_share(text, source) > COPIED_MAX:
+        return "Leichte Sprache: most sentences are copied from the original"
+    return None
 
 
-TASK_CHECKS: dict[str, Check] = {"simplify": simplify_problem}
+TASK_CHECKS: dict[str, Callable[[str, str], str | None]] = {"simplify": simplify_problem}
 
 
 def answer_check(request: ChatRequest, task: str | None) -> Check | None:
-    """The check for a request's answer: its JSON schema, else its task's check; None when none applies."""
+    """The check for a request's answer: its JSON schema, else its task's check (given the request's last
+    user message as the original); None when none applies."""
     schema = request.json_schema
     if schema is not None:
         return lambda text: schema_problem(text, schema)
-    return TASK_CHECKS.get(task) if task else None
+    check = TASK_CHECKS.get(task) if task else None
+    if check is None:
+        return None
+    source = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+    return lambda text: check(text, source)

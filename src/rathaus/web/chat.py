@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.api.streaming import relay, sse
-from rathaus.assistants import conversations, export, registry
+from rathaus.assistants import conversations, export, registry, simplify
 from rathaus.assistants.evidence import Evidence
 from rathaus.assistants.grounding import Grounding, Source, link_citations, shown_sources
 from rathaus.assistants.runtime import Prepared, prepare_for
@@ -169,14 +169,19 @@ def _begin(
 
 def _leichte_sprache_event(text: str, t: Any) -> str:
     report = leichte_sprache.check(text)
-    rules = [{"label": label, "passed": report.passed[rule]} for rule, label in leichte_sprache.RULES.items()]
+    rules = [{"label": t(f"chat.check.{rule}"), "passed": held} for rule, held in report.passed.items()]
     findings = [
-        {"rule": leichte_sprache.RULES[f.rule], "sentence": f.sentence[:200], "detail": f.detail}
+        {"rule": t(f"chat.check.{f.rule}"), "sentence": f.sentence[:200], "detail": f.detail}
         for f in report.findings[:20]
     ]
-    return sse(
-        {"title": t("chat.check.title"), "ok": report.ok, "rules": rules, "findings": findings}, "check"
-    )
+    shown = {
+        "title": t("chat.check.title"),
+        "ok": report.ok,
+        "rules": rules,
+        "findings": findings,
+        "findings_title": t("chat.check.findings", count=len(report.findings)),
+    }
+    return sse(shown, "check")
 
 
 @router.post("/chat/{name}/send")
@@ -210,6 +215,36 @@ async def send(
     return event_stream(
         answer_events(stream, meta, task, t, keeper, prepared.grounded, prepared.route, prepared.evidence)
     )
+
+
+class SimplifyBody(BaseModel):
+    """A text to put into Leichte Sprache: an answer of the chat, or any text staff paste."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+@router.post("/chat/{name}/simplify")
+async def simplify_text(
+    name: str,
+    body: SimplifyBody,
+    http_request: Request,
+    principal: PagePrincipal,
+    services: ServicesDep,
+    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
+) -> StreamingResponse:
+    """The text in Leichte Sprache as server-sent events (meta, delta…, check, route, done or error), routed
+    as the assistant's answers are; not kept in the conversation."""
+    if csrf != "1":
+        raise ApiError(403, "Missing X-Rathaus-CSRF header.", "csrf")
+    _person(principal)
+    planned = await run_in_threadpool(simplify.plan, services, principal, name, body.text, "sie")
+    await run_in_threadpool(services.routing.admit, principal, planned.route)  # a used-up budget refuses here
+    stream = services.routing.run(principal, planned.route, planned.request, simplify.ENDPOINT)
+    meta = {"model": planned.route.chosen}
+    t = page_translator(http_request)
+    return event_stream(answer_events(stream, meta, "simplify", t, route=planned.route))
 
 
 def render_route(route: dict[str, Any], t: Callable[..., str]) -> Markup:

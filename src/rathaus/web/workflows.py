@@ -27,6 +27,7 @@ from rathaus.web import input_form
 from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_messages, page_translator, render
+from rathaus.web.run_errors import error_text
 from rathaus.web.step_texts import setting_text, value_text
 from rathaus.workflows import approvals, conditions, editing, labels, readiness, registry, runs
 from rathaus.workflows.engine import InputInvalid, plan
@@ -155,7 +156,7 @@ def _mailbox(services: Any, session: Any, tenant_id: str, name: str | None) -> d
     return {"name": name, "ready": is_set_up(services.settings, tenant.slug, name)}
 
 
-def _run_row(run: WorkflowRun, name: str) -> dict[str, Any]:
+def _run_row(run: WorkflowRun, name: str, t: Any = None) -> dict[str, Any]:
     return {
         "id": run.id,
         "workflow": name,
@@ -166,6 +167,7 @@ def _run_row(run: WorkflowRun, name: str) -> dict[str, Any]:
         "wh": run.wh,
         "failed_step": run.failed_step,
         "error": run.error,
+        "error_text": error_text(run.error_code, run.error_values, t) if t and run.error else None,
     }
 
 
@@ -382,7 +384,8 @@ def _options(
             found = [(c.name, c.title or c.name) for c in collections.listing(session, principal)]
         return empty + found
     if field.kind == "choice":
-        return empty + [(c, c) for c in field.choices]
+        named = {c: t(f"step.{step_type}.{field.name}.{c}") for c in field.choices}
+        return empty + [(c, c if name.startswith("step.") else name) for c, name in named.items()]
     return None
 
 
@@ -650,6 +653,7 @@ def runs_page(
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str, principal: PagePrincipal, services: ServicesDep) -> HTMLResponse:
     """One run: its status and every step's filled-in settings, output, error, attempts, time and energy."""
+    t = page_translator(request)
     with services.db.session(principal.tenant_id) as session:
         run = get_or_404(session, WorkflowRun, run_id)
         name = session.scalars(select(Workflow.name).where(Workflow.id == run.workflow_id)).one()
@@ -664,12 +668,13 @@ def run_page(request: Request, run_id: str, principal: PagePrincipal, services: 
                 "settings": _pretty(s.settings),
                 "output": _pretty(s.output),
                 "error": s.error,
+                "error_text": error_text(s.error_code, s.error_values, t) if s.error else None,
                 "model": (s.route or {}).get("chosen"),
             }
             for s in runs.steps_of(session, run.id)
         ]
         context: dict[str, Any] = {
-            "run": _run_row(run, name),
+            "run": _run_row(run, name, t),
             "steps": steps,
             "output": _pretty(run.output),
             "input": _pretty(run.input),

@@ -119,7 +119,9 @@ def expire_overdue(db: Database) -> int:
             reason = "nobody decided the approval before its deadline"
             if step is not None:
                 step.status, step.error, step.finished_at = "failed", reason, now
+                step.error_code = "approval_expired"
             if run is not None and run.status == "waiting":
+                run.error_code = "approval_expired"
                 run.status, run.failed_step, run.error, run.finished_at = (
                     "failed",
                     approval.step_id,

@@ -366,6 +366,7 @@ class Engine:
         if row.status == "waiting":
             return self._check_waiting(run)
         row.status, row.attempts, row.error = "running", row.attempts + 1, None
+        row.error_code = row.error_values = None
         row.started_at = utcnow()
         context = StepContext(
             services=self.services,
@@ -414,7 +415,13 @@ class Engine:
                 # it) rather than trying again while it might still deliver.
                 outcome = future.result()
             else:
-                outcome = Outcome(error=f"timed out after {step.timeout_seconds:g} s", retry=True)
+                seconds = f"{step.timeout_seconds:g}"
+                outcome = Outcome(
+                    error=f"timed out after {seconds} s",
+                    retry=True,
+                    code="timeout",
+                    values={"seconds": seconds},
+                )
         outcome.seconds = time.monotonic() - started
         return outcome
 
@@ -425,14 +432,14 @@ class Engine:
             context.settings = settings.model_dump(mode="json", by_alias=True)
             return Outcome(kind.run(context, settings))
         except StepFailed as exc:
-            return Outcome(error=str(exc), retry=exc.retry)
+            return Outcome(error=str(exc), retry=exc.retry, code=exc.code, values=exc.values or None)
         except ExpressionError as exc:
-            return Outcome(error=str(exc), retry=False)
+            return Outcome(error=str(exc), retry=False, code="template")
         except ValueError as exc:  # settings that do not fit once filled in
-            return Outcome(error=f"invalid settings after filling in: {exc}", retry=False)
+            return Outcome(error=f"invalid settings after filling in: {exc}", retry=False, code="settings")
         except Exception as exc:
             logger.exception("step %s of run %s failed", step.id, context.run_id)
-            return Outcome(error=f"{type(exc).__name__}: {exc}", retry=True)
+            return Outcome(error=f"{type(exc).__name__}: {exc}", retry=True, code="unexpected")
 
     def _record(
         self,
@@ -463,6 +470,7 @@ class Engine:
             else:
                 row.status, row.finished_at = "failed", now
                 row.error = outcome.error or "the run was cancelled while this step waited"
+                row.error_code, row.error_values = outcome.code or "cancelled", outcome.values
             self._release(run)
             return "cancelled"
         if outcome.error is None and isinstance(outcome.value, Halt):
@@ -476,11 +484,16 @@ class Engine:
             self._release(run)
             return "waiting"
         if outcome.error is None and len(_json_text(outcome.value)) > MAX_OUTPUT_CHARS:
-            outcome = Outcome(error=f"the output is larger than {MAX_OUTPUT_CHARS} characters", retry=False)
+            outcome = Outcome(
+                error=f"the output is larger than {MAX_OUTPUT_CHARS} characters",
+                retry=False,
+                code="output_too_large",
+                values={"characters": MAX_OUTPUT_CHARS},
+            )
         if outcome.error is None:
             row.status, row.output, row.finished_at = "succeeded", outcome.value, now
             return "continue"
-        row.error = outcome.error
+        row.error, row.error_code, row.error_values = outcome.error, outcome.code, outcome.values
         if outcome.retry and row.attempts <= step.retries:
             pause = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
             row.status = "retrying"
@@ -489,6 +502,7 @@ class Engine:
             return "retrying"
         row.status, row.finished_at = "failed", now
         run.status, run.failed_step, run.error, run.finished_at = "failed", row.step_id, outcome.error, now
+        run.error_code, run.error_values = outcome.code, outcome.values
         self._release(run)
         return "failed"
 
@@ -503,6 +517,7 @@ class Engine:
         explicit = [r.output for r in outputs if r.type == "set_output"]
         run.output = explicit[-1] if explicit else {r.step_id: r.output for r in outputs}
         run.status, run.finished_at, run.error, run.failed_step = "succeeded", utcnow(), None, None
+        run.error_code = run.error_values = None
         self._release(run)
         return "succeeded"
 
@@ -515,6 +530,8 @@ class Outcome:
     error: str | None = None
     retry: bool = True
     seconds: float = 0.0
+    code: str | None = None  # what happened, for the run page (web/run_errors.py)
+    values: dict[str, Any] | None = None
 
 
 def _json_text(value: Any) -> str:

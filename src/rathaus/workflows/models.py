@@ -66,7 +66,11 @@ class WorkflowRun(TenantOwned, Base):
     test: Mapped[bool] = mapped_column(Boolean, default=False)  # a trial: nothing is sent, no one asked
     input: Mapped[dict[str, Any]] = mapped_column(JSON)
     output: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
-    error: Mapped[str | None] = mapped_column(Text, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # technical, in English, for IT
+    error_code: Mapped[str | None] = mapped_column(
+        String(40), default=None
+    )  # what pages say (web/run_errors)
+    error_values: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     failed_step: Mapped[str | None] = mapped_column(String(40), default=None)
     started_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id", ondelete="SET NULL"))
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -94,6 +98,8 @@ class StepRun(TenantOwned, Base):
     settings: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     output: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    error_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    error_values: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     route: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -123,6 +123,7 @@ def retry(session: Session, principal: Principal, run_id: str) -> WorkflowRun:
                 delete(Approval).where(Approval.run_id == run.id, Approval.step_id == step.step_id)
             )
     run.status, run.error, run.failed_step, run.finished_at = "queued", None, None, None
+    run.error_code = run.error_values = None
     run.wake_at, run.lease_owner, run.lease_until, run.updated_at = None, None, None, utcnow()
     session.flush()
     return run
@@ -152,6 +153,8 @@ def run_json(run: WorkflowRun, name: str, steps: list[StepRun] | None = None) ->
         "input": run.input,
         "output": run.output,
         "error": run.error,
+        "error_code": run.error_code,
+        "error_values": run.error_values,
         "failed_step": run.failed_step,
         "retryable": run.status == "failed",
         "wh": round(run.wh, 6),
@@ -168,6 +171,8 @@ def run_json(run: WorkflowRun, name: str, steps: list[StepRun] | None = None) ->
                 "settings": s.settings,
                 "output": s.output,
                 "error": s.error,
+                "error_code": s.error_code,
+                "error_values": s.error_values,
                 "seconds": round(s.seconds, 3),
                 "wh": round(s.wh, 6),
                 "route": s.route,

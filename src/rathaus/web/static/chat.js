@@ -11,6 +11,40 @@
   const past = [];  // the conversation when it is not stored on the server
 
   R.wireCopy(list, status, list);
+
+  // An answer's "In Leichte Sprache" button (answers written here and answers shown from before).
+  function simplifyButton(actions, text) {
+    const simplify = R.button(list.dataset.simplify, "kern-btn--tertiary simplify");
+    simplify.dataset.text = text;
+    actions.append(simplify);
+  }
+
+  // Put a text into Leichte Sprache: the answer appears below, checked against the rules; not kept.
+  async function simplify(text, shown) {
+    try {
+      await R.ask({
+        url: form.dataset.simplify, body: {text: text}, message: shown, list: list, status: status,
+        waiting: list.dataset.simplifyWaiting,
+        onRetry: function () { simplify(text, shown); },
+      });
+    } catch (error) {
+      // shown in the answer's bubble and announced by R.ask
+    }
+  }
+
+  list.addEventListener("click", function (event) {
+    const button = event.target.closest(".simplify");
+    if (button) simplify(button.dataset.text, list.dataset.simplifyAsked);
+  });
+  const simplifyText = document.getElementById("simplify-text");
+  if (simplifyText) {
+    simplifyText.addEventListener("click", function () {
+      const text = input.value.trim();
+      if (!text) { input.focus(); return; }
+      input.value = "";
+      simplify(text, text);
+    });
+  }
   document.querySelectorAll(".starter").forEach(function (button) {
     button.addEventListener("click", function () { input.value = button.dataset.text; input.focus(); });
   });
@@ -30,6 +64,7 @@
           window.history.replaceState(null, "", "?c=" + encodeURIComponent(data.conversation_id));
         },
         onRetry: send,
+        onDone: simplifyButton,
       });
       if (!stored) past.push({role: "user", content: message}, {role: "assistant", content: answer});
     } catch (error) {

@@ -60,14 +60,19 @@ window.Rathaus = window.Rathaus || {};
       rules.append(line);
     });
     box.append(title, rules);
-    if (report.findings.length) {
-      const details = document.createElement("ul");
-      details.className = "kern-list kern-body--small";
+    if (report.findings.length) {  // folded: the rules above say enough at a glance
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.className = "kern-body--small";
+      summary.textContent = report.findings_title;
+      const lines = document.createElement("ul");
+      lines.className = "kern-list kern-body--small";
       report.findings.forEach(function (finding) {
         const line = document.createElement("li");
         line.textContent = finding.rule + ": " + finding.detail + " – „" + finding.sentence + "“";
-        details.append(line);
+        lines.append(line);
       });
+      details.append(summary, lines);
       box.append(details);
     }
     item.append(box);
@@ -137,6 +142,7 @@ window.Rathaus = window.Rathaus || {};
   }
 
   // A small button with a label; `className` adds its variant and purpose.
+  R.button = button;
   function button(label, className) {
     const element = document.createElement("button");
     element.type = "button";
@@ -157,8 +163,9 @@ window.Rathaus = window.Rathaus || {};
     const answer = R.bubble(list, "assistant", "");
     const item = answer.parentElement;
     answer.setAttribute("aria-busy", "true");
-    status.textContent = list.dataset.searching;
-    progress(item, list.dataset.searching);
+    const waiting = options.waiting || list.dataset.searching;
+    status.textContent = waiting;
+    progress(item, waiting);
     const controller = new AbortController();
     const stop = button(list.dataset.stop, "kern-btn--secondary chat-stop");
     stop.addEventListener("click", function () { controller.abort(); });
@@ -192,7 +199,7 @@ window.Rathaus = window.Rathaus || {};
           const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
           if (kind === "meta") {
             if (options.onMeta) options.onMeta(data);
-            progress(item, status.dataset.writing);
+            if (!options.waiting) progress(item, status.dataset.writing);
           } else if (kind === "evidence") {
             evidence = R.showEvidence(item, data);
             progress(item, data.note);
@@ -212,7 +219,11 @@ window.Rathaus = window.Rathaus || {};
             answer.innerHTML = data.html;  // rendered and sanitised by the server
             answer.classList.add("chat-message__text--rendered");
             if (evidence) evidence.open = false;
-            item.append(R.copyButton(list, status, text));
+            const actions = document.createElement("div");
+            actions.className = "chat-actions";
+            actions.append(R.copyButton(list, status, text));
+            if (options.onDone) options.onDone(actions, text);
+            item.append(actions);
           } else if (kind === "error") {
             throw new Error(data.message);
           }

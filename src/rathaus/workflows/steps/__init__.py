@@ -28,11 +28,16 @@ if TYPE_CHECKING:
 
 
 class StepFailed(Exception):
-    """A step could not do its work; the message is shown to staff and stored with the run."""
+    """A step could not do its work. The message is technical (English, for IT and the API); `code` and
+    `values` say what happened in words the run page translates (web/run_errors.py)."""
 
-    def __init__(self, message: str, retry: bool = True) -> None:
+    def __init__(
+        self, message: str, retry: bool = True, code: str | None = None, **values: str | int | float
+    ) -> None:
         super().__init__(message)
         self.retry = retry  # False: trying again cannot help (bad settings, a refused host)
+        self.code = code
+        self.values = values
 
 
 @dataclass

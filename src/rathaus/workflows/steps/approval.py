@@ -79,7 +79,9 @@ class ApprovalStep(StepType):
             if approval.status == "pending":
                 return Waiting(approval.id)
             if approval.status == "expired":
-                raise StepFailed("nobody decided the approval before its deadline", retry=False)
+                raise StepFailed(
+                    "nobody decided the approval before its deadline", retry=False, code="approval_expired"
+                )
             if approval.status == "rejected":
                 return Halt("rejected", decision_output(approval))
             return decision_output(approval)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,7 @@ from rathaus.routing.clearance import Part, highest
 from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason
 from rathaus.routing.router import NoEligibleModel, NotCleared, need_of
+from rathaus.text import leichte_sprache
 from rathaus.workflows.labels import examples
 from rathaus.workflows.steps import Missing, Setup, StepContext, StepFailed, StepType, fixed
 
@@ -73,16 +74,19 @@ def ask_model(
     except NotCleared as exc:
         rejected = exc.rejected[0]
         raise StepFailed(
-            f"the model '{rejected.model}' may not take this step: {rejected.reason.text}", retry=False
+            f"the model '{rejected.model}' may not take this step: {rejected.reason.text}",
+            retry=False,
+            code="model_not_cleared",
+            model=rejected.model,
         ) from None
     except (NoEligibleModel, UnsupportedRequest) as exc:
-        raise StepFailed(str(exc), retry=False) from None
+        raise StepFailed(str(exc), retry=False, code="no_model") from None
     context.routes.append(route)
     stream = routing.run(context.principal, route, request, ENDPOINT, need.labels)
     try:
         return "".join(item.text for item in stream if isinstance(item, TextChunk)).strip()
     except BudgetExhausted as exc:  # trying again this month cannot help; a retry after raising it can
-        raise StepFailed(str(exc), retry=False) from None
+        raise StepFailed(str(exc), retry=False, code="budget") from None
 
 
 def parse_json(text: str, schema: dict[str, Any]) -> Any:
@@ -92,7 +96,7 @@ def parse_json(text: str, schema: dict[str, Any]) -> Any:
         body = body.strip("`").removeprefix("json").strip()
     problem = schema_problem(body, schema)
     if problem is not None:
-        raise StepFailed(f"the model's answer does not follow the schema: {problem}")
+        raise StepFailed(f"the model's answer does not follow the schema: {problem}", code="schema")
     return json.loads(body)
 
 
@@ -217,21 +221,25 @@ class Summarize(StepType):
         return {"text": text}
 
 
+class SimplifySettings(TextSettings):
+    """How the text addresses its readers."""
+
+    address: Literal["sie", "du"] = Field(
+        default="sie", description="Address the readers with 'Sie' (formal) or 'du' (informal) throughout."
+    )
+
+
 class Simplify(StepType):
     """Rewrite a text in Leichte Sprache (checked against its rules; escalated when they do not hold)."""
 
     name = "simplify"
     outputs = ("text",)
-    settings = TextSettings
+    settings = SimplifySettings
     category = "model"
 
-    def run(self, context: StepContext, settings: TextSettings) -> dict[str, Any]:
+    def run(self, context: StepContext, settings: SimplifySettings) -> dict[str, Any]:
         """The text in Leichte Sprache as `{text}`."""
-        system = (
-            "Übertrage den Text in Leichte Sprache: kurze Sätze mit höchstens 15 Wörtern, eine Aussage pro "
-            "Satz, aktiv statt passiv, lange Wörter mit Bindestrich trennen oder erklären. Behalte alle "
-            "Fristen, Beträge und Orte."
-        )
+        system = leichte_sprache.instructions(settings.address)
         return {"text": ask_model(context, system, settings.text, "simplify", settings.model)}
 
 
@@ -334,9 +342,14 @@ class Ask(StepType):
         try:
             prepared = prepare_chat(services, principal, settings.assistant, request, context.exposure)
         except NotFound:
-            raise StepFailed(f"there is no assistant '{settings.assistant}'", retry=False) from None
+            raise StepFailed(
+                f"there is no assistant '{settings.assistant}'",
+                retry=False,
+                code="no_assistant",
+                name=settings.assistant,
+            ) from None
         except NotCleared as exc:
-            raise StepFailed(str(exc), retry=False) from None
+            raise StepFailed(str(exc), retry=False, code="no_model") from None
         if prepared.route is not None:
             context.routes.append(prepared.route)
         stream = prepared.stream(services, principal, ENDPOINT)
@@ -378,7 +391,12 @@ class Retrieve(StepType):
         try:
             hits = services.knowledge.search(principal, [settings.collection], settings.query, settings.limit)
         except NotFound:
-            raise StepFailed(f"there is no collection '{settings.collection}'", retry=False) from None
+            raise StepFailed(
+                f"there is no collection '{settings.collection}'",
+                retry=False,
+                code="no_collection",
+                name=settings.collection,
+            ) from None
         passages = [
             {"text": hit.text, "title": hit.document_title, "page": hit.page, "score": round(hit.score, 4)}
             for hit in hits

@@ -34,13 +34,17 @@ def allowed_url(context: StepContext, url: str) -> str:
     """The URL when its host is on the allow-list; otherwise the step fails without retrying."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StepFailed(f"'{url[:200]}' is not an http(s) address", retry=False)
+        raise StepFailed(
+            f"'{url[:200]}' is not an http(s) address", retry=False, code="not_http", url=url[:200]
+        )
     hosts = context.services.settings.workflow_http_hosts
     host = parts.hostname.lower()
     if host not in hosts and (parts.port is None or f"{host}:{parts.port}" not in hosts):
         raise StepFailed(
             f"the host '{host}' is not on the allow-list of the installation (RATHAUS_WORKFLOW_HTTP_HOSTS)",
             retry=False,
+            code="host_not_allowed",
+            host=host,
         )
     return url
 
@@ -70,7 +74,7 @@ def _exchange(method: str, url: str, context: StepContext, **request: Any) -> di
     try:
         response = httpx.request(method, url, timeout=context.remaining(), follow_redirects=False, **request)
     except httpx.HTTPError as exc:
-        raise StepFailed(f"{type(exc).__name__}: {exc}") from None
+        raise StepFailed(f"{type(exc).__name__}: {exc}", code="unreachable", url=url[:200]) from None
     return _answer(response)
 
 
@@ -81,7 +85,12 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
             body = response.json()
     if response.status_code >= 400:
         retry = response.status_code >= 500 or response.status_code == 429
-        raise StepFailed(f"the server answered {response.status_code}: {str(body)[:300]}", retry=retry)
+        raise StepFailed(
+            f"the server answered {response.status_code}: {str(body)[:300]}",
+            retry=retry,
+            code="http_status",
+            status=response.status_code,
+        )
     return {"status": response.status_code, "body": body}
 
 
@@ -212,7 +221,9 @@ class SendEmail(StepType):
         if context.test:
             return {"test": True, "would_send": settings.model_dump(mode="json"), "message_id": message_id}
         if not config.smtp_host:
-            raise StepFailed("no SMTP server is configured (RATHAUS_SMTP_HOST)", retry=False)
+            raise StepFailed(
+                "no SMTP server is configured (RATHAUS_SMTP_HOST)", retry=False, code="no_mail_server"
+            )
         message = EmailMessage()
         message["From"] = config.smtp_from
         message["To"] = ", ".join(settings.to)
@@ -226,7 +237,9 @@ class SendEmail(StepType):
         try:
             smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout)
         except OSError as exc:
-            raise StepFailed(f"sending the e-mail failed: {type(exc).__name__}: {exc}") from None
+            raise StepFailed(
+                f"sending the e-mail failed: {type(exc).__name__}: {exc}", code="mail_failed"
+            ) from None
         try:
             if config.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
@@ -235,10 +248,12 @@ class SendEmail(StepType):
             smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise StepFailed(
-                f"the mail server refused the recipients: {exc.recipients}", retry=False
+                f"the mail server refused the recipients: {exc.recipients}", retry=False, code="mail_refused"
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise StepFailed(f"sending the e-mail failed: {type(exc).__name__}: {exc}") from None
+            raise StepFailed(
+                f"sending the e-mail failed: {type(exc).__name__}: {exc}", code="mail_failed"
+            ) from None
         finally:  # once the server has accepted the message, nothing that follows may count as a failure
             try:
                 smtp.quit()
