@@ -143,7 +143,14 @@ def test_a_failed_run_shows_its_step_and_reason_and_can_be_retried(
     )
     run_id = _run_id(str(started.url))
     page = _wait(client, run_id, "failed")
-    assert "Der Schritt „weiterleiten“ ist fehlgeschlagen." in page
+    assert "Der Schritt „An das Fachverfahren weiterleiten“ ist fehlgeschlagen." in page
+    # each step by its title, settings and results as named rows, the input named as in its form
+    assert '<h3 class="kern-heading-small">An das Fachverfahren weiterleiten' in page
+    assert (
+        '<dt class="kern-label">Beschreibung des Mangels</dt><dd class="kern-body">Laterne dunkel</dd>'
+        in page
+    )
+    assert '<dt class="kern-label">Adresse</dt>' in page and '"description":' not in page
     said = html.unescape(page)  # in German, the technical message folded away for IT
     assert "Der Server „fachverfahren.stadt.example“ ist für Abläufe nicht freigegeben." in said
     assert "Technische Angaben für die IT" in said and "not on the allow-list" in said
@@ -424,3 +431,28 @@ def test_error_pages_speak_the_page_language(client: TestClient, jena: TenantFix
     assert (
         "This page or entry does not exist" in client.get("/workflows/gibt-es-nicht", headers=html_only).text
     )
+
+
+def test_a_runs_values_read_as_named_rows_in_the_page_language() -> None:
+    from rathaus.web.i18n import MESSAGES, translator
+    from rathaus.web.run_view import Row, output_rows, settings_rows
+
+    t, messages = translator("de"), MESSAGES["de"]
+    decided = {"decision": "approved", "text": "Guten Tag", "edited": False, "comment": ""}
+    assert output_rows(messages, "approval", decided, t) == [
+        Row("Entscheidung", "freigegeben"),
+        Row("freigegebener Text", "Guten Tag"),
+        Row("geändert", "nein"),
+        Row("Kommentar der Freigabe", ""),
+    ]
+    sorted_out = output_rows(messages, "classify", {"label": "Bürgerbüro", "unsure": True}, t)
+    assert sorted_out == [Row("Zuordnung", "Bürgerbüro"), Row("unsicher", "ja")]
+    mail = settings_rows(
+        messages, "send_email", {"to": ["a@example.org", "b@example.org"], "subject": "x"}, t
+    )
+    assert mail[0].text == "a@example.org, b@example.org" and not mail[0].structured
+    nested = output_rows(messages, "extract", {"result": {"name": "Eva", "frist": None}}, t)
+    assert nested[0].label == "Ergebnis" and nested[0].structured and '"name": "Eva"' in nested[0].text
+    assert output_rows(messages, "template", None, t) == [] and output_rows(messages, "x", 2.5, t) == [
+        Row("", "2,5")
+    ]

@@ -80,8 +80,8 @@ def test_names_and_values_and_what_no_table_can_show() -> None:
     details = _settings("freigabe")["details"]
     rows = PAIRS.to_rows(details)
     assert rows == [
-        {"key": "nachricht", "value": "{{ input.nachricht }}"},
-        {"key": "amt", "value": "{{ steps.abteilung.output.label }}"},
+        {"key": "Nachricht", "value": "{{ input.nachricht }}"},
+        {"key": "Zuständiges Amt", "value": "{{ steps.abteilung.output.label }}"},
     ]
     assert PAIRS.from_rows([*rows, {"key": " ", "value": "ohne Namen"}]) == details
     assert PAIRS.to_rows({"a": {"b": 1}}) is None  # nested: stays YAML

@@ -23,7 +23,7 @@ from rathaus.identity.models import Role, Tenant
 from rathaus.identity.visibility import Forbidden
 from rathaus.knowledge import collections
 from rathaus.store.tenancy import get_or_404
-from rathaus.web import input_form
+from rathaus.web import input_form, run_view
 from rathaus.web.builder import explain
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_messages, page_translator, render
@@ -34,7 +34,7 @@ from rathaus.workflows.engine import InputInvalid, plan
 from rathaus.workflows.inbox import is_set_up
 from rathaus.workflows.models import RUN_FINISHED, RUN_OPEN, Workflow, WorkflowRun
 from rathaus.workflows.references import References
-from rathaus.workflows.spec import dump_workflow, load_workflow
+from rathaus.workflows.spec import dump_workflow, load_workflow, walk
 from rathaus.workflows.steps import step_types
 from rathaus.workflows.tables import rows_from_form, table_of
 from rathaus.workflows.templates import templates
@@ -653,20 +653,25 @@ def runs_page(
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str, principal: PagePrincipal, services: ServicesDep) -> HTMLResponse:
     """One run: its status and every step's filled-in settings, output, error, attempts, time and energy."""
-    t = page_translator(request)
+    t, messages = page_translator(request), page_messages(request)
     with services.db.session(principal.tenant_id) as session:
         run = get_or_404(session, WorkflowRun, run_id)
         name = session.scalars(select(Workflow.name).where(Workflow.id == run.workflow_id)).one()
+        document = registry.load(session, name, run.version).spec
+        spec = document.spec
+        titles = {s.id: s.title for s in walk(spec.steps)}
+        fields = spec.input.get("properties", {}) if isinstance(spec.input, dict) else {}
         steps = [
             {
                 "id": s.step_id,
+                "title": titles.get(s.step_id) or "",
                 "type": s.type,
                 "status": s.status,
                 "attempts": s.attempts,
                 "seconds": s.seconds,
                 "wh": s.wh,
-                "settings": _pretty(s.settings),
-                "output": _pretty(s.output),
+                "settings": run_view.settings_rows(messages, s.type, s.settings, t),
+                "output": run_view.output_rows(messages, s.type, s.output, t),
                 "error": s.error,
                 "error_text": error_text(s.error_code, s.error_values, t) if s.error else None,
                 "model": (s.route or {}).get("chosen"),
@@ -675,17 +680,13 @@ def run_page(request: Request, run_id: str, principal: PagePrincipal, services: 
         ]
         context: dict[str, Any] = {
             "run": _run_row(run, name, t),
+            "failed_title": titles.get(run.failed_step or "") or run.failed_step,
+            "workflow_title": document.metadata.title or name,
             "steps": steps,
-            "output": _pretty(run.output),
-            "input": _pretty(run.input),
+            "output": run_view.rows(run.output, str, t),
+            "input": run_view.rows(run.input, lambda key: (fields.get(key) or {}).get("title") or key, t),
         }
     return render(request, "run.html", **context)
-
-
-def _pretty(value: Any) -> str:
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 @router.post("/runs/{run_id}/retry", response_model=None)
