@@ -179,7 +179,7 @@ def _attempt(
         document = session.get(Document, document_id)
         if document is None:
             return DocumentStatus.failed
-        filename, uploader = document.filename, document.uploaded_by
+        filename, uploader, kept = document.filename, document.uploaded_by, document.title
         document.status, document.progress, document.error, document.error_code = (
             DocumentStatus.parsing,
             0.05,
@@ -189,14 +189,12 @@ def _attempt(
     principal = Principal(tenant_id=tenant_id, role=Role.builder, user_id=uploader)
     parsed = parse(files.read(tenant_id, document_id), filename)
     passages = chunk(parsed)
-    texts = [f"{parsed.title}\n{p.heading}\n{p.text}" for p in passages]
-    started = _update(
-        db, tenant_id, document_id, status=DocumentStatus.embedding, progress=0.1, title=parsed.title[:300]
-    )
+    title = kept or parsed.title[:300] or filename  # a title once given (or changed by hand) stays
+    texts = [f"{title}\n{p.heading}\n{p.text}" for p in passages]
+    started = _update(db, tenant_id, document_id, status=DocumentStatus.embedding, progress=0.1, title=title)
     if not started:
         return DocumentStatus.failed
     yield None
-    title = parsed.title[:300] or filename
     cuts = [quotable(p.text, f"{title} {p.heading}") for p in passages]
     units = list(dict.fromkeys(u for cut in cuts for u in cut))
     wanted = texts + units  # the passages for retrieval, their sentences for evidence
