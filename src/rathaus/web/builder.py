@@ -143,7 +143,12 @@ def _knowledge_choices(
         checked = choice.name in chosen
         notes = [
             t("builder.knowledge.facts", name=choice.name, data_class=t(f"data_class.{choice.data_class}")),
-            t("builder.knowledge.documents", count=choice.ready_documents),
+            t(
+                {0: "builder.knowledge.documents.none", 1: "builder.knowledge.documents.one"}.get(
+                    choice.ready_documents, "builder.knowledge.documents"
+                ),
+                count=choice.ready_documents,
+            ),
         ]
         if not choice.usable:
             notes.append(t("builder.knowledge.no_model", data_class=t(f"data_class.{choice.data_class}")))
