@@ -71,6 +71,16 @@ def test_the_form_refuses_a_missing_collection_at_the_field(
     assert re.search(r'value="satzungen"\s+aria-describedby="k-satzungen-hint" checked', page.text)
     assert re.search(r'value="gibt-es-nicht"\s+aria-describedby="k-gibt-es-nicht-hint" checked', page.text)
     assert client.get("/api/assistants/auskunft").status_code == 404  # nothing saved
+    # the test chat refuses it too, rather than answering without it
+    body = {
+        "form": {**values, "knowledge": "gibt-es-nicht"},
+        "messages": [{"role": "user", "content": "Hallo"}],
+    }
+    preview = client.post("/builder/preview", json=body, headers=CSRF)
+    assert (
+        preview.status_code == 422 and preview.json()["detail"] == "Der Assistent ist so noch nicht testbar:"
+    )
+    assert [p["field"] for p in preview.json()["problems"]] == ["knowledge"]
 
     saved = client.post(
         "/assistants/new", data={**values, "knowledge": ["satzungen"]}, follow_redirects=False
@@ -157,7 +167,8 @@ def test_the_picker_lists_only_usable_collections(
     page = client.get("/assistants/new").text
     boxes = dict(
         re.findall(
-            r'<input class="kern-form-check__input" type="checkbox" id="k-([a-z-]+)"[^>]*?( disabled)?>', page
+            r'<input class="kern-form-check__checkbox" type="checkbox" id="k-([a-z-]+)"[^>]*?( disabled)?>',
+            page,
         )
     )
     assert set(boxes) == {"satzungen", "personal", "meins"}  # not another tenant's, not someone's private

@@ -404,10 +404,13 @@ async def preview(
     document, problems = _document_of(body.form)
     spec, more = assistant_form.check(document)
     t = page_translator(request)
-    if spec is None or problems:
+    if spec is not None and not problems:  # the test answers from the same collections saving accepts
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            more = references.problems(session, principal, services.catalogue, spec)
+    if spec is None or problems or more:
         return JSONResponse(
             {
-                "detail": "The assistant is not complete yet.",
+                "detail": t("builder.preview.incomplete"),
                 "problems": [_problem_json(p, t) for p in problems + more],
             },
             status_code=422,

@@ -191,7 +191,7 @@ def rename_document(
             **context,
             hits=[],
             q="",
-            mode=DEFAULT_MODE,
+            mode="hybrid",
             modes=MODES,
             can_change=principal.has_role(Role.builder),
             rename=rename,

@@ -40,15 +40,15 @@
       const item = document.createElement("div");
       item.className = "kern-form-check knowledge-choice";
       const box = document.createElement("input");
-      Object.assign(box, {className: "kern-form-check__input", type: "checkbox", id: id, name: "knowledge", value: name, checked: true});
+      Object.assign(box, {className: "kern-form-check__checkbox", type: "checkbox", id: id, name: "knowledge", value: name, checked: true});
       box.setAttribute("aria-describedby", id + "-hint");
       const label = document.createElement("label");
       Object.assign(label, {className: "kern-label", htmlFor: id, textContent: name});
-      item.append(box, label);
       const hint = document.createElement("div");
       Object.assign(hint, {className: "kern-hint knowledge-choice__hint knowledge-choice__hint--warning", id: id + "-hint", textContent: picker.dataset.unknown});
+      item.append(box, label, hint);
       picker.querySelector(".knowledge-none")?.remove();
-      picker.append(item, hint);
+      picker.append(item);
     });
   }
 
