@@ -15,6 +15,7 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.knowledge import collections
 from rathaus.knowledge.ingest import Upload
+from rathaus.knowledge.models import Document
 from rathaus.services import Services
 from tests.conftest import TenantFixture
 from tests.web.session import CSRF, events, form_token, login
@@ -118,3 +119,22 @@ def test_a_title_changed_through_the_api_is_cited(
     assert hits and hits[0]["document_title"] == "Satzung über die Hundesteuer"
     login(client, jena.staff_email)
     assert _cited_titles(client)[0] == "Satzung über die Hundesteuer"
+
+
+def test_reading_again_keeps_given_titles_and_replaces_generated_ones(
+    services: Services, jena: TenantFixture
+) -> None:
+    document_id = _hundesteuer(services, jena)
+    for stored, after in (
+        ("127.0.0.1:18437/knowledge/dienste", "Hundesteuer und Hundemarke"),  # from an earlier version
+        ("hundesteuer", "Hundesteuer und Hundemarke"),  # the bare file name earlier versions fell back to
+        ("Satzung über die Hundesteuer", "Satzung über die Hundesteuer"),  # changed by hand
+    ):
+        with services.db.session(jena.id) as session:
+            document = session.get(Document, document_id)
+            assert document is not None
+            document.title = stored
+        services.knowledge.process(jena.id, document_id)  # what `rathaus reindex` does for each document
+        with services.db.session(jena.id) as session:
+            document = session.get(Document, document_id)
+            assert document is not None and document.title == after

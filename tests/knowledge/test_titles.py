@@ -156,3 +156,20 @@ def _docx(core_title: str, heading: str | None) -> bytes:
 )
 def test_titles_of_other_formats(data: bytes, filename: str, title: str) -> None:
     assert parse(data, filename).title == title
+
+
+@pytest.mark.parametrize(
+    ("title", "generated"),
+    [
+        ("127.0.0.1:18437/knowledge/satzungen", True),
+        ("https://www.musterstadt.de/a", True),
+        ("Microsoft Word - Dokument1", True),
+        ("Dokument1", True),
+        ("satzung.pdf", True),
+        ("Satzung über die Hundesteuer", False),
+        ("Hundesteuer " * 25, False),  # long, but given by a person
+        ("", False),
+    ],
+)
+def test_a_stored_title_made_by_a_program_is_recognised(title: str, generated: bool) -> None:
+    assert titles.generated(title) is generated

@@ -198,9 +198,7 @@ def check(
 def system_prompt(instructions: str, grounding: Grounding) -> str:
     """The assistant's instructions with the numbered passages and the rules for citing them."""
     listed = "\n\n".join(
-        f"[{s.number}] {s.label}"
-        + (f" (Seite {s.page})" if s.page else "")
-        + f"\n{s.text}"
+        f"[{s.number}] {s.label}" + (f" (Seite {s.page})" if s.page else "") + f"\n{s.text}"
         for s in grounding.sources
     )
     return (

@@ -12,12 +12,13 @@ import logging
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from sqlalchemy import select
 
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
-from rathaus.knowledge import collections
+from rathaus.knowledge import collections, titles
 from rathaus.knowledge.chunking import chunk
 from rathaus.knowledge.files import FileStore, display_name
 from rathaus.knowledge.german import index_text
@@ -189,7 +190,10 @@ def _attempt(
     principal = Principal(tenant_id=tenant_id, role=Role.builder, user_id=uploader)
     parsed = parse(files.read(tenant_id, document_id), filename)
     passages = chunk(parsed)
-    title = kept or parsed.title[:300] or filename  # a title once given (or changed by hand) stays
+    # a title once given (or changed by hand) stays; one taken from an address, a program or the bare file
+    # name (as earlier versions did) is chosen again
+    replaced = titles.generated(kept) or kept == PurePath(filename).stem
+    title = (kept if not replaced else "") or parsed.title[:300] or filename
     texts = [f"{title}\n{p.heading}\n{p.text}" for p in passages]
     started = _update(db, tenant_id, document_id, status=DocumentStatus.embedding, progress=0.1, title=title)
     if not started:

@@ -70,6 +70,18 @@ def readable(candidate: str | None) -> str:
     return text
 
 
+def generated(title: str) -> bool:
+    """Whether a stored title was made by a program rather than a person: an address, a file name, a
+    program's name or a placeholder. Reading a document again replaces such a title; any other stays."""
+    text = _clean(title)
+    return bool(text) and bool(
+        ADDRESS.search(text)
+        or FILE_NAME.match(text)
+        or PLACEHOLDER.match(text)
+        or GENERATOR_PREFIX.match(text)
+    )
+
+
 def first_line(lines: Iterable[str], look: int = 10) -> str:
     """The first of the opening lines that reads like a title and not like a sentence ("" if none)."""
     for index, line in enumerate(lines):
