@@ -134,6 +134,8 @@ def test_the_api_refuses_with_problem_json_and_saves_nothing(
         ]
         assert "no knowledge collection" in body["detail"]
     assert client.get("/api/assistants/auskunft", headers=headers).status_code == 404
+    checked = client.post("/api/assistants/validate", json=_document("auskunft", ["weg"]), headers=headers)
+    assert checked.json()["valid"] is False and checked.json()["problems"][0]["code"] == "unknown_collection"
     missing_model = client.post(
         "/api/assistants", json=_document("auskunft", [], "kein-modell"), headers=headers
     )
