@@ -198,7 +198,7 @@ def _page(
         else:
             errors.setdefault(field, []).append(explain(problem, t))
     profiles = [p for p in services.catalogue.profiles() if p.can("chat")]
-    body = document.get("spec") if isinstance(document.get("spec"), dict) else {}
+    body = document.get("spec")
     chosen = body.get("knowledge") if isinstance(body, dict) else None
     chosen_names = [str(n) for n in chosen] if isinstance(chosen, list) else []
 
