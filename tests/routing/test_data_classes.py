@@ -212,7 +212,7 @@ def test_an_assistant_over_an_internal_collection_answers_locally(
     answer = ask(client, jena, "assistant/intern-auskunft", QUESTION)
     route = answer.json()["rathaus"]["route"]
     assert answer.status_code == 200 and route["chosen"] == "lokal" and route["data_class"] == "intern"
-    assert "satzung_intern" in str(answer.json()["rathaus"]["sources"])  # the passage was in the prompt
+    assert "Satzung intern" in str(answer.json()["rathaus"]["sources"])  # the passage was in the prompt
     assert cloud.count == 0
     public = ask(client, jena, "assistant/public-auskunft", QUESTION).json()["rathaus"]
     assert public["route"]["data_class"] == "öffentlich" and public["route"]["chosen"] == "cloud"

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from rathaus.api.deps import PrincipalDep, ServicesDep, TenantSessionDep
 from rathaus.api.documents import document_data
 from rathaus.api.errors import ApiError
-from rathaus.assistants import registry
+from rathaus.assistants import references, registry
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.formats.documents import DocumentError, dump_document, validate_data
 from rathaus.identity.principal import Principal
@@ -86,12 +86,18 @@ def list_assistants(
 
 
 @router.post("/validate", operation_id="validate_assistant", openapi_extra=DOCUMENT_BODY)
-async def validate_assistant(request: Request, principal: PrincipalDep) -> dict[str, Any]:
-    """Check a document without saving it: every problem with field path, line and column."""
+async def validate_assistant(
+    request: Request, principal: PrincipalDep, session: TenantSessionDep, services: ServicesDep
+) -> dict[str, Any]:
+    """Check a document without saving it: every problem with field path, line and column, and the
+    collections and model it names that saving would refuse."""
     try:
         spec = await read_document(request)
     except DocumentError as exc:
         return {"valid": False, "problems": [p.__dict__ for p in exc.problems]}
+    unresolved = await run_in_threadpool(references.problems, session, principal, services.catalogue, spec)
+    if unresolved:
+        return {"valid": False, "problems": [p.__dict__ for p in unresolved]}
     return {"valid": True, "problems": [], "yaml": dump_document(spec)}
 
 

@@ -71,6 +71,14 @@ class DocumentPublic(BaseModel):
     created_at: datetime
 
 
+class DocumentUpdate(BaseModel):
+    """What can be changed on a document: its title, as citations show it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(description="1 to 300 characters; spaces at the ends are dropped.")
+
+
 class SearchBody(BaseModel):
     """A search in one collection."""
 
@@ -234,6 +242,23 @@ def get_document(
     return _document(
         collections.document(session, collections.find(session, principal, collection), document_id)
     )
+
+
+@router.patch("/{collection}/documents/{document_id}", operation_id="update_document")
+def update_document(
+    collection: str,
+    document_id: str,
+    body: DocumentUpdate,
+    principal: PrincipalDep,
+    session: TenantSessionDep,
+) -> DocumentPublic:
+    """Change a document's title; answers cite it by the new title from then on (422 `title_empty` or
+    `title_too_long` otherwise)."""
+    found = collections.document(session, collections.find(session, principal, collection), document_id)
+    try:
+        return _document(collections.rename_document(session, principal, found, body.title))
+    except collections.TitleError as exc:
+        raise ApiError(422, f"{str(exc).capitalize()}.", exc.code, "title") from None
 
 
 @router.get("/{collection}/documents/{document_id}/original", operation_id="download_document")

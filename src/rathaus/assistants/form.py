@@ -1,8 +1,8 @@
 """The builder's form and the Assistant document: one mapping, used by the page, its YAML tab and the preview.
 
-The form edits the fields a person without IT background needs; everything else in the document
-(knowledge collections, licence, publisher, …) travels unchanged in a hidden copy of the document,
-so switching between form and YAML never loses a field.
+The form edits the fields a person without IT background needs (knowledge collections are ticked in a
+list); everything else in the document (licence, publisher, …) travels unchanged in a hidden copy of the
+document, so switching between form and YAML never loses a field.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "description": ("metadata", "description"),
     "instructions": ("spec", "instructions"),
     "starters": ("spec", "starters"),
+    "knowledge": ("spec", "knowledge"),
     "task": ("spec", "task"),
     "model_mode": ("spec", "model", "mode"),
     "model_tier": ("spec", "model", "tier"),
@@ -32,6 +33,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "visibility": ("spec", "visibility"),
     "data_class": ("spec", "data_class"),
 }
+# fields of several values: one per line (starters typed in a text area, knowledge ticked in a list)
+LIST_FIELDS = ("starters", "knowledge")
 # a problem reported for a whole group belongs to the field that decides it
 GROUP_FIELDS = {("spec", "model"): "model_mode", ("spec", "output"): "output_format"}
 EMPTY_DOCUMENT: dict[str, Any] = {"apiVersion": "rathaus/v1", "kind": "Assistant", "metadata": {}, "spec": {}}
@@ -77,7 +80,7 @@ def document_from_form(form: Mapping[str, str], base: dict[str, Any]) -> tuple[d
             continue
         raw = form[field].replace("\r\n", "\n")
         value: Any = raw.strip() if field not in ("instructions",) else raw
-        if field == "starters":
+        if field in LIST_FIELDS:
             value = [line.strip() for line in raw.split("\n") if line.strip()]
         elif field == "model_tier":
             value = int(value) if value.isdigit() else None
@@ -115,7 +118,7 @@ def form_from_document(document: Mapping[str, Any]) -> dict[str, str]:
         value = _get(document, path)
         if value is None:
             values[field] = ""
-        elif field == "starters" and isinstance(value, list):
+        elif field in LIST_FIELDS and isinstance(value, list):
             values[field] = "\n".join(str(v) for v in value)
         elif field == "output_schema":
             values[field] = json.dumps(value, ensure_ascii=False, indent=2)

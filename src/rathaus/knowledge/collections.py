@@ -1,6 +1,7 @@
 """Knowledge collections and their documents: create, find, list, delete; visibility as for assistants.
 
-Changing a collection (uploading, deleting) needs the role builder; a private collection only its owner.
+Changing a collection (uploading, renaming or deleting documents) needs the role builder; a private
+collection only its owner.
 Deleting a document removes its original file, its passages and their vectors.
 """
 
@@ -19,6 +20,7 @@ from rathaus.identity.visibility import Forbidden, visible_to
 from rathaus.knowledge.files import FileStore
 from rathaus.knowledge.index import index_for
 from rathaus.knowledge.models import Collection, Document, Passage
+from rathaus.knowledge.titles import MAX_TITLE
 from rathaus.routing.clearance import RANK, Part, as_data_class
 from rathaus.store.base import utcnow
 from rathaus.store.tenancy import NotFound, get_or_404
@@ -134,6 +136,30 @@ def document(session: Session, collection: Collection, document_id: str) -> Docu
     if found.collection_id != collection.id:
         raise NotFound("Document", document_id)
     return found
+
+
+class TitleError(ValueError):
+    """A document title that cannot be used; `code` is `title_empty` or `title_too_long`."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def rename_document(session: Session, principal: Principal, document: Document, title: str) -> Document:
+    """Give a document a new title; citations name it so from the next answer on (they read it when they
+    are made). Raises TitleError for an empty title or one longer than MAX_TITLE characters."""
+    collection = get_or_404(session, Collection, document.collection_id)
+    check_can_change(principal, collection)
+    cleaned = " ".join(title.split())
+    if not cleaned:
+        raise TitleError("title_empty", "the title must not be empty")
+    if len(cleaned) > MAX_TITLE:
+        raise TitleError("title_too_long", f"the title may have at most {MAX_TITLE} characters")
+    document.title = cleaned
+    document.updated_at = utcnow()
+    session.flush()
+    return document
 
 
 def drop_passages(session: Session, document: Document) -> None:

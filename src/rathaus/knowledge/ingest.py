@@ -12,12 +12,13 @@ import logging
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from sqlalchemy import select
 
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
-from rathaus.knowledge import collections
+from rathaus.knowledge import collections, titles
 from rathaus.knowledge.chunking import chunk
 from rathaus.knowledge.files import FileStore, display_name
 from rathaus.knowledge.german import index_text
@@ -179,7 +180,7 @@ def _attempt(
         document = session.get(Document, document_id)
         if document is None:
             return DocumentStatus.failed
-        filename, uploader = document.filename, document.uploaded_by
+        filename, uploader, kept = document.filename, document.uploaded_by, document.title
         document.status, document.progress, document.error, document.error_code = (
             DocumentStatus.parsing,
             0.05,
@@ -189,14 +190,15 @@ def _attempt(
     principal = Principal(tenant_id=tenant_id, role=Role.builder, user_id=uploader)
     parsed = parse(files.read(tenant_id, document_id), filename)
     passages = chunk(parsed)
-    texts = [f"{parsed.title}\n{p.heading}\n{p.text}" for p in passages]
-    started = _update(
-        db, tenant_id, document_id, status=DocumentStatus.embedding, progress=0.1, title=parsed.title[:300]
-    )
+    # a title once given (or changed by hand) stays; one taken from an address, a program or the bare file
+    # name (as earlier versions did) is chosen again
+    replaced = titles.generated(kept) or kept == PurePath(filename).stem
+    title = (kept if not replaced else "") or parsed.title[:300] or filename
+    texts = [f"{title}\n{p.heading}\n{p.text}" for p in passages]
+    started = _update(db, tenant_id, document_id, status=DocumentStatus.embedding, progress=0.1, title=title)
     if not started:
         return DocumentStatus.failed
     yield None
-    title = parsed.title[:300] or filename
     cuts = [quotable(p.text, f"{title} {p.heading}") for p in passages]
     units = list(dict.fromkeys(u for cut in cuts for u in cut))
     wanted = texts + units  # the passages for retrieval, their sentences for evidence

@@ -13,7 +13,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from rathaus.knowledge import titles
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -53,11 +55,15 @@ class Block:
 
 @dataclass
 class ParsedDocument:
-    """A document's title, its blocks in reading order and its number of pages (PDF)."""
+    """A document's title, its blocks in reading order and its number of pages (PDF).
+
+    Parsers leave `title` empty and offer `candidates`, most trusted first; `parse` picks the title.
+    """
 
     title: str
     blocks: list[Block] = field(default_factory=list)
     pages: int | None = None
+    candidates: list[str] = field(default_factory=list)
 
 
 class _Outline:
@@ -96,8 +102,7 @@ def parse(data: bytes, filename: str) -> ParsedDocument:
     if not data.strip():
         raise ParseError("empty", "the file is empty")
     parsed = PARSERS[kind](data)
-    if not parsed.title:
-        parsed.title = PurePath(filename).stem
+    parsed.title = titles.choose([parsed.title, *parsed.candidates], filename)
     if not any(not b.is_heading for b in parsed.blocks):
         raise ParseError(
             "no_text", "the file contains no text (a scanned document needs text recognition first)"
@@ -116,9 +121,16 @@ def _pdf(data: bytes) -> ParsedDocument:
         if reader.is_encrypted and not reader.decrypt(""):
             raise ParseError("encrypted", "the PDF is password-protected; save it without a password")
         outline = _Outline()
+        sized: list[tuple[float, str]] = []
+        first_lines: list[str] = []
         for number, page in enumerate(reader.pages, start=1):
-            _pdf_page(outline, page.extract_text() or "", number)
-        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
+            text = (
+                page.extract_text(visitor_text=_sized(sized)) if number == 1 else page.extract_text()
+            ) or ""
+            _pdf_page(outline, text, number)
+            if number == 1:
+                first_lines = [line for line in text.splitlines() if line.strip()]
+        metadata = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
         pages = len(reader.pages)
     except ParseError:
         raise
@@ -128,7 +140,39 @@ def _pdf(data: bytes) -> ParsedDocument:
         if "crypt" in str(exc).lower():
             raise ParseError("encrypted", "the PDF is encrypted in a way that cannot be read") from None
         raise ParseError("corrupt", f"the PDF is damaged and cannot be read ({type(exc).__name__})") from None
-    return ParsedDocument(title, outline.blocks, pages)
+    headings = [b.text for b in outline.blocks if b.is_heading and b.page == 1][:1]
+    first_line = titles.first_line(first_lines)
+    return ParsedDocument("", outline.blocks, pages, [_large_type(sized), *headings, metadata, first_line])
+
+
+def _sized(pieces: list[tuple[float, str]]) -> Callable[..., None]:
+    """A pypdf text visitor that collects each piece of text with its type size."""
+    import math
+
+    def visit(text: str, cm: Any, tm: Any, _font: Any, size: float) -> None:
+        if text.strip():
+            scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+            pieces.append((round(size * scale, 1), text.strip()))
+
+    return visit
+
+
+def _large_type(pieces: list[tuple[float, str]]) -> str:
+    """The first run of text in the page's largest type, when that is clearly larger than the body text
+    (a title set in large type); "" otherwise."""
+    sizes = [size for size, _ in pieces]
+    if not sizes:
+        return ""
+    body = max(set(sizes), key=sizes.count)
+    top = max(sizes)
+    if top < 1.2 * body:
+        return ""
+    run: list[str] = []
+    for size, text in pieces[sizes.index(top) :]:
+        if size != top:
+            break
+        run.append(text)
+    return " ".join(run)
 
 
 def _pdf_page(outline: _Outline, text: str, page: int) -> None:
@@ -195,20 +239,24 @@ def _docx(data: bytes) -> ParsedDocument:
     except Exception as exc:
         raise ParseError("corrupt", f"the Word document is damaged ({type(exc).__name__})") from None
     outline = _Outline()
-    title = document.core_properties.title or ""
+    top = ""  # the first paragraph styled Title or Heading 1
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
             style = (item.style.name if item.style is not None else "") or ""
             level = _heading_level(style)
             if level is not None:
                 outline.heading(level, item.text)
-                title = title or (item.text if level <= 1 else "")
+                top = top or (item.text if level <= 1 else "")
             else:
                 outline.text(item.text)
         elif isinstance(item, Table):
             for row in item.rows:
                 outline.text(" | ".join(dict.fromkeys(cell.text.strip() for cell in row.cells)))
-    return ParsedDocument(title.strip(), outline.blocks)
+    headings = [b.text for b in outline.blocks if b.is_heading][:1]
+    first = titles.first_line(b.text for b in outline.blocks)
+    return ParsedDocument(
+        "", outline.blocks, None, [top, document.core_properties.title or "", *headings, first]
+    )
 
 
 def _heading_level(style: str) -> int | None:
@@ -246,15 +294,16 @@ def _html(data: bytes) -> ParsedDocument:
         text = element.get_text(" ", strip=True)
         if re.fullmatch(r"h[1-6]", name):
             outline.heading(int(name[1]), text)
-            if name == "h1" and not title:
-                title = text
         elif name == "tr":
             cells = [c.get_text(" ", strip=True) for c in element.find_all(["th", "td"])]
             outline.text(" | ".join(cells))
         else:
             outline.text(text)
     h1 = root.find("h1") if isinstance(root, Tag) else None
-    return ParsedDocument((h1.get_text(" ", strip=True) if h1 else "") or title, outline.blocks)
+    headings = [b.text for b in outline.blocks if b.is_heading][:1]
+    return ParsedDocument(
+        "", outline.blocks, None, [h1.get_text(" ", strip=True) if h1 else "", title, *headings]
+    )
 
 
 def _html_blocks(root: object) -> Iterator[Tag]:
@@ -307,15 +356,16 @@ def _markdown(data: bytes) -> ParsedDocument:
             row = None
         elif token.type in ("fence", "code_block"):
             outline.text(token.content)
-    return ParsedDocument(title, outline.blocks)
+    headings = [b.text for b in outline.blocks if b.is_heading][:1]
+    first = titles.first_line(b.text for b in outline.blocks)
+    return ParsedDocument("", outline.blocks, None, [title, *headings, first])
 
 
 def _text(data: bytes) -> ParsedDocument:
     outline = _Outline()
     for paragraph in re.split(r"\n\s*\n", _decode(data)):
         outline.text(paragraph)
-    first = outline.blocks[0].text if outline.blocks else ""
-    return ParsedDocument(first[:120] if len(first) <= 120 else "", outline.blocks)
+    return ParsedDocument("", outline.blocks, None, [titles.first_line(b.text for b in outline.blocks)])
 
 
 PARSERS: dict[str, Callable[[bytes], ParsedDocument]] = {

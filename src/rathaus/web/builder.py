@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Header, Request
@@ -20,7 +21,7 @@ from starlette.datastructures import FormData
 from rathaus.api.deps import ServicesDep
 from rathaus.api.errors import ApiError
 from rathaus.assistants import form as assistant_form
-from rathaus.assistants import registry
+from rathaus.assistants import references, registry
 from rathaus.assistants.runtime import prepare_for
 from rathaus.assistants.spec import AssistantSpec, Creativity, TaskType, Visibility
 from rathaus.assistants.templates import templates
@@ -124,13 +125,62 @@ def _problem_json(problem: Problem, t: Callable[..., str]) -> dict[str, Any]:
 
 def _document_of(form: dict[str, str] | FormData) -> tuple[dict[str, Any], list[Problem]]:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    if isinstance(form, FormData) and "knowledge" in form:  # one checkbox per collection
+        values["knowledge"] = "\n".join(v for v in form.getlist("knowledge") if isinstance(v, str))
     base = assistant_form.base_document(values.get("document"))
     return assistant_form.document_from_form(values, base)
+
+
+def _knowledge_choices(
+    services: Services, principal: Principal, chosen: list[str], t: Callable[..., str]
+) -> list[dict[str, Any]]:
+    """The picker's entries: every collection the person may use, then names in the document that are
+    none of them (shown ticked, to be taken off; saving refuses them)."""
+    with services.db.session(principal.tenant_id, read_only=True) as session:
+        offered = references.choices(session, principal, services.catalogue)
+    entries = []
+    for choice in offered:
+        checked = choice.name in chosen
+        notes = [
+            t("builder.knowledge.facts", name=choice.name, data_class=t(f"data_class.{choice.data_class}")),
+            t(
+                {0: "builder.knowledge.documents.none", 1: "builder.knowledge.documents.one"}.get(
+                    choice.ready_documents, "builder.knowledge.documents"
+                ),
+                count=choice.ready_documents,
+            ),
+        ]
+        if not choice.usable:
+            notes.append(t("builder.knowledge.no_model", data_class=t(f"data_class.{choice.data_class}")))
+        entries.append(
+            {
+                "name": choice.name,
+                "label": choice.title,
+                "hint": " · ".join(notes),
+                "checked": checked,
+                "disabled": not choice.usable and not checked,  # a ticked one stays, to be taken off
+                "warning": not choice.usable or choice.ready_documents == 0,
+            }
+        )
+    known = {c.name for c in offered}
+    for name in dict.fromkeys(n for n in chosen if n not in known):
+        entries.append(
+            {
+                "name": name,
+                "label": name,
+                "hint": t("builder.knowledge.unknown"),
+                "checked": True,
+                "disabled": False,
+                "warning": True,
+            }
+        )
+    return entries
 
 
 def _page(
     request: Request,
     services: Services,
+    principal: Principal,
     document: dict[str, Any],
     *,
     name: str | None,
@@ -148,6 +198,9 @@ def _page(
         else:
             errors.setdefault(field, []).append(explain(problem, t))
     profiles = [p for p in services.catalogue.profiles() if p.can("chat")]
+    body = document.get("spec")
+    chosen = body.get("knowledge") if isinstance(body, dict) else None
+    chosen_names = [str(n) for n in chosen] if isinstance(chosen, list) else []
 
     def options(group: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
         return [(v, t(f"{group}.{v}")) for v in values]
@@ -170,6 +223,7 @@ def _page(
         visibilities=options("assistants.visibility", get_args(Visibility)),
         data_classes=options("data_class", get_args(DataClass)),
         templates=[{"name": n, "title": s.metadata.title} for n, s in templates().items()],
+        knowledge=_knowledge_choices(services, principal, chosen_names, t),
         **extra,
     )
 
@@ -192,7 +246,9 @@ def new_page(
     document = (
         shipped.model_dump(mode="json", by_alias=True) if shipped else json.loads(json.dumps(NEW_DEFAULTS))
     )
-    return _page(request, services, document, name=None, chosen_template=template if shipped else "")
+    return _page(
+        request, services, principal, document, name=None, chosen_template=template if shipped else ""
+    )
 
 
 @router.get("/assistants/{name}/edit")
@@ -204,7 +260,13 @@ def edit_page(
     with services.db.session(principal.tenant_id) as session:
         document = registry.load(session, principal, name).spec.model_dump(mode="json", by_alias=True)
     return _page(
-        request, services, document, name=name, saved=saved, versions=_versions(services, principal, name)
+        request,
+        services,
+        principal,
+        document,
+        name=name,
+        saved=saved,
+        versions=_versions(services, principal, name),
     )
 
 
@@ -238,7 +300,16 @@ async def _submit(
         saved, problems = await run_in_threadpool(_save, services, principal, document, name, t)
     if saved is None:
         versions = _versions(services, principal, name) if name else []
-        return _page(request, services, document, name=name, problems=problems, status=422, versions=versions)
+        return _page(
+            request,
+            services,
+            principal,
+            document,
+            name=name,
+            problems=problems,
+            status=422,
+            versions=versions,
+        )
     return RedirectResponse(f"/assistants/{saved.assistant.name}/edit?saved={saved.version}", status_code=303)
 
 
@@ -273,11 +344,20 @@ def form_to_yaml(
     return {"yaml": assistant_form.to_yaml(document), "problems": [_problem_json(p, t) for p in problems]}
 
 
+def _at_line(problem: Problem, positions: dict[tuple[str | int, ...], Any]) -> Problem:
+    path = tuple(int(p) if p.isdigit() else p for p in problem.path.split("."))
+    mark = positions.get(path)
+    if mark is None:
+        return problem
+    return replace(problem, line=mark.line + 1, column=mark.column + 1)
+
+
 @router.post("/builder/check")
 def check_yaml(
     body: YamlBody,
     request: Request,
     principal: PagePrincipal,
+    services: ServicesDep,
     csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
 ) -> dict[str, Any]:
     """Check the YAML tab's text: every problem with its line, and the form fields it fills."""
@@ -295,9 +375,13 @@ def check_yaml(
         return {"valid": False, "problems": [_problem_json(problem, t)], "form": None}
     problems: list[Problem] = []
     try:
-        AssistantSpec.model_validate(data)
+        spec = AssistantSpec.model_validate(data)
     except ValidationError as exc:
         problems = problems_from(exc, positions)
+    else:  # the same reference check as saving, each problem at its line
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            unresolved = references.problems(session, principal, services.catalogue, spec)
+        problems = [_at_line(p, positions) for p in unresolved]
     return {
         "valid": not problems,
         "problems": [_problem_json(p, t) for p in problems],
@@ -320,10 +404,13 @@ async def preview(
     document, problems = _document_of(body.form)
     spec, more = assistant_form.check(document)
     t = page_translator(request)
-    if spec is None or problems:
+    if spec is not None and not problems:  # the test answers from the same collections saving accepts
+        with services.db.session(principal.tenant_id, read_only=True) as session:
+            more = references.problems(session, principal, services.catalogue, spec)
+    if spec is None or problems or more:
         return JSONResponse(
             {
-                "detail": "The assistant is not complete yet.",
+                "detail": t("builder.preview.incomplete"),
                 "problems": [_problem_json(p, t) for p in problems + more],
             },
             status_code=422,

@@ -1,4 +1,5 @@
-"""Knowledge pages: collections, uploads with progress per document, test retrieval, the cited passage."""
+"""Knowledge pages: collections, uploads with progress per document, document titles, test retrieval, the
+cited passage."""
 
 from __future__ import annotations
 
@@ -105,9 +106,11 @@ def collection_page(
     services: ServicesDep,
     q: str = "",
     mode: str = "hybrid",
+    renamed: str = "",
 ) -> HTMLResponse:
     """A collection's documents with their progress, the upload form and the test retrieval panel."""
     context = _collection_context(services, principal, name)
+    renamed_title = next((d["title"] for d in context["documents"] if d["id"] == renamed), None)
     hits: list[Any] = []
     if q.strip():
         chosen = mode if mode in MODES else DEFAULT_MODE
@@ -122,6 +125,7 @@ def collection_page(
         mode=mode,
         modes=MODES,
         can_change=can_change,
+        renamed_title=renamed_title,
     )
 
 
@@ -159,6 +163,42 @@ def delete_document(
         document = collections.document(session, collections.find(session, principal, name), document_id)
         collections.delete_document(session, principal, services.knowledge.files, document)
     return RedirectResponse(f"/knowledge/{quote(name)}", status_code=303)
+
+
+@router.post("/{name}/documents/{document_id}/title", response_model=None)
+def rename_document(
+    name: str,
+    document_id: str,
+    request: Request,
+    principal: PagePrincipal,
+    services: ServicesDep,
+    form: CheckedForm,
+) -> Response:
+    """Give a document the title its citations show; an empty or too long title is shown at the field."""
+    title = str(form.get("title") or "")
+    try:
+        with services.db.session(principal.tenant_id) as session:
+            document = collections.document(session, collections.find(session, principal, name), document_id)
+            collections.rename_document(session, principal, document, title)
+    except collections.TitleError as exc:
+        t = page_translator(request)
+        context = _collection_context(services, principal, name)
+        rename = {"id": document_id, "value": title, "error": t(f"knowledge.rename.{exc.code}")}
+        return render(
+            request,
+            "knowledge_collection.html",
+            422,
+            **context,
+            hits=[],
+            q="",
+            mode="hybrid",
+            modes=MODES,
+            can_change=principal.has_role(Role.builder),
+            rename=rename,
+        )
+    return RedirectResponse(
+        f"/knowledge/{quote(name)}?renamed={quote(document_id)}#documents", status_code=303
+    )
 
 
 @router.get("/passages/{passage_id}")

@@ -17,8 +17,39 @@
 
   function fields() {
     const values = {};
-    new FormData(form).forEach(function (value, key) { if (key !== "csrf") values[key] = value; });
+    new FormData(form).forEach(function (value, key) {
+      if (key === "csrf") return;
+      // several ticked collections travel as one value, a name per line (as the server reads the form)
+      values[key] = key in values ? values[key] + "\n" + value : value;
+    });
     return values;
+  }
+
+  // ---- knowledge picker: tick the collections the YAML names; a name without a box gets one, so that
+  // saving reports it instead of dropping it
+  const picker = document.querySelector("[data-field=knowledge]");
+  function tickKnowledge(text) {
+    if (!picker) return;
+    const names = text.split("\n").filter(Boolean);
+    picker.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      box.checked = names.includes(box.value);
+    });
+    names.forEach(function (name) {
+      if (picker.querySelector('input[type=checkbox][value="' + CSS.escape(name) + '"]')) return;
+      const id = "k-" + name.replace(/[^a-zA-Z0-9_-]/g, "_");
+      const item = document.createElement("div");
+      item.className = "kern-form-check knowledge-choice";
+      const box = document.createElement("input");
+      Object.assign(box, {className: "kern-form-check__checkbox", type: "checkbox", id: id, name: "knowledge", value: name, checked: true});
+      box.setAttribute("aria-describedby", id + "-hint");
+      const label = document.createElement("label");
+      Object.assign(label, {className: "kern-label", htmlFor: id, textContent: name});
+      const hint = document.createElement("div");
+      Object.assign(hint, {className: "kern-hint knowledge-choice__hint knowledge-choice__hint--warning", id: id + "-hint", textContent: picker.dataset.unknown});
+      item.append(box, label, hint);
+      picker.querySelector(".knowledge-none")?.remove();
+      picker.append(item);
+    });
   }
 
   async function post(url, body) {
@@ -115,6 +146,7 @@
     showProblems(result.problems);
     if (!result.form) return false;
     Object.entries(result.form).forEach(function ([name, value]) {
+      if (name === "knowledge") { tickKnowledge(value); return; }
       const field = form.elements.namedItem(name);
       if (field && !field.readOnly) field.value = value;
     });
