@@ -9,14 +9,17 @@ rewrite breaks the rules, mixes "Sie" and "du", or copies the original.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rathaus.assistants import policy, registry
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message
 from rathaus.routing.route import Route
 from rathaus.routing.router import Need, need_of
-from rathaus.services import Services
 from rathaus.text import leichte_sprache
+
+if TYPE_CHECKING:
+    from rathaus.services import Services
 
 MAX_TOKENS = 700
 ENDPOINT = "web.simplify"
