@@ -71,7 +71,7 @@ def test_a_case_from_template_to_approved_mail(
     page.get_by_role("button", name="Prüfen und speichern").click()
     expect(page.get_by_role("status").first).to_contain_text("Gespeichert als Version 1.")
     steps = page.get_by_role("list", name="Schritte")
-    expect(steps.get_by_role("listitem")).to_have_count(6)
+    expect(steps.get_by_role("listitem")).to_have_count(7)
     assert serious_violations(page) == []
 
     # The start form is made from the input schema; a test run is chosen, not preset, and says what it skips.
@@ -83,9 +83,9 @@ def test_a_case_from_template_to_approved_mail(
     test_run.check()
     page.get_by_role("button", name="Starten").click()
     expect(page.get_by_role("status")).to_contain_text("erledigt", timeout=30_000)
-    expect(page.get_by_text("Versuche: 1")).to_have_count(6)
-    expect(page.get_by_text('"would_send"').first).to_be_visible()
-    expect(page.locator("code").filter(has_text="Vorgang beantwortet: Bürgerbüro").first).to_be_attached()
+    expect(page.get_by_text("Versuche: 1")).to_have_count(7)
+    expect(page.get_by_text("würde senden", exact=True).first).to_be_visible()  # named, not a JSON key
+    expect(page.locator("dd").filter(has_text="Vorgang beantwortet: Bürgerbüro").first).to_be_attached()
     assert serious_violations(page) == []
     assert mailbox.messages == []  # a test run sends nothing
 

@@ -16,11 +16,13 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.services import Services
 from rathaus.web.i18n import MESSAGES
+from rathaus.workflows import registry as workflow_registry
 from rathaus.workflows.steps import step_types
+from rathaus.workflows.templates import templates as workflow_templates
 from tests.chatbots.conftest import publish_bot
 from tests.conftest import TenantFixture
-from tests.web.session import form_token, login
-from tests.web.test_workflow_pages import Draft, _run_id, _wait
+from tests.web.session import login
+from tests.web.test_workflow_pages import Draft
 
 # Words of English UI text that German text does not use (German words such as "an", "was", "will", "die"
 # or "also" are left out on purpose).
@@ -90,27 +92,26 @@ def test_the_check_finds_english_and_passes_german() -> None:
     assert english('<details class="error-details"><p>the host is not allowed</p></details>') == []
 
 
-def _pages(client: TestClient, services: Services, tenant: TenantFixture) -> dict[str, str]:
-    """Every page of a tenant with an assistant with knowledge, a chatbot, the shipped workflow templates,
-    a failed run and a run waiting for approval, as the admin sees them."""
+def prepare(services: Services, tenant: TenantFixture) -> list[str]:
+    """A tenant with an assistant with knowledge, a chatbot, the shipped workflow templates and a failed
+    run; the pages to start from."""
     builder = Principal(tenant_id=tenant.id, role=Role.builder)
     publish_bot(services, tenant)
     with services.db.session(tenant.id) as session:
         registry.save(session, builder, templates()["leichte-sprache"], services.catalogue)
-    services.workflows.executor.start()
+        for spec in workflow_templates().values():
+            workflow_registry.save(session, builder, spec, services.catalogue)
+    failed = services.workflows.start(builder, "maengelmeldung", {"description": "Laterne dunkel"}, test=True)
+    assert services.workflows.run_here(failed.id, 60) == "failed"
+    return ["/assistants", "/invitations", f"/runs/{failed.id}", "/workflows/new", "/nirgends"]
+
+
+def _pages(client: TestClient, services: Services, tenant: TenantFixture) -> dict[str, str]:
+    """Every page of the prepared tenant as the admin sees them, the editor with a step of each type, and
+    the login page."""
+    start = prepare(services, tenant)
     login(client, tenant.admin_email)
-    token = form_token(client, "/workflows")
-    for name in ("maengelmeldung", "buergeranfrage"):
-        client.post(f"/workflows/templates/{name}", data={"csrf": token})
-    failed = client.post(
-        "/workflows/maengelmeldung/runs",
-        data={"csrf": token, "in.description": "Laterne dunkel", "test": "1"},
-    )
-    failed_run = _run_id(str(failed.url))
-    _wait(client, failed_run, "failed")
-    pages = _crawl(
-        client, ["/assistants", "/invitations", f"/runs/{failed_run}", "/workflows/new", "/nirgends"]
-    )
+    pages = _crawl(client, start)
     draft = Draft(client)
     for step_type in step_types():
         pages[f"editor: {step_type}"] = draft.op("add", new_type=step_type)

@@ -82,8 +82,8 @@ def test_a_builder_takes_a_template_and_test_runs_it(
     )
     assert started.status_code == 200
     page = _wait(client, _run_id(str(started.url)), "succeeded")
-    assert "Probelauf" in page and "would_send" in page and "eva@example.org" in page
-    assert page.count("Versuche: 1") == 5  # five steps, each with its time and energy
+    assert "Probelauf" in page and "würde senden" in page and "eva@example.org" in page
+    assert page.count("Versuche: 1") == 6  # six steps, each with its time and energy
 
 
 def test_staff_start_a_run_and_approve_it_with_an_edit_in_the_inbox(
