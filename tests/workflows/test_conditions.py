@@ -11,7 +11,10 @@ from rathaus.workflows.expressions import evaluate
 
 VARIABLES = {
     "input": {"betrag": 1200, "text": 'Die Laterne ist "KAPUTT".'},
-    "steps": {"abteilung": {"output": {"label": " Bauamt "}}, "anliegen": {"output": {"frist": None}}},
+    "steps": {
+        "abteilung": {"output": {"label": " Bauamt ", "unsure": True}},
+        "anliegen": {"output": {"frist": None, "eilig": "Ja"}},
+    },
 }
 
 
@@ -25,6 +28,10 @@ VARIABLES = {
         ("steps.anliegen.output.frist", "not_empty", "", False),
         ("input.betrag", "greater", "1000,5", True),
         ("input.betrag", "less", "1000", False),
+        ("steps.abteilung.output.unsure", "yes", "", True),
+        ("steps.abteilung.output.unsure", "no", "", False),
+        ("steps.anliegen.output.eilig", "yes", "", True),  # a text saying yes
+        ("steps.anliegen.output.frist", "no", "", True),  # nothing is no
     ],
 )
 def test_a_comparison_decides_as_staff_expect_and_reads_back(
@@ -38,7 +45,17 @@ def test_a_comparison_decides_as_staff_expect_and_reads_back(
 
 
 def test_every_comparison_is_offered_and_sizes_need_numbers() -> None:
-    assert set(OPERATORS) == {"is", "is_not", "contains", "empty", "not_empty", "greater", "less"}
+    assert set(OPERATORS) == {
+        "is",
+        "is_not",
+        "contains",
+        "empty",
+        "not_empty",
+        "greater",
+        "less",
+        "yes",
+        "no",
+    }
     with pytest.raises(NotANumber):
         Comparison("input.betrag", "greater", "viel").expression()
 

@@ -1,6 +1,7 @@
 """A condition as staff set it up: a value, a comparison and what it is compared with.
 
-"Zuständiges Amt ist Bauamt", "Betrag ist größer als 1000", "Frist ist leer": the editor offers these as
+"Zuständiges Amt ist Bauamt", "Betrag ist größer als 1000", "Frist ist leer", "unsicher ist ja": the editor
+offers these as
 three fields and writes the expression the condition step evaluates. An expression it wrote is read back
 into the three fields; any other expression (written by hand in the document) stays as written.
 Comparisons of text ignore case and surrounding spaces, so "bauamt" matches "Bauamt".
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 
 from rathaus.text.numbers import german_number
 
-OPERATORS = ("is", "is_not", "contains", "empty", "not_empty", "greater", "less")
+OPERATORS = ("is", "is_not", "contains", "empty", "not_empty", "greater", "less", "yes", "no")
+YES = '["true", "ja", "yes", "1"]'  # what counts as yes: a truth value, or a text or number saying so
 # {L} the value, {T} a text, {N} a number
 TEMPLATES = {
     "is": "({L} | string | trim | lower) == ({T} | lower)",
@@ -24,6 +26,8 @@ TEMPLATES = {
     "not_empty": '{L} is not none and ({L} | string | trim) != ""',
     "greater": "({L} | float(none)) is not none and ({L} | float(none)) > {N}",
     "less": "({L} | float(none)) is not none and ({L} | float(none)) < {N}",
+    "yes": f"({{L}} | string | trim | lower) in {YES}",
+    "no": f"({{L}} | string | trim | lower) not in {YES}",
 }
 VALUE = r"input(?:\.[A-Za-z_]\w*)+|steps\.[a-z][a-z0-9_]*\.output(?:\.[A-Za-z_]\w*)*"
 TEXT = r'"(?:[^"\\]|\\.)*"'
