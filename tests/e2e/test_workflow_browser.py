@@ -1,6 +1,7 @@
 """Workflows in a real browser: a builder takes over the Bürgeranfrage template and test-runs it; a staff
-member starts a case, approves the drafted reply with an edit in the inbox, and the e-mail with the edited
-text arrives at a local SMTP server. Every page is checked with axe-core."""
+member is told before starting that no mail server is set up (and a start is refused), then, with one,
+starts a case, approves the drafted reply with an edit in the inbox, and the e-mail with the edited text
+arrives at a local SMTP server. Every page is checked with axe-core."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def site(settings: Settings, services: Services, mailbox: Mailbox) -> Iterator[s
 
 
 def test_a_case_from_template_to_approved_mail(
-    site: str, browser: Browser, page: Page, jena: TenantFixture, mailbox: Mailbox
+    site: str, browser: Browser, page: Page, jena: TenantFixture, mailbox: Mailbox, services: Services
 ) -> None:
     log_in(page, site, jena.builder_email)
     page.get_by_role("link", name="Abläufe").click()
@@ -91,6 +92,17 @@ def test_a_case_from_template_to_approved_mail(
 
     staff = browser.new_context(locale="de-DE").new_page()
     log_in(staff, site, jena.staff_email)
+    # Without a mail server the page says so at the step before anyone starts, and a start is refused.
+    smtp_host, services.settings.smtp_host = services.settings.smtp_host, None
+    staff.goto(f"{site}/workflows/buergeranfrage")
+    expect(staff.get_by_text("Dieser Ablauf kann so noch nicht laufen")).to_be_visible()
+    expect(staff.get_by_text("Es ist kein E-Mail-Server eingerichtet").first).to_be_visible()
+    staff.get_by_label("Nachricht").fill(CITIZEN["nachricht"])
+    staff.get_by_label("E-Mail-Adresse").fill(CITIZEN["email"])
+    staff.get_by_role("button", name="Starten").click()
+    expect(staff.get_by_text("Der Lauf wurde nicht gestartet").first).to_be_visible()
+    assert serious_violations(staff) == []
+    services.settings.smtp_host = smtp_host
     staff.goto(f"{site}/workflows/buergeranfrage")
     staff.get_by_label("Nachricht").fill(CITIZEN["nachricht"])
     staff.get_by_label("E-Mail-Adresse").fill(CITIZEN["email"])
