@@ -73,9 +73,26 @@ def german(text: str) -> bool:
     return de >= 1 and de >= 3 * en
 
 
-def usable_draft(text: str, department: str) -> list[str]:
+def _stems(text: str) -> set[str]:
+    """The first five letters of each word of five letters or more (a rough stem)."""
+    return {w.lower()[:5] for w in re.findall(r"[A-Za-zÄÖÜäöüß]{5,}", text)}
+
+
+LETTER = _stems("Guten Tag Vielen Dank für Ihre Nachricht Anfrage Anliegen zuständig weitergegeben meldet "
+                "kümmert Stadtverwaltung freundlichen Grüßen bearbeitet Bürgerin Bürger")  # fmt: skip
+
+
+def invented(text: str, known: str) -> list[str]:
+    """Nouns of a draft that nothing it was given mentions (a likely invented fact)."""
+    nouns = re.findall(r"(?<=[a-zäöüß,] )[A-ZÄÖÜ][a-zäöüß]{5,}", text)
+    return [n for n in nouns if n.lower()[:5] not in LETTER and n.lower()[:5] not in known.lower()]
+
+
+def usable_draft(text: str, department: str, message: str = "") -> list[str]:
     """Why a draft reply is not usable as it stands (empty when it is)."""
     problems = []
+    if message and len(invented(text, f"{message} {department}")) >= 2:
+        problems.append("names things the message does not")
     if not german(text):
         problems.append("not German")
     if "du" in leichte_sprache.address_forms(text):
@@ -118,16 +135,17 @@ def score(template: str, task: dict[str, Any], out: dict[str, Any]) -> tuple[dic
     if template == "buergeranfrage":
         label = (out.get("abteilung") or {}).get("label")
         found = out.get("anliegen") or {}
-        draft = (out.get("entwurf") or {}).get("text") or ""
+        draft = (out.get("brief") or out.get("entwurf") or {}).get("text") or ""  # the letter as approved
         said, expected = (found.get("name") or "").strip().lower(), (task["name"] or "").lower()
         name_ok = bool(said) and (said in expected or expected in said) if expected else not said
         period = found.get("frist") or ""
         period_ok = (task["frist"] or "").lower() in period.lower() if task["frist"] else not period
-        draft_problems = usable_draft(draft, task["department"])
+        draft_problems = usable_draft(draft, task["department"], task["input"]["nachricht"])
         problems += [f"draft: {p}" for p in draft_problems]
         checks = {
             "department": label == task["department"],
-            "extraction German": german(found.get("anliegen") or ""),
+            "extraction German": german(found.get("anliegen") or "")
+            and bool(_stems(found.get("anliegen") or "") & _stems(task["input"]["nachricht"])),
             "name": name_ok,
             "period": period_ok,
             "draft usable": not draft_problems,
