@@ -21,7 +21,8 @@ def test_the_templates_categories_and_details_come_back_the_same_from_their_rows
     assert rows is not None and rows[0] == {
         "value": "Bürgerbüro",
         "description": "Personalausweis, Reisepass, Meldebescheinigung, Ummeldung, Führungszeugnis",
-        "examples": "",
+        "examples": "Mein Reisepass ist abgelaufen. Wie beantrage ich einen neuen?\n"
+        "Ich bin neu zugezogen und muss meinen Wohnsitz anmelden.",
     }
     assert LABELS.from_rows([*rows, {"value": "", "description": "", "examples": ""}]) == labels
 
