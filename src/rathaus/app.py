@@ -23,6 +23,7 @@ from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
 from rathaus.web import (
+    account,
     admin,
     budgets,
     builder,
@@ -97,6 +98,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(builder.router)
     app.include_router(admin.router)
     app.include_router(invitations.router)
+    app.include_router(account.router)
     app.include_router(usage.router)
     app.include_router(budgets.router)
     app.include_router(knowledge.router)
@@ -107,5 +109,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @app.exception_handler(pages.LoginRequired)
     async def _login_required(request: Request, exc: pages.LoginRequired) -> RedirectResponse:
         return pages.login_redirect(request)
+
+    @app.exception_handler(pages.PasswordChangeRequired)
+    async def _password_change(request: Request, exc: pages.PasswordChangeRequired) -> RedirectResponse:
+        return RedirectResponse(pages.PASSWORD_PAGE, status_code=303)
 
     return app

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to /metrics; unset: only this machine may scrape.",
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
+    invitation_days: int = Field(
+        default=7, ge=1, le=90, description="Days an invitation and its link stay valid (1-90)."
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For "
@@ -103,7 +106,8 @@ class Settings(BaseSettings):
         description="Hosts (or host:port) workflow HTTP and webhook steps may call; comma-separated.",
     )
     timezone: str = Field(
-        default="Europe/Berlin", description="Time zone in which workflow schedules (cron) are read."
+        default="Europe/Berlin",
+        description="Time zone of the installation: for times on pages and workflow schedules (cron).",
     )
     executor: Literal["inprocess", "celery"] = Field(
         default="inprocess",

@@ -1,8 +1,8 @@
 """Tenant administration pages: people and their roles, API keys, how long conversations are kept and how
 many messages the chatbots answer a day.
 
-People are added by invitation (`identity.invitations`): the page answers the same for every address and
-shows only this tenant's members and open invitations.
+People are added by invitation (`identity.invitations`): the page answers the same for every address,
+shows the invitation link once to pass on, and lists only this tenant's members and open invitations.
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ def _role_options(request: Request) -> list[tuple[str, str]]:
     return [(role, t(f"role.{role}")) for role in ROLES]
 
 
+def _link_shown(
+    request: Request, services: Services, principal: Principal, email: str, token: str
+) -> HTMLResponse:
+    """The users page with a new invitation link, shown this once (the page is not cached)."""
+    link = f"{str(request.base_url).rstrip('/')}/join/{token}"
+    days = services.settings.invitation_days
+    response = _users_page(request, services, principal, new_link=link, new_link_email=email, link_days=days)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _users_page(
     request: Request, services: Services, principal: Principal, status: int = 200, **extra: Any
 ) -> HTMLResponse:
@@ -85,19 +96,32 @@ def users_page(
 def add_user(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
-    """Invite a person; the answer is the same whether or not the address already has an account."""
+    """Invite a person and show the link to pass on; the answer is the same whether or not the address
+    already has an account."""
     require_admin(principal)
     t = page_translator(request)
-    email, name, password = _field(form, "email"), _field(form, "name", 200), _field(form, "password", 1000)
+    email, name = _field(form, "email"), _field(form, "name", 200)
     role = _role(form)
+    days = services.settings.invitation_days
     try:
         with services.db.session(principal.tenant_id) as session:
-            invitations.invite(session, email, role, password, name, invited_by=principal.user_id)
+            token = invitations.invite(session, email, role, name, principal.user_id, days)
     except invitations.InvitationRefused as exc:
-        values = {"email": email, "name": name}
+        values = {"email": email, "name": name, "role": role.value}
         error = t(f"admin.users.refused.{exc.reason}")
         return _users_page(request, services, principal, 422, error=error, values=values)
-    return RedirectResponse("/admin/users?done=invited", status_code=303)
+    return _link_shown(request, services, principal, email.strip().lower(), token)
+
+
+@router.post("/invitations/{invitation_id}/renew")
+def renew_invitation(
+    invitation_id: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> HTMLResponse:
+    """A new link for an open (or expired) invitation; the old link stops working."""
+    require_admin(principal)
+    with services.db.session(principal.tenant_id) as session:
+        email, token = invitations.renew(session, invitation_id, services.settings.invitation_days)
+    return _link_shown(request, services, principal, email, token)
 
 
 @router.post("/invitations/{invitation_id}/withdraw")

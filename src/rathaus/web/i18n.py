@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rathaus.web.admin_texts import ADMIN_TEXTS
 from rathaus.web.step_texts import STEP_TEXTS
 
 LANGUAGES = ("de", "en")
@@ -1507,7 +1508,9 @@ _OWN: dict[str, dict[str, str]] = {
 }
 
 
-MESSAGES: dict[str, dict[str, str]] = {lang: {**_OWN[lang], **STEP_TEXTS[lang]} for lang in LANGUAGES}
+MESSAGES: dict[str, dict[str, str]] = {
+    lang: {**_OWN[lang], **STEP_TEXTS[lang], **ADMIN_TEXTS[lang]} for lang in LANGUAGES
+}
 
 
 def language(cookie: str | None) -> str:
