@@ -27,6 +27,7 @@ from rathaus.web import (
     admin,
     budgets,
     builder,
+    catalogue,
     chat,
     chatbots,
     invitations,
@@ -100,6 +101,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(invitations.router)
     app.include_router(account.router)
     app.include_router(usage.router)
+    app.include_router(catalogue.router)
     app.include_router(budgets.router)
     app.include_router(knowledge.router)
     app.include_router(workflows.router)

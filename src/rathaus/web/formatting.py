@@ -36,6 +36,13 @@ def day_text(value: date, lang: str) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+def short_day(value: date, lang: str) -> str:
+    """A day on a chart's axis: `07.12.` in German, `7 Dec` in English."""
+    if lang == "en":
+        return f"{value.day} {_MONTHS_EN[value.month - 1]}"
+    return value.strftime("%d.%m.")
+
+
 def time_text(value: datetime, lang: str, zone: str, seconds: bool = False) -> str:
     """Day and time of a stored time in the installation's time zone."""
     moment = local(value, zone)

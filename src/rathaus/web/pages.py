@@ -39,7 +39,10 @@ router = APIRouter(include_in_schema=False)
 def templates() -> Jinja2Templates:
     """The page templates (autoescaped); a city can override them by name later."""
     pages = Jinja2Templates(directory=str(files("rathaus.web").joinpath("templates")))
-    pages.env.globals.update(wh=units.energy, grams=units.grams, euros=units.euros, number=units.number)
+    pages.env.globals.update(
+        wh=units.energy, grams=units.grams, euros=units.euros, number=units.number, whole=units.whole
+    )
+    pages.env.globals.update(counted=formatting.count_text)
     formatting.install(pages.env)
     return pages
 

@@ -15,6 +15,11 @@ def number(value: float, t: Callable[..., str], digits: int = 3) -> str:
     return _number(value, t, digits)
 
 
+def whole(count: int) -> str:
+    """A count with thin spaces between thousands (1 234 567), readable in German and English alike."""
+    return f"{count:,}".replace(",", "\u202f")
+
+
 def energy(wh: float, t: Callable[..., str]) -> str:
     """Watt-hours (kWh from 1,000 Wh on)."""
     return f"{_number(wh / 1000, t)} kWh" if wh >= 1000 else f"{_number(wh, t)} Wh"
