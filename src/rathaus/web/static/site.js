@@ -1,4 +1,5 @@
-// Every page: the menu button on small screens, and copy buttons (data-copy="ID of the field").
+// Every page: the menu button on small screens, copy buttons (data-copy="ID of the field"), and
+// charts that open at their latest days when they scroll sideways.
 // Without JavaScript the menu stays open and the fields can be copied by hand.
 (function () {
   "use strict";
@@ -6,7 +7,8 @@
   function setUpMenu() {
     var button = document.querySelector(".nav-toggle");
     var menu = document.getElementById("site-menu");
-    if (!button || !menu) { return; }
+    // a page without the main navigation (login, invitation link) has only the language link: no menu
+    if (!button || !menu || menu.querySelectorAll(".nav-group").length < 2) { return; }
     document.documentElement.classList.add("has-menu-button");
     button.hidden = false;
     button.addEventListener("click", function () {
@@ -39,7 +41,14 @@
     });
   }
 
-  function start() { setUpMenu(); setUpCopy(); }
+  // charts wider than a phone scroll inside their region; show the latest days first
+  function showLatestDays() {
+    document.querySelectorAll(".chart-scroll").forEach(function (region) {
+      region.scrollLeft = region.scrollWidth;
+    });
+  }
+
+  function start() { setUpMenu(); setUpCopy(); showLatestDays(); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
