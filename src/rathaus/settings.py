@@ -123,7 +123,9 @@ class Settings(BaseSettings):
         description="IMAP mailboxes for workflows with an inbox trigger, as JSON: "
         '{"TENANT/NAME": "imaps://USER:PASSWORD@HOST/FOLDER"}; percent-encode @ : / in user and password.',
     )
-    smtp_host: str | None = Field(default=None, description="SMTP server for workflow e-mails.")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for workflow e-mails and invitation links."
+    )
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")
     smtp_user: str | None = Field(default=None, description="SMTP login, if the server needs one.")

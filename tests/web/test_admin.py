@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from email.header import decode_header, make_header
 
 from fastapi.testclient import TestClient
 
@@ -10,6 +11,7 @@ from rathaus.identity.directory import user_by_email
 from rathaus.identity.passwords import verify_password
 from rathaus.services import Services
 from tests.conftest import PASSWORD, TenantFixture
+from tests.mail import Mailbox
 from tests.web.session import form_token, login
 
 
@@ -162,3 +164,20 @@ def test_admin_chooses_the_reference_model(client: TestClient, jena: TenantFixtu
     )
     assert saved.status_code == 303
     assert '<option value="scripted-plain" selected>' in client.get("/admin/settings").text
+
+
+def test_with_a_mail_server_the_link_also_goes_out_by_email(
+    client: TestClient, jena: TenantFixture, mailbox: Mailbox
+) -> None:
+    login(client, jena.admin_email)
+    token = form_token(client, "/admin/users")
+    data = {"csrf": token, "email": "post@jena.example", "name": "Paula Post", "role": "staff"}
+    page = client.post("/admin/users", data=data)
+    assert page.status_code == 200 and "Der Link wurde per E-Mail an post@jena.example geschickt" in page.text
+    link = re.search(r'value="(http://testserver/join/[^"]+)"', page.text)
+    assert link
+    [message] = mailbox.messages
+    subject = str(make_header(decode_header(message["Subject"])))
+    assert message["To"] == "post@jena.example" and subject == "Einladung zu Rathaus – Jena"
+    [body] = mailbox.bodies()
+    assert link.group(1) in body and "Ihre Rolle: Sachbearbeitung" in body and "gilt 7 Tage" in body

@@ -143,16 +143,16 @@ def invite(
     return token
 
 
-def renew(session: Session, invitation_id: str, valid_days: int = 7) -> tuple[str, str]:
+def renew(session: Session, invitation_id: str, valid_days: int = 7) -> tuple[str, Role, str]:
     """A new link for an open invitation of the session's tenant (tenant session); the old link ends.
 
-    Returns the invited address and the new token.
+    Returns the invited address, the role and the new token.
     """
     invitation = get_or_404(session, Invitation, invitation_id)
     token = _new_link(invitation, valid_days)
     email = session.get_one(User, invitation.user_id).email
     session.flush()
-    return email, token
+    return email, invitation.role, token
 
 
 def sent(session: Session) -> list[SentInvitation]:
