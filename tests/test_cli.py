@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from rathaus.cli import app
+from rathaus.identity.models import User
 from rathaus.settings import Settings
 from rathaus.store.db import Database
 
@@ -128,6 +130,11 @@ def test_key_list_and_revoke_and_user_update(env: Path) -> None:
 
     args = ["user", "add", "c@gera.example", "--tenant", "gera", "--password", "erstes-passwort"]
     assert runner.invoke(app, args).exit_code == 0
+    final = ["user", "add", "d@gera.example", "--tenant", "gera", "--password", "eigenes-passwort", "--final"]
+    assert runner.invoke(app, final).exit_code == 0
+    with Database(Settings(data_dir=env).effective_database_url).system_session() as session:
+        chosen = {u.email: u.must_change_password for u in session.scalars(select(User))}
+    assert chosen == {"c@gera.example": True, "d@gera.example": False}  # a typed password is temporary
     again = runner.invoke(app, ["user", "add", "c@gera.example", "--tenant", "gera", "--role", "admin"])
     assert again.exit_code == 0 and "admin" in again.output  # no password prompt for an existing user
     weak = runner.invoke(app, ["demo", "--password", "kurz", "--no-knowledge"])

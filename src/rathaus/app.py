@@ -23,9 +23,11 @@ from rathaus.housekeeping import run_regularly
 from rathaus.services import Services
 from rathaus.settings import Settings
 from rathaus.web import (
+    account,
     admin,
     budgets,
     builder,
+    catalogue,
     chat,
     chatbots,
     invitations,
@@ -97,7 +99,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(builder.router)
     app.include_router(admin.router)
     app.include_router(invitations.router)
+    app.include_router(account.router)
     app.include_router(usage.router)
+    app.include_router(catalogue.router)
     app.include_router(budgets.router)
     app.include_router(knowledge.router)
     app.include_router(workflows.router)
@@ -107,5 +111,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @app.exception_handler(pages.LoginRequired)
     async def _login_required(request: Request, exc: pages.LoginRequired) -> RedirectResponse:
         return pages.login_redirect(request)
+
+    @app.exception_handler(pages.PasswordChangeRequired)
+    async def _password_change(request: Request, exc: pages.PasswordChangeRequired) -> RedirectResponse:
+        return RedirectResponse(pages.PASSWORD_PAGE, status_code=303)
 
     return app

@@ -233,11 +233,19 @@ def user_add(
         typer.Option(help="Password (asked for a new user when omitted; sets a new one otherwise)."),
     ] = None,
     platform_admin: Annotated[bool, typer.Option(help="Administers the whole platform.")] = False,
+    temporary: Annotated[
+        bool,
+        typer.Option(
+            "--temporary/--final",
+            help="Whether the person must choose a new password at the next login (when one is set here).",
+        ),
+    ] = True,
 ) -> None:
     """Add a user to a tenant with a role (creates the user if needed).
 
     An operator's action: the membership takes effect at once, without the invitation a tenant
-    administrator's page sends, and settles an open invitation of that tenant.
+    administrator's page sends, and settles an open invitation of that tenant. A password set here is
+    temporary unless `--final` is given: the person chooses their own at the next login.
     """
     from rathaus.identity.directory import add_user, user_by_email
     from rathaus.identity.models import Tenant
@@ -251,7 +259,16 @@ def user_add(
     try:
         with db.system_session() as session:
             found = session.get_one(Tenant, tenant_id)
-            user = add_user(session, found, email, _role(role), password, name, platform_admin)
+            user = add_user(
+                session,
+                found,
+                email,
+                _role(role),
+                password,
+                name,
+                platform_admin,
+                temporary_password=temporary,
+            )
             typer.echo(f"{user.email} is {role} in {tenant}")
     except ValueError as exc:
         fail(str(exc))

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to /metrics; unset: only this machine may scrape.",
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session.")
+    invitation_days: int = Field(
+        default=7, ge=1, le=90, description="Days an invitation and its link stay valid (1-90)."
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For "
@@ -103,7 +106,8 @@ class Settings(BaseSettings):
         description="Hosts (or host:port) workflow HTTP and webhook steps may call; comma-separated.",
     )
     timezone: str = Field(
-        default="Europe/Berlin", description="Time zone in which workflow schedules (cron) are read."
+        default="Europe/Berlin",
+        description="Time zone of the installation: for times on pages and workflow schedules (cron).",
     )
     executor: Literal["inprocess", "celery"] = Field(
         default="inprocess",
@@ -119,7 +123,9 @@ class Settings(BaseSettings):
         description="IMAP mailboxes for workflows with an inbox trigger, as JSON: "
         '{"TENANT/NAME": "imaps://USER:PASSWORD@HOST/FOLDER"}; percent-encode @ : / in user and password.',
     )
-    smtp_host: str | None = Field(default=None, description="SMTP server for workflow e-mails.")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for workflow e-mails and invitation links."
+    )
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")
     smtp_user: str | None = Field(default=None, description="SMTP login, if the server needs one.")

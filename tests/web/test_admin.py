@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from email.header import decode_header, make_header
 
 from fastapi.testclient import TestClient
 
@@ -10,7 +11,8 @@ from rathaus.identity.directory import user_by_email
 from rathaus.identity.passwords import verify_password
 from rathaus.services import Services
 from tests.conftest import PASSWORD, TenantFixture
-from tests.web.session import accept_at_login, form_token, login
+from tests.mail import Mailbox
+from tests.web.session import form_token, login
 
 
 def _member_id(client: TestClient, email: str) -> str:
@@ -40,27 +42,31 @@ def test_admin_adds_people_and_changes_roles(
 ) -> None:
     login(client, jena.admin_email)
     token = form_token(client, "/admin/users")
-    new = {"csrf": token, "email": "Neu@Jena.example", "name": "Neu", "role": "builder", "password": "x" * 14}
+    new = {"csrf": token, "email": "Neu@Jena.example", "name": "Neu", "role": "builder"}
     assert client.post("/admin/users", data={**new, "csrf": "falsch"}).status_code == 403
     created = client.post("/admin/users", data=new, follow_redirects=False)
-    assert created.headers["location"] == "/admin/users?done=invited"
+    assert created.status_code == 200 and "Einladung für neu@jena.example erstellt" in created.text
+    assert "Er gilt 7 Tage und nur einmal" in created.text
+    link = re.search(r'value="http://testserver(/join/[^"]+)"', created.text)
+    assert link
     assert "neu@jena.example" in client.get("/admin/users").text
+    assert link.group(1) not in client.get("/admin/users").text  # shown once, never stored
 
     # an account of another tenant is only invited, and its password stays its own
     joined = client.post(
         "/admin/users",
-        data={"csrf": token, "email": halle.staff_email, "role": "staff", "password": "uebernahme-versuch"},
-        follow_redirects=False,
+        data={"csrf": token, "email": halle.staff_email, "role": "staff", "password": "x" * 12},
     )
-    assert joined.headers["location"] == "/admin/users?done=invited"
+    assert joined.status_code == 200
     with services.db.system_session() as session:
         user = user_by_email(session, halle.staff_email)
         assert user is not None and verify_password(user.password_hash, PASSWORD)
-    again = client.post("/admin/users", data={**new, "password": ""})
-    assert again.status_code == 422 and "erstes Passwort" in again.text
+    again = client.post("/admin/users", data={**new, "email": "keine Adresse"})
+    assert again.status_code == 422 and "keine gültige E-Mail-Adresse" in again.text
 
     newcomer = TestClient(client.app)
-    accept_at_login(newcomer, "neu@jena.example", "x" * 14)
+    chosen = newcomer.post(link.group(1), data={"password": "x" * 14, "repeated": "x" * 14})
+    assert chosen.status_code == 200 and "Assistenten" in chosen.text  # logged in, on the start page
     user_id = _member_id(client, "neu@jena.example")
     changed = client.post(
         f"/admin/users/{user_id}/role", data={"csrf": token, "role": "staff"}, follow_redirects=False
@@ -69,6 +75,20 @@ def test_admin_adds_people_and_changes_roles(
     client.cookies.clear()
     login(client, "neu@jena.example", "x" * 14)
     assert client.get("/assistants/new").status_code == 403  # staff now
+
+
+def test_every_role_is_explained_where_it_is_chosen(client: TestClient, jena: TenantFixture) -> None:
+    login(client, jena.admin_email)
+    page = client.get("/admin/users").text
+    for sentence in (
+        "Lädt Personen ein, vergibt Rollen",
+        "Legt Assistenten, Workflows, Chatbots und Wissenssammlungen an",
+        "Arbeitet mit den freigegebenen Assistenten und Workflows",
+    ):
+        assert page.count(sentence) == 2, sentence  # beside the member list and in the invitation form
+    assert 'aria-describedby="role-help"' in page and 'aria-describedby="f-role-builder-help"' in page
+    client.cookies.set("rathaus_lang", "en")
+    assert "Creates and changes assistants, workflows" in client.get("/admin/users").text
 
 
 def test_last_admin_stays_and_removed_people_are_logged_out(
@@ -144,3 +164,20 @@ def test_admin_chooses_the_reference_model(client: TestClient, jena: TenantFixtu
     )
     assert saved.status_code == 303
     assert '<option value="scripted-plain" selected>' in client.get("/admin/settings").text
+
+
+def test_with_a_mail_server_the_link_also_goes_out_by_email(
+    client: TestClient, jena: TenantFixture, mailbox: Mailbox
+) -> None:
+    login(client, jena.admin_email)
+    token = form_token(client, "/admin/users")
+    data = {"csrf": token, "email": "post@jena.example", "name": "Paula Post", "role": "staff"}
+    page = client.post("/admin/users", data=data)
+    assert page.status_code == 200 and "Der Link wurde per E-Mail an post@jena.example geschickt" in page.text
+    link = re.search(r'value="(http://testserver/join/[^"]+)"', page.text)
+    assert link
+    [message] = mailbox.messages
+    subject = str(make_header(decode_header(message["Subject"])))
+    assert message["To"] == "post@jena.example" and subject == "Einladung zu Rathaus – Jena"
+    [body] = mailbox.bodies()
+    assert link.group(1) in body and "Ihre Rolle: Sachbearbeitung" in body and "gilt 7 Tage" in body

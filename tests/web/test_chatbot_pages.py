@@ -296,8 +296,9 @@ def test_withdrawing_a_chatbot_needs_confirmation(
 def test_the_navigation_leads_to_chatbots_and_handoffs(client: TestClient, jena: TenantFixture) -> None:
     login(client, jena.staff_email)
     page = client.get("/handoffs").text
-    assert '<a class="kern-link" href="/chatbots">Chatbots</a>' in page
-    assert '<a class="kern-link" href="/handoffs" aria-current="page">Bürgeranfragen aus dem Chat</a>' in page
+    assert '<a class="kern-link site-nav__link" href="/chatbots">Chatbots</a>' in page
+    current = 'href="/handoffs" aria-current="page">Bürgeranfragen aus dem Chat</a>'
+    assert current in page
     client.cookies.set("rathaus_lang", "en")
     english = client.get("/handoffs").text
     assert '<h1 class="kern-heading-large">Hand-offs</h1>' in english and "No open requests." in english

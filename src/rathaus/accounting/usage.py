@@ -7,7 +7,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,14 +83,17 @@ def _records(session: Session, since: datetime) -> Iterator[RequestRecord]:
     yield from session.scalars(query.execution_options(yield_per=1000))
 
 
-def report(session: Session, days: int, today: date | None = None) -> UsageReport:
-    """The tenant's usage over the last `days` days (today included), in the session's tenant."""
-    today = today or utcnow().date()
+def report(session: Session, days: int, today: date | None = None, zone: tzinfo = UTC) -> UsageReport:
+    """The tenant's usage over the last `days` days (today included), in the session's tenant.
+
+    Days are calendar days in `zone` (the installation's time zone on the pages).
+    """
+    today = today or utcnow().astimezone(zone).date()
     since = today - timedelta(days=days - 1)
     result = UsageReport(since, [since + timedelta(days=n) for n in range(days)])
-    start = datetime(since.year, since.month, since.day, tzinfo=utcnow().tzinfo)
+    start = datetime(since.year, since.month, since.day, tzinfo=zone)
     for record in _records(session, start):
-        day = record.created_at.date()
+        day = record.created_at.astimezone(zone).date()
         result.total.add(record)
         result.per_day[day].add(record)
         result.per_day_tier[day][record.tier if record.tier is not None else -1] += 1

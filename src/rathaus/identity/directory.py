@@ -56,10 +56,12 @@ def add_user(
     password: str | None = None,
     name: str = "",
     platform_admin: bool = False,
+    temporary_password: bool = False,
 ) -> User:
     """Create the user or update the given fields, and give them `role` in `tenant` (system session).
 
     This is an operator's action and needs no consent; an open invitation to the tenant is settled by it.
+    With `temporary_password` the person has to choose a new password at their next login.
     """
     email = email.strip().lower()
     if not EMAIL.match(email):
@@ -75,6 +77,7 @@ def add_user(
         user.is_platform_admin = user.is_platform_admin or platform_admin
     if password is not None:
         user.password_hash = hash_password(password)
+        user.must_change_password = temporary_password
     session.flush()
     existing = session.scalars(
         select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id)

@@ -119,6 +119,13 @@ class SessionCookies:
         cookie = self.open_session(session, user.id, tenant.id, hours)
         return LoginOutcome(cookie, tenant.slug, len(pending_for(session, user.id)))
 
+    def session_hash(self, cookie: str) -> str | None:
+        """The stored hash of the login session behind a cookie value, or None for a forged cookie."""
+        try:
+            return _digest(str(self._serializer.loads(cookie)))
+        except BadSignature:
+            return None
+
     def authenticate(self, session: Session, cookie: str) -> Principal | None:
         """The principal for a cookie value (system session), or None."""
         try:
@@ -137,7 +144,11 @@ class SessionCookies:
         if role is None:
             return None
         return Principal(
-            tenant_id=row.tenant_id, role=role, user_id=user.id, is_platform_admin=user.is_platform_admin
+            tenant_id=row.tenant_id,
+            role=role,
+            user_id=user.id,
+            is_platform_admin=user.is_platform_admin,
+            must_change_password=user.must_change_password,
         )
 
     def logout(self, session: Session, cookie: str) -> None:

@@ -44,6 +44,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # set when someone else chose the password (`rathaus user add`): the next login asks for a new one
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Membership(TenantOwned, Base):
@@ -61,6 +63,8 @@ class Invitation(TenantOwned, Base):
 
     Accepting turns it into a `Membership`; declining or withdrawing deletes it. `created_account`
     marks an account made for this invitation, which is removed again if it ends up in no tenant.
+    The invitation link carries a random token of which only the hash is stored; the invitation and its
+    link end at `expires_at` (invitations made before links existed have neither and do not expire).
     """
 
     __tablename__ = "invitations"
@@ -72,6 +76,8 @@ class Invitation(TenantOwned, Base):
         String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     created_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class ApiKey(TenantOwned, Base):

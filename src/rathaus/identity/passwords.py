@@ -15,10 +15,23 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
+class WeakPassword(ValueError):
+    """A password the rules refuse; `code` names the rule, so each interface can word it in its language.
+
+    Codes: `too_short` (fewer than `MIN_LENGTH` characters), `blank` (only spaces).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def check_strength(password: str) -> None:
-    """Raise ValueError for a password too weak to set."""
+    """Raise WeakPassword for a password too weak to set."""
     if len(password) < MIN_LENGTH:
-        raise ValueError(f"the password must be at least {MIN_LENGTH} characters long")
+        raise WeakPassword("too_short", f"the password must be at least {MIN_LENGTH} characters long")
+    if not password.strip():
+        raise WeakPassword("blank", "the password must not consist of spaces only")
 
 
 def hash_password(password: str) -> str:

@@ -18,6 +18,7 @@ class Principal:
     user_id: str | None = None
     api_key_id: str | None = None
     is_platform_admin: bool = False
+    must_change_password: bool = False  # someone else chose the password; pages ask for a new one first
 
     def has_role(self, needed: Role) -> bool:
         """Roles are ordered: admin can do what builder can, builder what staff can.

@@ -113,6 +113,11 @@ class LlamaCppBackend:
         """Whether the weights are on disk."""
         return self.options.path.is_file()
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the weights are in memory now."""
+        return self._server is not None
+
     def load(self) -> Any:
         """Load the weights (once); raises ModelUnavailable naming the install command."""
         with self._lock:

@@ -84,6 +84,14 @@ class ModelPool:
             return False
         return bool(getattr(live, "available", True))
 
+    def loaded(self, profile: Profile) -> bool:
+        """Whether the profile's model is in memory now (never for remote models); loads nothing."""
+        with self._lock:
+            live = [
+                self._live.get((hook, profile.id)) for hook in ("register_backends", "register_embedders")
+            ]
+        return any(bool(getattr(backend, "loaded", False)) for backend in live if backend is not None)
+
     def context_window(self, profile: Profile) -> int:
         """Tokens one request may use: a local model's slot size, otherwise the profile's context."""
         try:

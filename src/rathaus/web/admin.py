@@ -1,12 +1,13 @@
 """Tenant administration pages: people and their roles, API keys, how long conversations are kept and how
 many messages the chatbots answer a day.
 
-People are added by invitation (`identity.invitations`): the page answers the same for every address and
-shows only this tenant's members and open invitations.
+People are added by invitation (`identity.invitations`): the page answers the same for every address,
+shows the invitation link once to pass on, and lists only this tenant's members and open invitations.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,11 +20,13 @@ from rathaus.identity import directory, invitations
 from rathaus.identity.api_keys import issue_key, revoke_key
 from rathaus.identity.models import ApiKey, Role, Tenant
 from rathaus.identity.principal import Principal
+from rathaus.mail import MailFailed, mail_configured, send_mail
 from rathaus.services import Services
 from rathaus.store.tenancy import get_or_404
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", include_in_schema=False)
 ROLES = [r.value for r in Role]
 MAX_DAYS = 3650
@@ -50,6 +53,32 @@ def _role(form: CheckedForm) -> Role:
 def _role_options(request: Request) -> list[tuple[str, str]]:
     t = page_translator(request)
     return [(role, t(f"role.{role}")) for role in ROLES]
+
+
+def _link_shown(
+    request: Request, services: Services, principal: Principal, email: str, role: Role, token: str
+) -> HTMLResponse:
+    """The users page with a new invitation link, shown this once (the page is not cached); with a mail
+    server set up, the link also goes to the person by e-mail."""
+    link = f"{str(request.base_url).rstrip('/')}/join/{token}"
+    days = services.settings.invitation_days
+    mailed = ""
+    if mail_configured(services.settings):
+        t = page_translator(request)
+        with services.db.session(principal.tenant_id) as session:
+            tenant = session.get_one(Tenant, principal.tenant_id).name
+        body = t("admin.mail.body", tenant=tenant, role=t(f"role.{role.value}"), link=link, days=days)
+        try:
+            send_mail(services.settings, [email], t("admin.mail.subject", tenant=tenant), body)
+            mailed = "sent"
+        except MailFailed as exc:
+            logger.warning("invitation e-mail to %s not sent: %s", email, exc)
+            mailed = "failed"
+    response = _users_page(
+        request, services, principal, new_link=link, new_link_email=email, link_days=days, mailed=mailed
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _users_page(
@@ -85,19 +114,32 @@ def users_page(
 def add_user(
     request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
 ) -> Response:
-    """Invite a person; the answer is the same whether or not the address already has an account."""
+    """Invite a person and show the link to pass on; the answer is the same whether or not the address
+    already has an account."""
     require_admin(principal)
     t = page_translator(request)
-    email, name, password = _field(form, "email"), _field(form, "name", 200), _field(form, "password", 1000)
+    email, name = _field(form, "email"), _field(form, "name", 200)
     role = _role(form)
+    days = services.settings.invitation_days
     try:
         with services.db.session(principal.tenant_id) as session:
-            invitations.invite(session, email, role, password, name, invited_by=principal.user_id)
+            token = invitations.invite(session, email, role, name, principal.user_id, days)
     except invitations.InvitationRefused as exc:
-        values = {"email": email, "name": name}
+        values = {"email": email, "name": name, "role": role.value}
         error = t(f"admin.users.refused.{exc.reason}")
         return _users_page(request, services, principal, 422, error=error, values=values)
-    return RedirectResponse("/admin/users?done=invited", status_code=303)
+    return _link_shown(request, services, principal, email.strip().lower(), role, token)
+
+
+@router.post("/invitations/{invitation_id}/renew")
+def renew_invitation(
+    invitation_id: str, request: Request, principal: PagePrincipal, services: ServicesDep, form: CheckedForm
+) -> HTMLResponse:
+    """A new link for an open (or expired) invitation; the old link stops working."""
+    require_admin(principal)
+    with services.db.session(principal.tenant_id) as session:
+        email, role, token = invitations.renew(session, invitation_id, services.settings.invitation_days)
+    return _link_shown(request, services, principal, email, role, token)
 
 
 @router.post("/invitations/{invitation_id}/withdraw")

@@ -1,8 +1,10 @@
 """The invited person's side of an invitation: see it, accept it or decline it.
 
-Two ways in. A logged-in person opens /invitations (forms carry the session's token). A person whose
-only way into a tenant is an invitation gets no session at the login; the login page shows the
-invitations with a short-lived ticket instead, and accepting one there completes the login.
+Three ways in. The invitation link (/join/TOKEN) lets a person without a password choose one, which
+accepts the invitation and logs them in; a person with an account is asked to log in. A logged-in person
+opens /invitations (forms carry the session's token). A person whose only way into a tenant is an
+invitation gets no session at the login; the login page shows the invitations with a short-lived ticket
+instead, and accepting one there completes the login.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rathaus.api.errors import ApiError
 from rathaus.identity import invitations
 from rathaus.identity.directory import memberships_of
 from rathaus.identity.models import User
+from rathaus.identity.passwords import MIN_LENGTH, WeakPassword
 from rathaus.services import Services
 from rathaus.web.forms import CheckedForm, same_origin
 from rathaus.web.pages import PagePrincipal, page_translator, render, safe_next, ticket_page
@@ -121,3 +124,55 @@ def decline_at_login(
         return ticket_page(request, ticket, pending, next)
     notice = page_translator(request)("login.declined")
     return render(request, "login.html", notice=notice, next=safe_next(next))
+
+
+def _link_page(request: Request, token: str, status: int = 200, **context: object) -> HTMLResponse:
+    response = render(request, "join.html", status, token=token, min_length=MIN_LENGTH, **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/join/{token}")
+def link_page(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    """What an invitation link opens: choose a password, or log in with the account one has."""
+    try:
+        with services.db.system_session() as session:
+            linked = invitations.open_link(session, token[:100])
+    except invitations.LinkInvalid as exc:
+        return _link_page(request, "", 410 if exc.reason == "expired" else 404, invalid=exc.reason)
+    return _link_page(request, token, invitation=linked, errors={})
+
+
+@router.post("/join/{token}", response_model=None)
+def choose_password(
+    token: str,
+    request: Request,
+    services: ServicesDep,
+    password: Annotated[str, Form(max_length=1000)] = "",
+    repeated: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Set the first password through the link, accept the invitation and log in."""
+    if not same_origin(request):
+        raise ApiError(403, "Choose the password on this site's own page.", "csrf")
+    t = page_translator(request)
+    hours = services.settings.session_hours
+    errors: dict[str, str] = {}
+    try:
+        with services.db.system_session() as session:
+            linked = invitations.open_link(session, token[:100])
+            if password != repeated:
+                errors["repeated"] = t("password.refused.mismatch")
+            else:
+                user_id, tenant_id = invitations.claim(session, token[:100], password)
+                cookie = services.cookies.open_session(session, user_id, tenant_id, hours)
+    except invitations.LinkInvalid as exc:
+        return _link_page(request, "", 410 if exc.reason == "expired" else 404, invalid=exc.reason)
+    except invitations.PasswordNotHere:
+        return RedirectResponse(f"/join/{token[:100]}", status_code=303)
+    except WeakPassword as exc:
+        errors["password"] = t(f"password.weak.{exc.code}", min=MIN_LENGTH)
+    if errors:
+        return _link_page(request, token, 422, invitation=linked, errors=errors)
+    response = RedirectResponse("/assistants", status_code=303)
+    set_session_cookie(response, request, cookie, hours)
+    return response

@@ -27,7 +27,7 @@ from rathaus.identity.login import (
 )
 from rathaus.identity.models import Role, Tenant, User
 from rathaus.identity.principal import Principal
-from rathaus.web import units
+from rathaus.web import formatting, units
 from rathaus.web.forms import CheckedForm, form_token, same_origin
 from rathaus.web.i18n import COOKIE as LANG_COOKIE
 from rathaus.web.i18n import LANGUAGES, MESSAGES, language, translator
@@ -39,12 +39,23 @@ router = APIRouter(include_in_schema=False)
 def templates() -> Jinja2Templates:
     """The page templates (autoescaped); a city can override them by name later."""
     pages = Jinja2Templates(directory=str(files("rathaus.web").joinpath("templates")))
-    pages.env.globals.update(wh=units.energy, grams=units.grams, euros=units.euros)
+    pages.env.globals.update(
+        wh=units.energy, grams=units.grams, euros=units.euros, number=units.number, whole=units.whole
+    )
+    pages.env.globals.update(counted=formatting.count_text)
+    formatting.install(pages.env)
     return pages
 
 
 class LoginRequired(Exception):
     """The page needs a logged-in user; the handler redirects to the login page."""
+
+
+class PasswordChangeRequired(Exception):
+    """Someone else chose the person's password; the handler sends them to choose their own first."""
+
+
+PASSWORD_PAGE = "/account/password"
 
 
 def safe_next(target: str | None) -> str:
@@ -60,6 +71,8 @@ def page_principal(request: Request, services: ServicesDep) -> Principal:
     if principal is None:
         raise LoginRequired
     request.state.principal = principal
+    if principal.must_change_password and request.url.path != PASSWORD_PAGE:
+        raise PasswordChangeRequired
     return principal
 
 
@@ -80,9 +93,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     """Render a page with the language, translator and current path."""
     lang = language(request.cookies.get(LANG_COOKIE))
     principal: Principal | None = getattr(request.state, "principal", None)
+    t = translator(lang)
     base = {
         "lang": lang,
-        "t": translator(lang),
+        "t": t,
+        "tn": functools.partial(formatting.count_text, t),
         "path": request.url.path,
         "csrf": form_token(request, request.app.state.services),
         "can_build": principal is not None and principal.has_role(Role.builder),

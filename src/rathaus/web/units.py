@@ -10,6 +10,16 @@ def _number(value: float, t: Callable[..., str], digits: int = 2) -> str:
     return text.replace(",", "\u202f").replace(".", t("number.decimal"))
 
 
+def number(value: float, t: Callable[..., str], digits: int = 3) -> str:
+    """A measured quantity with a few significant digits and the language's decimal mark."""
+    return _number(value, t, digits)
+
+
+def whole(count: int) -> str:
+    """A count with thin spaces between thousands (1 234 567), readable in German and English alike."""
+    return f"{count:,}".replace(",", "\u202f")
+
+
 def energy(wh: float, t: Callable[..., str]) -> str:
     """Watt-hours (kWh from 1,000 Wh on)."""
     return f"{_number(wh / 1000, t)} kWh" if wh >= 1000 else f"{_number(wh, t)} Wh"

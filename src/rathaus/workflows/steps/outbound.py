@@ -12,10 +12,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import smtplib
-import ssl
-from email.message import EmailMessage
-from email.utils import formatdate
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -23,10 +19,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from rathaus.mail import SMTP_TIMEOUT_SECONDS, MailFailed, send_mail
 from rathaus.workflows.steps import Missing, Setup, StepContext, StepFailed, StepType, fixed
 
 MAX_RESPONSE_BYTES = 1_000_000
-SMTP_TIMEOUT_SECONDS = 60.0  # per network operation with the mail server
 EMAIL = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 
 
@@ -224,41 +220,13 @@ class SendEmail(StepType):
             raise StepFailed(
                 "no SMTP server is configured (RATHAUS_SMTP_HOST)", retry=False, code="no_mail_server"
             )
-        message = EmailMessage()
-        message["From"] = config.smtp_from
-        message["To"] = ", ".join(settings.to)
-        message["Subject"] = settings.subject
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = message_id
-        if settings.reply_to:
-            message["Reply-To"] = settings.reply_to
-        message.set_content(settings.body)
         timeout = min(context.remaining(), SMTP_TIMEOUT_SECONDS)
         try:
-            smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout)
-        except OSError as exc:
-            raise StepFailed(
-                f"sending the e-mail failed: {type(exc).__name__}: {exc}", code="mail_failed"
-            ) from None
-        try:
-            if config.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if config.smtp_user and config.smtp_password:
-                smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
-            smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise StepFailed(
-                f"the mail server refused the recipients: {exc.recipients}", retry=False, code="mail_refused"
-            ) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise StepFailed(
-                f"sending the e-mail failed: {type(exc).__name__}: {exc}", code="mail_failed"
-            ) from None
-        finally:  # once the server has accepted the message, nothing that follows may count as a failure
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                smtp.close()
+            send_mail(
+                config, settings.to, settings.subject, settings.body, message_id, settings.reply_to, timeout
+            )
+        except MailFailed as exc:
+            raise StepFailed(str(exc), retry=exc.retry, code=exc.code) from None
         return {"sent_to": settings.to, "message_id": message_id}
 
 
