@@ -66,7 +66,7 @@ SOURCES: dict[str, WeightSource] = {
     ),
     "gemma3-270m": WeightSource(
         name="gemma3-270m",
-        title="Gemma 3 270M base (Q4_K_M), smoke tests only: no chat template",
+        title="Gemma 3 270M base (Q4_K_M)",  # no chat template: for smoke tests (docs)
         filename="gemma-3-270m-q4_k_m.gguf",
         size=253_113_024,
         sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
