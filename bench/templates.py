@@ -223,7 +223,7 @@ def report(command: str, results: list[Case], model: str) -> str:
     for name in dict.fromkeys(r.template for r in results):
         group = [r for r in results if r.template == name]
         done = sum(r.status == "succeeded" for r in group)
-        checks = {c for r in group for c in r.checks}
+        checks = dict.fromkeys(c for r in group for c in r.checks)
         shown = "; ".join(f"{c}: {sum(r.checks.get(c, False) for r in group)}/{len(group)}" for c in checks)
         seconds = [r.seconds for r in group]
         lines.append(
