@@ -5,11 +5,12 @@ bench/datasets/templates/ (messages and defect reports written for this benchmar
 the Leichte-Sprache template, on real paragraphs (the first of bench/leichte_sprache.py). Scored
 automatically:
 
-* Bürgeranfrage — the department (classify) is the expected one; the extraction is German, names the
-  person and the period where the message gives them (and no period where it gives none); the draft is
-  usable: German, addresses the person with "Sie", names the department, has a greeting and a closing,
-  no placeholder ("[Name]", "XXX"), does not speak as the office in the first person ("ich bin das
-  Ordnungsamt") and has 25 to 250 words.
+* Bürgeranfrage — the department (classify) is the expected one; the extraction is German and about the
+  message, names the person and the period where the message gives them (and no period where it gives
+  none); the letter put up for approval is usable: German, addresses the person with "Sie", names the
+  expected department and no other, has a greeting and a closing, no placeholder ("[Name]", "XXX"), does
+  not speak as the office in the first person ("ich bin das Ordnungsamt"), names at most one thing the
+  message does not, and has 25 to 250 words.
 * Mängelmeldung — category and urgency are the expected ones.
 * Leichte Sprache — the summary is German; the text in Leichte Sprache is German and passes the rule check
   (at least three of the four writing rules, one address form, not copied).
@@ -88,16 +89,21 @@ def invented(text: str, known: str) -> list[str]:
     return [n for n in nouns if n.lower()[:5] not in LETTER and n.lower()[:5] not in known.lower()]
 
 
+DEPARTMENTS = ("Bürgerbüro", "Ordnungsamt", "Bauamt", "Standesamt", "Straßen und Grünflächen")
+
+
 def usable_draft(text: str, department: str, message: str = "") -> list[str]:
     """Why a draft reply is not usable as it stands (empty when it is)."""
     problems = []
+    if any(other in text for other in DEPARTMENTS if other != department):
+        problems.append("names another department")
     if message and len(invented(text, f"{message} {department}")) >= 2:
         problems.append("names things the message does not")
     if not german(text):
         problems.append("not German")
     if "du" in leichte_sprache.address_forms(text):
         problems.append("du")
-    if department.split()[0].lower() not in text.lower():
+    if department.lower() not in text.lower():
         problems.append("department not named")
     if not GREETING.search(text) or not CLOSING.search(text):
         problems.append("greeting or closing missing")
