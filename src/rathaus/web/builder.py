@@ -33,6 +33,7 @@ from rathaus.llm.backend import ChatRequest, Message
 from rathaus.llm.catalogue import DataClass
 from rathaus.services import Services
 from rathaus.web.chat import CSRF_HEADER, answer_events, event_stream
+from rathaus.web.formatting import count_text
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render
 
@@ -143,12 +144,9 @@ def _knowledge_choices(
         checked = choice.name in chosen
         notes = [
             t("builder.knowledge.facts", name=choice.name, data_class=t(f"data_class.{choice.data_class}")),
-            t(
-                {0: "builder.knowledge.documents.none", 1: "builder.knowledge.documents.one"}.get(
-                    choice.ready_documents, "builder.knowledge.documents"
-                ),
-                count=choice.ready_documents,
-            ),
+            t("builder.knowledge.documents.none")
+            if choice.ready_documents == 0
+            else count_text(t, "builder.knowledge.documents", choice.ready_documents),
         ]
         if not choice.usable:
             notes.append(t("builder.knowledge.no_model", data_class=t(f"data_class.{choice.data_class}")))
@@ -390,6 +388,12 @@ def check_yaml(
     }
 
 
+def _reference_problems(services: Services, principal: Principal, spec: AssistantSpec) -> list[Problem]:
+    """What saving would refuse in the document's references (on a worker thread: it reads the database)."""
+    with services.db.session(principal.tenant_id, read_only=True) as session:
+        return references.problems(session, principal, services.catalogue, spec)
+
+
 @router.post("/builder/preview")
 async def preview(
     body: PreviewBody,
@@ -405,8 +409,7 @@ async def preview(
     spec, more = assistant_form.check(document)
     t = page_translator(request)
     if spec is not None and not problems:  # the test answers from the same collections saving accepts
-        with services.db.session(principal.tenant_id, read_only=True) as session:
-            more = references.problems(session, principal, services.catalogue, spec)
+        more = await run_in_threadpool(_reference_problems, services, principal, spec)
     if spec is None or problems or more:
         return JSONResponse(
             {
