@@ -35,6 +35,7 @@ from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, TextChunk
 from rathaus.routing.checks import COPIED_MAX, SIMPLIFY_RULES_MIN
+from rathaus.services import Services
 from rathaus.text import leichte_sprache
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -87,16 +88,18 @@ def paragraphs(per_set: int) -> list[tuple[str, str]]:
     return found
 
 
-def rewrite(services: object, principal: Principal, model: str, system: str, text: str) -> tuple[str, float]:
+def rewrite(
+    services: Services, principal: Principal, model: str, system: str, text: str
+) -> tuple[str, float]:
     """The model's rewrite of a text with the given instructions, and the seconds it took."""
     request = ChatRequest(
         messages=[Message(role="system", content=system), Message(role="user", content=text)],
         temperature=0.1,
         max_tokens=700,
     )
-    profile = services.catalogue.get(model)  # type: ignore[attr-defined]
+    profile = services.catalogue.get(model)
     started = time.perf_counter()
-    items = services.gateway.chat(principal, profile, request, "bench.leichte_sprache")  # type: ignore[attr-defined]
+    items = services.gateway.chat(principal, profile, request, "bench.leichte_sprache")
     written = "".join(i.text for i in items if isinstance(i, TextChunk)).strip()
     return written, time.perf_counter() - started
 

@@ -21,6 +21,7 @@ from rathaus.settings import Settings
 from tests.conftest import TenantFixture
 from tests.e2e.conftest import log_in, serious_violations
 from tests.servers import serve_in_thread
+from tests.web.test_models_page import COLUMNS
 
 pytestmark = [
     pytest.mark.browser,
@@ -112,15 +113,7 @@ def test_the_administrator_reads_the_models_and_the_usage_page(
     page.get_by_role("navigation", name="Verwaltungsbereiche").get_by_role("link", name="Modelle").click()
     expect(page.get_by_role("heading", name="Modelle", level=1)).to_be_visible()
     table = page.get_by_role("table", name="Modelle dieser Installation")
-    for heading in (
-        "Modell",
-        "Stufe",
-        "Zustand",
-        "Läuft auf",
-        "Darf sehen",
-        "Geschwindigkeit",
-        "Energie je Anfrage",
-    ):
+    for heading in COLUMNS:
         expect(table.get_by_role("columnheader", name=heading, exact=True)).to_be_visible()
     row = table.get_by_role("row").filter(has_text="scripted-plain")
     expect(row).to_contain_text("15 Tokens/s")  # 30 tokens in 2 seconds of writing

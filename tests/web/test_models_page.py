@@ -17,6 +17,8 @@ from rathaus.services import Services
 from tests.conftest import TenantFixture
 from tests.web.session import login
 
+COLUMNS = ("Modell", "Stufe", "Zustand", "Läuft auf", "Darf sehen", "Geschwindigkeit", "Energie je Anfrage")
+
 
 def _served(services: Services, tenant: TenantFixture, model: str, tokens: int, ms: float, wh: float) -> None:
     costed = Costed(Footprint(wh, "measured", 0.5, wh * 0.363, 0.0), model, None)
@@ -48,15 +50,7 @@ def test_the_models_page_shows_status_place_clearance_and_measurements(
     client.cookies.clear()
     login(client, jena.admin_email)
     page = client.get("/admin/models").text
-    for heading in (
-        "Modell",
-        "Stufe",
-        "Zustand",
-        "Läuft auf",
-        "Darf sehen",
-        "Geschwindigkeit",
-        "Energie je Anfrage",
-    ):
+    for heading in COLUMNS:
         assert f">{heading}</th>" in page, heading
     assert 'href="/admin/models" aria-current="page"' in page
 

@@ -15,7 +15,7 @@ from rathaus.assistants import policy, registry
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message
 from rathaus.routing.route import Route
-from rathaus.routing.router import Need, need_of
+from rathaus.routing.router import need_of
 from rathaus.text import leichte_sprache
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ class Simplification:
 
     route: Route
     request: ChatRequest
-    need: Need
 
 
 def request_for(text: str, address: str = "sie") -> ChatRequest:
@@ -58,4 +57,4 @@ def plan(services: Services, principal: Principal, assistant: str, text: str, ad
     need = need_of(request, exposure, "simplify")
     route = services.routing.plan(need)
     route.assistant = spec.metadata.name
-    return Simplification(route, request, need)
+    return Simplification(route, request)
