@@ -118,3 +118,12 @@ def test_the_instructions_keep_one_address_form() -> None:
     assert "„Sie“" in formal and "Das machen Sie beim Bürger-Amt" in formal
     assert "„du“" in informal and "Das machst du beim Bürger-Amt" in informal
     assert "Sie" not in informal.replace("„Sie“", "").split("Beispiel")[1]
+
+
+def test_questions_prepositions_and_pronouns_are_no_subordinate_clauses() -> None:
+    assert check("Welche Unterlagen brauchen Sie?").passed["one_statement"]
+    assert check("Das gilt während der Öffnungszeiten.").passed["one_statement"]
+    assert check("Was machen Sie damit?").passed["one_statement"]
+    assert not check("Sie wissen, welche Unterlagen Sie brauchen.").passed["one_statement"]
+    assert not check("Das gilt, während Sie warten.").passed["one_statement"]
+    assert not check("Sie brauchen ihn, damit Sie reisen.").passed["one_statement"]

@@ -23,7 +23,7 @@ from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, collect
 from rathaus.routing.clearance import Exposure
 from rathaus.routing.router import need_of
-from rathaus.text import leichte_sprache
+from rathaus.text import leichte_sprache, restructure
 from rathaus.text.markdown import to_html
 
 if TYPE_CHECKING:
@@ -168,4 +168,5 @@ def _simplify(services: Services, principal: Principal, text: str, carried: Expo
     )
     need = need_of(request, carried, "simplify")
     route = services.routing.plan(need)
-    return _text(services.routing.run(principal, route, request, ENDPOINT, need.labels))
+    written = _text(services.routing.run(principal, route, request, ENDPOINT, need.labels))
+    return restructure.tidy(written, text) if written else written

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, UnknownType
 
 from rathaus.llm.backend import ChatRequest
-from rathaus.text import leichte_sprache
+from rathaus.text import leichte_sprache, restructure
 
 Check = Callable[[str], str | None]
 SIMPLIFY_RULES_MIN = 3  # of the four Leichte-Sprache writing rules, the ones a simplified text must hold
@@ -61,10 +61,12 @@ def schema_problem(text: str, schema: dict[str, Any]) -> str | None:
 
 def simplify_problem(text: str, source: str = "") -> str | None:
     """Why a text is not Leichte Sprache enough (mixed address forms, under SIMPLIFY_RULES_MIN writing rules
-    held, or mostly copied from `source`, the original); None when it is."""
+    held, or mostly copied from `source`, the original); None when it is. The rules are checked on the text
+    as it will be shown (after text/restructure.py); copying on the model's own text, which the
+    restructuring would hide."""
     if not text.strip():
         return "empty answer"
-    report = leichte_sprache.check(text)
+    report = leichte_sprache.check(restructure.tidy(text, source))  # the rules as the text will be shown
     if not report.passed["address_form"]:
         return "Leichte Sprache: the reader is addressed both with Sie and du"
     if report.writing_rules_held < SIMPLIFY_RULES_MIN:

@@ -34,6 +34,7 @@ SUBORDINATORS = {
     "welche",
     "welches",
 }
+ARTICLES = {"des", "der", "dem", "den", "die", "das", "eines", "einer", "einem", "einen", "ihres", "ihrer"}
 WERDEN = {"wird", "werden", "wurde", "wurden", "worden", "werde", "wirst", "werdet"}
 # Past participles: with "ge" (also after a separable prefix: ab-ge-lehnt), of verbs with an inseparable
 # prefix (bearbeitet, verlängert; weak verbs only: "bekommen" is also an infinitive), and of "-ieren" verbs.
@@ -122,6 +123,25 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if WORD.search(p)]
 
 
+def subordinators(sentence: str, lower: list[str]) -> list[str]:
+    """The words of a sentence that open a subordinate clause. Not counted: "welche…" that asks a question
+    ("Welche Unterlagen brauchen Sie?"), "während" as a preposition ("während des Verfahrens") and "damit"
+    as a pronoun at the end ("Was machen Sie damit?")."""
+    found = set()
+    for index, word in enumerate(lower):
+        following = lower[index + 1] if index + 1 < len(lower) else ""
+        if word not in SUBORDINATORS:
+            continue
+        if word.startswith("welch") and index == 0 and sentence.rstrip().endswith("?"):
+            continue
+        if word == "während" and following in ARTICLES:
+            continue
+        if word == "damit" and not following:
+            continue
+        found.add(word)
+    return sorted(found)
+
+
 def is_passive(words: list[str]) -> bool:
     """Whether a sentence's words hold a form of "werden" with a past participle (Vorgangspassiv)."""
     if not WERDEN.intersection(w.lower() for w in words):
@@ -165,7 +185,7 @@ def check(text: str, address: str | None = None) -> Report:
         lower = [w.lower() for w in words]
         if len(words) > MAX_WORDS:
             report.findings.append(Finding("sentence_length", sentence, f"{len(words)} Wörter"))
-        subordinate = sorted(SUBORDINATORS.intersection(lower))
+        subordinate = subordinators(sentence, lower)
         if subordinate or sentence.count(",") >= 2:
             detail = ", ".join(subordinate) if subordinate else "mehrere Kommas"
             report.findings.append(Finding("one_statement", sentence, detail))
@@ -204,33 +224,42 @@ def _address_findings(found: list[str], address: str | None) -> list[Finding]:
 
 def copied_share(text: str, source: str) -> float:
     """The share of the text's sentences found word for word in the source (0.0 to 1.0): a rewrite that
-    copies the original has not simplified it."""
+    copies the original has not simplified it. Hyphens do not count ("Melde-Behörde" copies
+    "Meldebehörde")."""
     found = sentences(text)
     if not found or not source.strip():
         return 0.0
-    original = " ".join(WORD.findall(source)).lower()
-    copied = [s for s in found if len(WORD.findall(s)) >= 4 and " ".join(WORD.findall(s)).lower() in original]
+    original = _plain(source)
+    copied = [s for s in found if len(WORD.findall(s)) >= 4 and _plain(s) in original]
     return len(copied) / len(found)
+
+
+def _plain(text: str) -> str:
+    return " ".join(w.replace("-", "").replace("·", "") for w in WORD.findall(text)).lower()
 
 
 def _other(form: str) -> str:
     return "du" if form == "sie" else "sie"
 
 
+EXAMPLE_SOURCE = "Der Antrag ist innerhalb von zwei Wochen bei der Meldebehörde einzureichen."
+EXAMPLES = {
+    "sie": "Sie müssen einen Antrag stellen. Das machen Sie beim Bürger-Amt. Dafür haben Sie 2 Wochen Zeit.",
+    "du": "Du musst einen Antrag stellen. Das machst du beim Bürger-Amt. Dafür hast du 2 Wochen Zeit.",
+}
+
+
+def example_sentences() -> set[str]:
+    """The sentences of the instructions' examples, as lower-case words: a rewrite that holds them copied
+    the example, not the text."""
+    return {" ".join(WORD.findall(s)).lower() for text in EXAMPLES.values() for s in sentences(text)}
+
+
 def instructions(address: str = "sie") -> str:
     """What a language model is told to write a text in Leichte Sprache, addressing the reader with `address`
     ("sie" or "du") throughout."""
     you = "Sie" if address == "sie" else "du"
-    example = (
-        "Beispiel: „Der Antrag ist innerhalb von zwei Wochen bei der Meldebehörde einzureichen.“ wird zu: "
-        + (
-            "„Sie müssen einen Antrag stellen. Das machen Sie beim Bürger-Amt. "
-            "Dafür haben Sie 2 Wochen Zeit.“"
-            if address == "sie"
-            else "„Du musst einen Antrag stellen. Das machst du beim Bürger-Amt. "
-            "Dafür hast du 2 Wochen Zeit.“"
-        )
-    )
+    example = f"Beispiel: „{EXAMPLE_SOURCE}“ wird zu: „{EXAMPLES[address]}“"
     return (
         "Aufgabe: den Text neu in Leichter Sprache schreiben. Nicht abschreiben: jeden Satz neu und einfach "
         "formulieren.\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,7 @@ from rathaus.llm.backend import BackendError, ChatRequest, Message, TextChunk
 from rathaus.routing.route import Route
 from rathaus.services import Services
 from rathaus.store.tenancy import NotFound
-from rathaus.text import leichte_sprache
+from rathaus.text import leichte_sprache, restructure
 from rathaus.text.markdown import to_html
 from rathaus.web.forms import CheckedForm
 from rathaus.web.pages import PagePrincipal, page_translator, render, templates
@@ -244,7 +245,8 @@ async def simplify_text(
     stream = services.routing.run(principal, planned.route, planned.request, simplify.ENDPOINT)
     meta = {"model": planned.route.chosen}
     t = page_translator(http_request)
-    return event_stream(answer_events(stream, meta, "simplify", t, route=planned.route))
+    tidy = functools.partial(restructure.tidy, source=body.text)
+    return event_stream(answer_events(stream, meta, "simplify", t, route=planned.route, rewrite=tidy))
 
 
 def render_route(route: dict[str, Any], t: Callable[..., str]) -> Markup:
@@ -262,6 +264,7 @@ def answer_events(
     grounded: Grounding | None = None,
     route: Route | None = None,
     found: Evidence | None = None,
+    rewrite: Callable[[str], str] | None = None,
 ) -> Generator[str, None, None]:
     """An answer as server-sent events: meta, evidence, delta…, check (Leichte Sprache), sources, route, done
     or error.
@@ -269,8 +272,10 @@ def answer_events(
     `evidence` (when the answer is written from evidence) comes before the model starts: the sentences
     found and their sources, so that the asker reads the answer's basis within a second or two.
 
-    `done` carries the answer as safe HTML with its citations linked. `keep` receives the answer written
-    so far when the stream ends, also after an error or hang-up.
+    `done` carries the answer as safe HTML with its citations linked, and as text. `rewrite` is applied to
+    the whole answer before it is checked and shown (the Leichte-Sprache rules of text/restructure.py); the
+    deltas show the model's writing as it comes. `keep` receives the answer written so far when the stream
+    ends, also after an error or hang-up.
     """
     parts: list[str] = []
     yield sse(meta, "meta")
@@ -282,6 +287,8 @@ def answer_events(
                 parts.append(item.text)
                 yield sse({"text": item.text}, "delta")
         answer = "".join(parts)
+        if rewrite is not None and answer:
+            answer = rewrite(answer)
         if task == "simplify" and answer:
             yield _leichte_sprache_event(answer, t)
         shown = shown_sources(answer, grounded)
@@ -289,7 +296,7 @@ def answer_events(
             yield sse({"title": t("chat.sources"), "sources": [s.as_json() for s in shown]}, "sources")
         if route is not None:
             yield sse({"html": render_route(route.as_json(), t)}, "route")
-        yield sse({"html": link_citations(str(to_html(answer)), shown)}, "done")
+        yield sse({"html": link_citations(str(to_html(answer)), shown), "text": answer}, "done")
     except BackendError as exc:
         yield sse({"message": str(exc)}, "error")
     finally:

@@ -217,6 +217,7 @@ window.Rathaus = window.Rathaus || {};
             R.showCheck(answer.parentElement, data);
           } else if (kind === "done") {
             answer.innerHTML = data.html;  // rendered and sanitised by the server
+            if (typeof data.text === "string") text = data.text;  // the answer as finished by the server
             answer.classList.add("chat-message__text--rendered");
             if (evidence) evidence.open = false;
             const actions = document.createElement("div");

@@ -21,7 +21,7 @@ from rathaus.routing.clearance import Part, highest
 from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason
 from rathaus.routing.router import NoEligibleModel, NotCleared, need_of
-from rathaus.text import leichte_sprache
+from rathaus.text import leichte_sprache, restructure
 from rathaus.workflows.labels import examples
 from rathaus.workflows.steps import Missing, Setup, StepContext, StepFailed, StepType, fixed
 
@@ -240,7 +240,8 @@ class Simplify(StepType):
     def run(self, context: StepContext, settings: SimplifySettings) -> dict[str, Any]:
         """The text in Leichte Sprache as `{text}`."""
         system = leichte_sprache.instructions(settings.address)
-        return {"text": ask_model(context, system, settings.text, "simplify", settings.model)}
+        written = ask_model(context, system, settings.text, "simplify", settings.model)
+        return {"text": restructure.tidy(written, settings.text)}
 
 
 class TranslateSettings(TextSettings):
