@@ -146,9 +146,11 @@ def test_proxy_forwards_to_the_replicas_within_rathaus_limits(
     read_timeout = re.search(r"proxy_read_timeout (\d+)s;", conf)
     assert read_timeout and int(read_timeout.group(1)) > Settings.model_fields["request_timeout_s"].default
     assert "proxy_buffering off;" in conf
-    # Rathaus believes X-Forwarded-For from the network nginx forwards from, and from nothing else.
-    trusted = services["rathaus"]["environment"]["RATHAUS_TRUSTED_PROXIES"]
-    assert trusted == compose["networks"]["rathaus"]["ipam"]["config"][0]["subnet"]
+    # Rathaus believes X-Forwarded-For from the network nginx forwards from.
+    subnet = interpolate(compose["networks"]["rathaus"]["ipam"]["config"][0]["subnet"])
+    trusted = interpolate(services["rathaus"]["environment"]["RATHAUS_TRUSTED_PROXIES"])
+    assert subnet in trusted.split(",")
+    assert services["rathaus"]["environment"]["RATHAUS_TRUSTED_PROXIES"].endswith(f":-{subnet}}}")
 
 
 def test_catalogues_name_the_bundled_model_and_the_model_server(services: dict[str, Service]) -> None:
