@@ -47,15 +47,14 @@ def gguf_profile(
     )
 
 
-def install_bundled(settings: Settings, source: WeightSource, progress: Progress | None = None) -> Path:
-    """Fetch and verify the weights, then register (or refresh) the model's profile."""
-    path = install(settings.effective_models_dir, source, progress)
+def bundled_profile(source: WeightSource, path: Path) -> Profile:
+    """The profile of a bundled model whose weights are at `path`, as installing it registers it."""
     tier = int(str(source.profile.get("tier", 1)))
     context = int(str(source.profile.get("context", 4096)))
     # starting calibration: 2 threads × tokens/s measured on a 2-core x86 server; `rathaus models calibrate`
     # measures the installing machine
     calibration = source.profile.get("cpu_seconds_per_1k")
-    profile = gguf_profile(
+    return gguf_profile(
         source.name,
         path,
         tier,
@@ -65,5 +64,10 @@ def install_bundled(settings: Settings, source: WeightSource, progress: Progress
         install_hint=f"rathaus models install {source.name}",
         cpu_seconds_per_1k=calibration if isinstance(calibration, tuple) else None,
     )
-    Catalogue(settings.catalogue_file).register(profile)
+
+
+def install_bundled(settings: Settings, source: WeightSource, progress: Progress | None = None) -> Path:
+    """Fetch and verify the weights, then register (or refresh) the model's profile."""
+    path = install(settings.effective_models_dir, source, progress)
+    Catalogue(settings.catalogue_file).register(bundled_profile(source, path))
     return path
