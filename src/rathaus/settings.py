@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         description="Celery broker for RATHAUS_EXECUTOR=celery: redis://… or amqp://… (RabbitMQ).",
     )
     celery_queue: str = Field(default="rathaus", description="Celery queue of the workflow nudges.")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for what all processes and replicas share (rate limits, login throttling, circuit "
+        "breakers): redis://HOST:6379/1. Without it, each process keeps its own.",
+    )
+    redis_prefix: str = Field(
+        default="rathaus",
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+        description="Start of every key this installation writes to Redis (installations may share one).",
+    )
     mailboxes: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="IMAP mailboxes for workflows with an inbox trigger, as JSON: "
@@ -135,6 +145,12 @@ class Settings(BaseSettings):
         default="rathaus.local", description="Domain in the Message-ID of workflow e-mails."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _no_empty_url(cls, value: object) -> object:
+        """An empty RATHAUS_REDIS_URL means none (as in a compose file that passes an unset variable)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("workflow_http_hosts", mode="before")
     @classmethod
