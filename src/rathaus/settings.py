@@ -146,10 +146,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "metrics_token", mode="before")
     @classmethod
-    def _no_empty_url(cls, value: object) -> object:
-        """An empty RATHAUS_REDIS_URL means none (as in a compose file that passes an unset variable)."""
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty value means unset (as a compose file passes an unset variable): an empty metrics token
+        must not open /metrics to a request without one."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("workflow_http_hosts", mode="before")
