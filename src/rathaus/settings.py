@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     llm_queue_timeout_s: float = Field(
         default=60.0, ge=0, description="Longest a request waits for a free slot of a local model (then 503)."
     )
+    llm_queue_max: int = Field(
+        default=16,
+        ge=0,
+        le=10_000,
+        description="Most requests waiting for a local model's slots at once; more get 503 at once.",
+    )
     request_timeout_s: float = Field(
         default=300.0, gt=0, description="Longest wait for a model's next output before the request fails."
     )
