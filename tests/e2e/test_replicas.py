@@ -1,16 +1,21 @@
-"""Two replicas of two worker processes each, behind nginx, on PostgreSQL and Redis: they behave as one.
+"""Two replicas of two worker processes each, behind nginx, on PostgreSQL and Redis, with a Celery worker:
+they behave as one, and losing a replica loses nothing that was accepted.
 
 The replicas are `rathaus serve --workers 2` processes as an operator starts them; nginx (Debian's, started
 by the test with its own configuration) spreads requests over them in turn. Limits that live in Redis and
-budgets that live in PostgreSQL must hold whichever process answers.
+budgets that live in PostgreSQL must hold whichever process answers; workflow steps run in `rathaus worker`.
+The last test kills a replica: the module's tests run in order.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +44,24 @@ from tests.servers import free_port, wait_until_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REDIS = "redis://127.0.0.1:6379/13"
+BROKER = "redis://127.0.0.1:6379/12"
+WORKFLOW = """\
+apiVersion: rathaus/v1
+kind: Workflow
+metadata: {name: vorgang, title: Vorgang bearbeiten}
+spec:
+  input: {type: object, required: [nummer], properties: {nummer: {type: integer}}}
+  steps:
+    - id: entwurf
+      type: draft
+      with:
+        model: scripted-paced
+        instructions: Schreibe einen kurzen Vermerk.
+        facts: "Vorgang {{ input.nummer }}"
+    - id: abschluss
+      type: template
+      with: {text: "Vorgang {{ input.nummer }} erledigt"}
+"""
 QUESTION = "Quantenchromodynamik"
 PRICED = {  # 1 € per 1,000 tokens: a request of about 25 tokens costs about 0.025 €
     "id": "priced", "tier": 1, "backend": "scripted", "capabilities": ["chat"],
@@ -87,6 +110,8 @@ class Cluster:
     services: Services
     tenant: TenantFixture
     bot: str
+    processes: list[subprocess.Popen[bytes]]
+    env: dict[str, str]
 
 
 def _nginx() -> str:
@@ -117,7 +142,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_server: str) -> I
     env.update(
         RATHAUS_DATA_DIR=str(data), RATHAUS_DATABASE_URL=database, RATHAUS_MODELS_DIR=str(MODELS_DIR),
         RATHAUS_SECRET_KEY=secret, RATHAUS_DEFAULT_MODEL="scripted", RATHAUS_REDIS_URL=REDIS,
-        RATHAUS_REDIS_PREFIX=prefix, RATHAUS_TRUSTED_PROXIES="127.0.0.1",
+        RATHAUS_REDIS_PREFIX=prefix, RATHAUS_TRUSTED_PROXIES="127.0.0.1", RATHAUS_EXECUTOR="celery",
+        RATHAUS_BROKER_URL=BROKER, RATHAUS_CELERY_QUEUE=f"rathaus-test-{prefix}",
     )  # fmt: skip
     logs = tmp_path_factory.mktemp("logs")
     processes: list[subprocess.Popen[bytes]] = []
@@ -126,7 +152,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_server: str) -> I
         with (logs / f"replica{number}.log").open("wb") as log:
             command = [sys.executable, "-m", "rathaus", "serve", "--workers", "2", "--port", str(port),
                        "--no-preload"]  # fmt: skip
-            processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
+    with (logs / "worker.log").open("wb") as log:
+        command = [sys.executable, "-m", "rathaus", "worker", "--concurrency", "4"]
+        worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     proxy_dir = tmp_path_factory.mktemp("nginx")
     proxy_port = free_port()
     config = NGINX.format(
@@ -147,12 +180,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_server: str) -> I
         for url, process, number in zip(replicas, processes, range(2), strict=True):
             wait_until_ready(f"{url}/readyz", process, 120, logs / f"replica{number}.log")
         wait_until_ready(f"http://127.0.0.1:{proxy_port}/readyz", proxy, 30, logs / "nginx.log")
-        yield Cluster(f"http://127.0.0.1:{proxy_port}", replicas, services, tenant, bot)
+        yield Cluster(f"http://127.0.0.1:{proxy_port}", replicas, services, tenant, bot, processes, env)
     finally:
         proxy.terminate()
+        worker.terminate()
         for process in processes:
-            process.terminate()
-        for process in [proxy, *processes]:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [proxy, worker, *processes]:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -218,3 +253,89 @@ def test_fifty_concurrent_requests_overshoot_a_hard_budget_by_at_most_one(cluste
     assert codes.count(200) == count  # every answered request is recorded, once
     assert 429 in codes
     assert float(eur) <= 0.2 + float(biggest) + 1e-9  # over the limit by at most one request
+
+
+def test_killing_a_replica_mid_load_loses_no_accepted_run_and_no_request_record(cluster: Cluster) -> None:
+    """Workflow runs and model requests go through the proxy while one replica (its two workers with it) is
+    killed: every run that was accepted finishes, and every answered request is recorded."""
+    services = cluster.services
+    halle = make_tenant(services, "halle")
+    spec = Path(cluster.env["RATHAUS_DATA_DIR"]) / "vorgang.yaml"
+    spec.write_text(WORKFLOW, encoding="utf-8")
+    applied = subprocess.run(
+        [sys.executable, "-m", "rathaus", "spec", "apply", str(spec), "--tenant", "halle"],
+        env=cluster.env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert applied.returncode == 0, applied.stderr
+    headers = halle.headers("admin")
+    accepted: list[str] = []
+    answered = cut = 0
+    lock = threading.Lock()
+    halfway = threading.Event()
+
+    def start_run(number: int) -> None:
+        if number == 20:
+            halfway.set()
+        try:
+            url, body = f"{cluster.url}/api/workflows/vorgang/runs", {"input": {"nummer": number}}
+            response = httpx.post(url, json=body, headers=headers, timeout=60)
+        except httpx.HTTPError:
+            response = None  # cut off with its replica: not accepted
+        with lock:
+            if response is not None and response.status_code == 202:
+                accepted.append(response.json()["id"])
+            else:
+                nonlocal cut
+                cut += 1
+
+    def ask(_: int) -> None:
+        nonlocal answered, cut
+        body = {
+            "model": "scripted-paced",
+            "messages": [{"role": "user", "content": "Hallo"}],
+            "max_tokens": 8,
+        }
+        try:
+            response = httpx.post(
+                f"{cluster.url}/v1/chat/completions", json=body, headers=headers, timeout=60
+            )
+        except httpx.HTTPError:
+            response = None
+        with lock:
+            if response is not None and response.status_code == 200:
+                answered += 1
+            else:
+                cut += 1
+
+    def kill_when_halfway() -> None:
+        halfway.wait(60)
+        time.sleep(0.5)
+        os.killpg(cluster.processes[0].pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_halfway)
+    killer.start()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for number in range(40):
+            pool.submit(start_run, number)
+            pool.submit(ask, number)
+            time.sleep(0.05)
+    killer.join(timeout=60)
+    assert cluster.processes[0].wait(timeout=30) is not None
+    print(f"accepted {len(accepted)} runs, answered {answered} requests, {cut} cut off by the kill")
+    assert len(accepted) >= 30 and answered >= 30, (len(accepted), answered, cut)
+
+    deadline = time.monotonic() + 180
+    finished: dict[str, str] = {}
+    while time.monotonic() < deadline and len(finished) < len(accepted):
+        for run in accepted:
+            if run not in finished:
+                state = httpx.get(f"{cluster.replicas[1]}/api/runs/{run}", headers=headers, timeout=30).json()
+                if state["status"] in ("succeeded", "failed", "cancelled"):
+                    finished[run] = state["status"]
+        time.sleep(1)
+    assert set(finished.values()) == {"succeeded"} and len(finished) == len(accepted), finished
+    with services.db.session(halle.id) as session:
+        records = session.scalar(
+            select(func.count()).select_from(RequestRecord).where(RequestRecord.endpoint == "v1.chat")
+        )
+    assert (records or 0) >= answered
