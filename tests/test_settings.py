@@ -40,3 +40,11 @@ def test_secret_is_required_outside_demo(tmp_path: Path) -> None:
     demo = load_settings(data_dir=tmp_path, demo=True)
     assert demo.require_secret() == demo.require_secret()  # generated once, kept in the data directory
     assert len(demo.require_secret()) >= 32
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An empty RATHAUS_METRICS_TOKEN must not open /metrics to requests without a token."""
+    monkeypatch.setenv("RATHAUS_METRICS_TOKEN", "")
+    monkeypatch.setenv("RATHAUS_REDIS_URL", " ")
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.metrics_token is None and settings.redis_url is None

@@ -54,6 +54,16 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def app_from_environment() -> FastAPI:
+    """The app for the settings in the environment: what each worker process of `rathaus serve --workers`
+    builds for itself."""
+    from rathaus.memory import limit_arenas
+    from rathaus.settings import load_settings
+
+    limit_arenas()
+    return create_app(load_settings())
+
+
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """A FastAPI app for these settings; builds its services unless given ones (tests)."""
     built = services or Services.build(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 import secrets
 import sys
@@ -86,6 +87,15 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Demo mode: no secret key needed.")] = False,
     preload: Annotated[bool, typer.Option(help="Load the default model before accepting requests.")] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes. Each loads its own local model; set RATHAUS_REDIS_URL so that they share "
+            "rate limits and circuit breakers.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the server."""
     import uvicorn
@@ -101,6 +111,9 @@ def serve(
     except SettingsError as exc:
         fail(str(exc))
     _database(settings).dispose()
+    if workers > 1:
+        _serve_workers(settings, workers, demo)
+        return
     application = create_app(settings)
     services = application.state.services
     from rathaus.api.health import readiness
@@ -116,6 +129,29 @@ def serve(
             load()
     typer.echo(f"Rathaus läuft / is running on http://{settings.host}:{settings.port}  (OpenAI API: /v1)")
     uvicorn.run(application, **uvicorn_options(settings))
+
+
+def _serve_workers(settings: Settings, workers: int, demo: bool) -> None:
+    """Run `workers` server processes on one port; each builds its own app from the environment."""
+    import uvicorn
+
+    from rathaus.app import uvicorn_options
+
+    if settings.redis_url is None:
+        typer.secho(
+            "Warnung / Warning: RATHAUS_REDIS_URL is not set: each of the "
+            f"{workers} processes keeps its own rate limits and circuit breakers.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    os.environ["RATHAUS_HOST"], os.environ["RATHAUS_PORT"] = settings.host, str(settings.port)
+    if demo:
+        os.environ["RATHAUS_DEMO"] = "true"
+    typer.echo(
+        f"Rathaus läuft / is running on http://{settings.host}:{settings.port} with {workers} processes"
+    )
+    options = uvicorn_options(settings)
+    uvicorn.run("rathaus.app:app_from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()

@@ -11,11 +11,11 @@ from rathaus.identity.throttle import LoginThrottle
 from rathaus.knowledge.service import Knowledge
 from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.pool import ModelPool
-from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.dispatch import Dispatcher
 from rathaus.routing.gateway import ModelGateway
 from rathaus.routing.router import Router
 from rathaus.settings import Settings
+from rathaus.sharing import Sharing
 from rathaus.store.db import Database
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class Services:
     login_throttle: LoginThrottle
     knowledge: Knowledge
     routing: Dispatcher
+    sharing: Sharing
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -44,7 +45,8 @@ class Services:
         catalogue = Catalogue(settings.catalogue_file)
         pool = ModelPool(settings, catalogue)
         gateway = ModelGateway(db, catalogue, pool)
-        routing = Dispatcher(gateway, Router(catalogue, pool, CircuitBreaker()))
+        sharing = Sharing(settings.redis_url, settings.redis_prefix)
+        routing = Dispatcher(gateway, Router(catalogue, pool, sharing.breaker()))
         gateway.metrics.watch_breakers(routing.breaker.open_models)
         return cls(
             settings=settings,
@@ -53,9 +55,10 @@ class Services:
             pool=pool,
             gateway=gateway,
             cookies=SessionCookies(settings.require_secret()),
-            login_throttle=LoginThrottle(),
+            login_throttle=LoginThrottle(sharing),
             knowledge=Knowledge(settings, db, gateway),
             routing=routing,
+            sharing=sharing,
         )
 
     @functools.cached_property
@@ -79,4 +82,5 @@ class Services:
         self.knowledge.close()
         self.routing.trials.wait_idle(60)  # a measurement of labels still running
         self.pool.close()
+        self.sharing.close()
         self.db.dispose()

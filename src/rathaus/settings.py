@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     llm_queue_timeout_s: float = Field(
         default=60.0, ge=0, description="Longest a request waits for a free slot of a local model (then 503)."
     )
+    llm_queue_max: int = Field(
+        default=16,
+        ge=0,
+        le=10_000,
+        description="Most requests waiting for a local model's slots at once; more get 503 at once.",
+    )
     request_timeout_s: float = Field(
         default=300.0, gt=0, description="Longest wait for a model's next output before the request fails."
     )
@@ -118,6 +124,16 @@ class Settings(BaseSettings):
         description="Celery broker for RATHAUS_EXECUTOR=celery: redis://… or amqp://… (RabbitMQ).",
     )
     celery_queue: str = Field(default="rathaus", description="Celery queue of the workflow nudges.")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for what all processes and replicas share (rate limits, login throttling, circuit "
+        "breakers): redis://HOST:6379/1. Without it, each process keeps its own.",
+    )
+    redis_prefix: str = Field(
+        default="rathaus",
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+        description="Start of every key this installation writes to Redis (installations may share one).",
+    )
     mailboxes: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="IMAP mailboxes for workflows with an inbox trigger, as JSON: "
@@ -135,6 +151,13 @@ class Settings(BaseSettings):
         default="rathaus.local", description="Domain in the Message-ID of workflow e-mails."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("redis_url", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty value means unset (as a compose file passes an unset variable): an empty metrics token
+        must not open /metrics to a request without one."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("workflow_http_hosts", mode="before")
     @classmethod

@@ -12,12 +12,13 @@ from rathaus.assistants import registry as assistants
 from rathaus.assistants.grounding import Source
 from rathaus.chatbots import registry
 from rathaus.chatbots.answers import Answer
-from rathaus.chatbots.guard import FixedWindow, client_key
+from rathaus.chatbots.guard import client_key
 from rathaus.chatbots.models import Chatbot, WidgetMessage
 from rathaus.identity.directory import Conflict
 from rathaus.identity.models import Role
 from rathaus.identity.principal import Principal
 from rathaus.services import Services
+from rathaus.sharing import FixedWindow
 from tests.chatbots.conftest import SITE, PublishedBot, keep_no_conversations
 from tests.chatbots.test_widget_api import HUNDESTEUER, Citizen
 

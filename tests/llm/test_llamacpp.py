@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -130,6 +131,27 @@ def test_busy_model_answers_busy_instead_of_waiting_forever(tmp_path: Path) -> N
             next(single.chat(_ask("Hallo", max_tokens=5)))
         running.close()
         _text, usage = collect(single.chat(_ask("Hallo", max_tokens=5)))  # the slot is free again
+        assert usage.tokens_out > 0
+    finally:
+        single.close()
+
+
+def test_a_full_queue_refuses_at_once(tmp_path: Path) -> None:
+    from rathaus.llm.backend import ModelBusy
+
+    settings = Settings(
+        data_dir=tmp_path, llm_parallel=1, llm_context=512, llm_queue_timeout_s=30, llm_queue_max=0
+    )
+    single = LlamaCppBackend("qwen2.5-0.5b", LlamaCppOptions(path=require_model("qwen2.5-0.5b")), settings)
+    try:
+        running = single.chat(_ask("Zähle bis zwanzig.", max_tokens=40))
+        assert isinstance(next(running), TextChunk)  # holds the only slot
+        started = time.monotonic()
+        with pytest.raises(ModelBusy, match="waiting already") as refused:
+            next(single.chat(_ask("Hallo", max_tokens=5)))
+        assert time.monotonic() - started < 5 and refused.value.retry_after_s > 0  # not after 30 s
+        running.close()
+        _text, usage = collect(single.chat(_ask("Hallo", max_tokens=5)))
         assert usage.tokens_out > 0
     finally:
         single.close()

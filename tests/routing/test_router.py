@@ -16,10 +16,10 @@ from rathaus.accounting.models import RequestRecord
 from rathaus.app import create_app
 from rathaus.llm.catalogue import Catalogue
 from rathaus.llm.pool import ModelPool
-from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.router import Need, NoEligibleModel, Router
 from rathaus.services import Services
 from rathaus.settings import Settings
+from rathaus.sharing import CircuitBreaker
 from tests.conftest import TenantFixture, make_tenant, require_model, write_catalogue
 from tests.servers import free_port, llama_server
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
-import time
-from collections import deque
 
 LEAK_WORDS = 8  # an answer repeating this many consecutive words of the instructions is a leak
 
@@ -70,60 +67,3 @@ def client_key(address: str) -> str:
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return str(parsed)
-
-
-class FixedWindow:
-    """At most `limit` events per key in each period of `seconds` (one number per key: for long periods)."""
-
-    def __init__(self, limit: int, seconds: float, max_keys: int = 200_000) -> None:
-        self.limit, self.seconds, self.max_keys = limit, seconds, max_keys
-        self._counts: dict[str, tuple[int, int]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, now: float | None = None) -> float | None:
-        """Count one event; None when it is allowed, else the seconds until the next period."""
-        now = time.time() if now is None else now
-        period = int(now // self.seconds)
-        with self._lock:
-            started, count = self._counts.get(key, (period, 0))
-            if started != period:
-                count = 0
-            if count >= self.limit:
-                return (period + 1) * self.seconds - now
-            if len(self._counts) >= self.max_keys:
-                self._counts = {k: v for k, v in self._counts.items() if v[0] == period}
-                if len(self._counts) >= self.max_keys:
-                    self._counts.clear()
-            self._counts[key] = (period, count + 1)
-            return None
-
-
-class SlidingWindow:
-    """At most `limit` events per key in any `seconds`; thread-safe, forgets idle keys."""
-
-    def __init__(self, limit: int, seconds: float = 60.0, max_keys: int = 100_000) -> None:
-        self.limit = limit
-        self.seconds = seconds
-        self.max_keys = max_keys
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, now: float | None = None) -> float | None:
-        """Count one event; None when it is allowed, else the seconds until the next one would be."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.seconds:
-                events.popleft()
-            if len(events) >= self.limit:
-                return max(events[0] + self.seconds - now, 0.001)
-            events.append(now)
-            if len(self._events) > self.max_keys:
-                self._forget(now)
-            return None
-
-    def _forget(self, now: float) -> None:
-        for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.seconds]:
-            del self._events[key]
-        if len(self._events) > self.max_keys:  # all active: start afresh rather than scan on every event
-            self._events.clear()

@@ -24,12 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from rathaus.assistants import conversations
 from rathaus.assistants import registry as assistants
 from rathaus.chatbots import answers, registry
-from rathaus.chatbots.guard import FixedWindow, SlidingWindow, client_key
+from rathaus.chatbots.guard import client_key
 from rathaus.chatbots.models import Chatbot, Handoff, WidgetDay, WidgetMessage, WidgetSession
 from rathaus.chatbots.registry import ChatbotSettings
 from rathaus.identity.models import Role, Tenant
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import Message
+from rathaus.sharing import FixedWindow, SlidingWindow
 from rathaus.store.base import new_id, utcnow
 from rathaus.store.batches import delete_by_ids
 
@@ -72,17 +73,18 @@ class Bot:
 
 
 class Widget:
-    """The widget's operations; one per process (it holds the rate limits)."""
+    """The widget's operations; one per process (its rate limits are shared through services.sharing)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.per_ip = SlidingWindow(PER_IP_PER_MINUTE)
-        self.per_ip_day = FixedWindow(PER_IP_PER_DAY, 86_400)
-        self.per_session = SlidingWindow(PER_SESSION_PER_MINUTE)
-        self.openings = SlidingWindow(SESSIONS_PER_IP_PER_MINUTE)
-        self.votes = SlidingWindow(PER_IP_PER_MINUTE)
-        self.handoffs_per_session = SlidingWindow(HANDOFFS_PER_SESSION, 3600)
-        self.handoffs_per_ip = SlidingWindow(HANDOFFS_PER_IP, 3600)
+        sharing = services.sharing
+        self.per_ip = sharing.sliding("widget:ip", PER_IP_PER_MINUTE)
+        self.per_ip_day = sharing.fixed("widget:ip-day", PER_IP_PER_DAY, 86_400)
+        self.per_session = sharing.sliding("widget:session", PER_SESSION_PER_MINUTE)
+        self.openings = sharing.sliding("widget:openings", SESSIONS_PER_IP_PER_MINUTE)
+        self.votes = sharing.sliding("widget:votes", PER_IP_PER_MINUTE)
+        self.handoffs_per_session = sharing.sliding("widget:handoffs-session", HANDOFFS_PER_SESSION, 3600)
+        self.handoffs_per_ip = sharing.sliding("widget:handoffs-ip", HANDOFFS_PER_IP, 3600)
         self._rated: set[str] = set()  # votes on answers that were not stored
         self._bots: dict[str, tuple[float, Bot | None]] = {}
         self._lock = threading.Lock()

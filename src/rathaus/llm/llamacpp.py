@@ -95,7 +95,9 @@ class LlamaCppBackend:
         self.threads = options.threads if options.threads is not None else settings.llm_threads
         self.timeout_s = settings.request_timeout_s
         self.queue_timeout_s = settings.llm_queue_timeout_s
+        self.queue_max = settings.llm_queue_max
         self._slots = threading.BoundedSemaphore(self.parallel)
+        self._waiting = 0
         self._server: Any = None
         self._lock = threading.Lock()
         self.capabilities = frozenset({"chat", "json_schema", "logprobs"})
@@ -148,14 +150,29 @@ class LlamaCppBackend:
     def chat(self, request: ChatRequest) -> Iterator[StreamItem]:
         """Stream the reply; closing the generator early cancels generation in its slot."""
         server = self.load()
-        if not self._slots.acquire(timeout=self.queue_timeout_s):
-            raise ModelBusy(
-                f"all {self.parallel} slots of model '{self.profile_id}' are busy; please try again shortly"
-            )
+        self._take_slot()
         try:
             yield from self._generate(server, request)
         finally:
             self._slots.release()
+
+    def _take_slot(self) -> None:
+        """Wait for a free slot, at most `queue_timeout_s`; when `queue_max` requests already wait, refuse
+        at once (ModelBusy, 503 with Retry-After): a full queue must not tie up the server's threads."""
+        busy = f"all {self.parallel} slots of model '{self.profile_id}' are busy; please try again shortly"
+        if self._slots.acquire(blocking=False):
+            return
+        with self._lock:
+            if self._waiting >= self.queue_max:
+                raise ModelBusy(f"{busy} ({self._waiting} requests are waiting already)")
+            self._waiting += 1
+        try:
+            taken = self._slots.acquire(timeout=self.queue_timeout_s)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not taken:
+            raise ModelBusy(busy)
 
     def _generate(self, server: Any, request: ChatRequest) -> Iterator[StreamItem]:
         items: queue.Queue[Any] = queue.Queue()

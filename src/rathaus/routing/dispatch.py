@@ -19,7 +19,6 @@ from contextlib import closing
 from rathaus.accounting.footprint import estimate
 from rathaus.identity.principal import Principal
 from rathaus.llm.backend import ChatRequest, Message, StreamItem, TextChunk, Usage
-from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.checks import answer_check
 from rathaus.routing.classifier import MARGIN_MIN, EmbeddingClassifier, LabelSchema
 from rathaus.routing.fallback import routed_chat
@@ -37,6 +36,7 @@ from rathaus.routing.label_trials import (
 )
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
 from rathaus.routing.router import Need, Router, estimate_tokens
+from rathaus.sharing import CircuitBreaker
 
 
 class Dispatcher:

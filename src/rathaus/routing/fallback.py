@@ -21,11 +21,11 @@ from rathaus.llm.backend import (
     ModelUnavailable,
     StreamItem,
 )
-from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.clearance import Exposure
 from rathaus.routing.gateway import ModelGateway
 from rathaus.routing.route import Attempt, Reason, Rejected, Route
 from rathaus.routing.router import Need, NotCleared, not_cleared
+from rathaus.sharing import CircuitBreaker
 
 STRICTEST = Exposure.of("personenbezogen")
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from rathaus.llm.backend import ChatRequest
 from rathaus.llm.catalogue import Catalogue, DataClass, Profile
 from rathaus.llm.pool import ModelPool
-from rathaus.routing.breaker import CircuitBreaker
 from rathaus.routing.checks import TASK_CHECKS
 from rathaus.routing.classifier import MARGIN_MIN, LabelSchema, label_schema
 from rathaus.routing.clearance import Exposure, Part, highest
 from rathaus.routing.gateway import UnsupportedRequest
 from rathaus.routing.route import Reason, Rejected, Route
+from rathaus.sharing import CircuitBreaker
 
 # The least capable tier that does each task well enough (tier 0 needs a handler, not a chat model).
 # Classification goes to the tier-0 classifier first anyway. Extraction needs the 1.5B class: under the
