@@ -4,6 +4,7 @@ process's memory when Redis is gone."""
 from __future__ import annotations
 
 import multiprocessing
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -84,6 +85,39 @@ def test_a_model_found_down_by_one_process_is_skipped_by_all(sharing: Sharing) -
     assert other.state("local") == "open"
 
 
+def test_models_loaded_in_each_process_keep_their_breaker_per_process(sharing: Sharing) -> None:
+    """One process that cannot load a local model must not close it for all the others."""
+    local = {"qwen2.5-1.5b"}.__contains__
+    one, other = sharing.breaker(failures=1, local=local), sharing.breaker(failures=1, local=local)
+    one.failed("qwen2.5-1.5b", down=True)
+    assert one.state("qwen2.5-1.5b") == "open" and other.state("qwen2.5-1.5b") == "closed"
+    one.failed("remote", down=True)
+    assert other.state("remote") == "open"
+    assert one.open_models() == ["qwen2.5-1.5b", "remote"] and other.open_models() == ["remote"]
+
+
+def test_a_redis_that_does_not_answer_costs_one_wait_then_none(caplog: pytest.LogCaptureFixture) -> None:
+    """A server that accepts connections but never answers (a hung Redis): the first check waits for the
+    timeout, the next ones count in memory at once until the back-off is over."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        hung = Sharing(f"redis://127.0.0.1:{silent.getsockname()[1]}/0", prefix="test-hung")
+        window = hung.sliding("widget:ip", 100)
+        started = time.monotonic()
+        assert window.hit("k") is None
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(50):
+            window.hit("k")
+        breaker = hung.breaker()
+        assert breaker.state("remote") == "closed" and breaker.open_models() == []
+        rest = time.monotonic() - started
+        hung.close()
+    assert first < 2.5 and rest < 0.5, (first, rest)
+    assert caplog.text.count("Redis unreachable") == 1
+
+
 def test_without_redis_each_process_counts_in_memory(caplog: pytest.LogCaptureFixture) -> None:
     gone = Sharing("redis://127.0.0.1:1/0", prefix="test-gone")
     window = gone.sliding("widget:ip", 2)
@@ -95,3 +129,25 @@ def test_without_redis_each_process_counts_in_memory(caplog: pytest.LogCaptureFi
     assert "Redis unreachable" in caplog.text
     assert isinstance(Sharing().sliding("x", 1), SlidingWindow)  # no URL: memory, no Redis client
     assert Sharing()._client is None
+
+
+def test_after_the_back_off_redis_is_asked_again() -> None:
+    import redis
+
+    from rathaus.sharing import BACKOFF_S, _Fallback
+
+    now = [0.0]
+    fallback = _Fallback(clock=lambda: now[0])
+    calls: list[str] = []
+
+    def down() -> str:
+        calls.append("redis")
+        raise redis.ConnectionError("refused")
+
+    assert fallback(down, lambda: "memory") == "memory" and calls == ["redis"]
+    now[0] = BACKOFF_S - 0.1
+    assert fallback(down, lambda: "memory") == "memory" and calls == [
+        "redis"
+    ]  # not asked during the back-off
+    now[0] = BACKOFF_S + 0.1
+    assert fallback(lambda: "redis again", lambda: "memory") == "redis again"

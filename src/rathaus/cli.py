@@ -148,7 +148,8 @@ def _serve_workers(settings: Settings, workers: int, demo: bool) -> None:
     if demo:
         os.environ["RATHAUS_DEMO"] = "true"
     typer.echo(
-        f"Rathaus läuft / is running on http://{settings.host}:{settings.port} with {workers} processes"
+        f"Rathaus läuft / is running on http://{settings.host}:{settings.port} with {workers} processes "
+        "(each loads the local model on first use / jeder Prozess lädt das lokale Modell beim ersten Aufruf)"
     )
     options = uvicorn_options(settings)
     uvicorn.run("rathaus.app:app_from_environment", factory=True, workers=workers, **options)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from rathaus.identity.login import SessionCookies
 from rathaus.identity.throttle import LoginThrottle
 from rathaus.knowledge.service import Knowledge
-from rathaus.llm.catalogue import Catalogue
+from rathaus.llm.catalogue import Catalogue, UnknownModel
 from rathaus.llm.pool import ModelPool
 from rathaus.routing.dispatch import Dispatcher
 from rathaus.routing.gateway import ModelGateway
@@ -46,7 +46,8 @@ class Services:
         pool = ModelPool(settings, catalogue)
         gateway = ModelGateway(db, catalogue, pool)
         sharing = Sharing(settings.redis_url, settings.redis_prefix)
-        routing = Dispatcher(gateway, Router(catalogue, pool, sharing.breaker()))
+        breaker = sharing.breaker(local=functools.partial(_in_process, catalogue))
+        routing = Dispatcher(gateway, Router(catalogue, pool, breaker))
         gateway.metrics.watch_breakers(routing.breaker.open_models)
         return cls(
             settings=settings,
@@ -84,3 +85,12 @@ class Services:
         self.pool.close()
         self.sharing.close()
         self.db.dispose()
+
+
+def _in_process(catalogue: Catalogue, model_id: str) -> bool:
+    """Whether a model runs in each server process (its circuit breaker stays per process): every backend
+    but an OpenAI-compatible server elsewhere; unknown ids too."""
+    try:
+        return catalogue.get(model_id).backend != "openai"
+    except UnknownModel:
+        return True

@@ -5,8 +5,15 @@ process). With it, it lives in Redis: N worker processes on M replicas count one
 minute is refused whichever process gets it), and a model that one process found down is skipped by all.
 Every window reads Redis' own clock (TIME), so replicas whose clocks differ still agree.
 
-When Redis cannot be reached, each process counts for itself in its memory until it can again (logged at
-most once a minute): limits then hold per process, and nothing is refused because Redis is gone.
+When Redis cannot be reached or does not answer within half a second, each process counts for itself in its
+memory and leaves Redis alone for BACKOFF_S before it tries again (logged at most once a minute): limits then
+hold per process, nothing is refused because Redis is gone, and no request waits for it more than once in
+that time.
+
+Circuit breakers are shared only for models served elsewhere (an OpenAI-compatible server): a model loaded in
+each process fails or works per process, and one process that cannot load it must not close it for all.
+Keys are declared to their scripts, but the scripts touch more than one key: use one Redis (or Sentinel),
+not a Redis Cluster.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ logger = logging.getLogger(__name__)
 State = Literal["closed", "open", "half_open"]
 PREFIX = "rathaus"
 WARN_EVERY_S = 60.0
+BACKOFF_S = 5.0
 
 # KEYS[1] the window; ARGV: limit, window in ms, mode (hit: check and count; peek: check; add: count), a
 # unique member. Returns -1 when allowed, else the milliseconds until the oldest event leaves the window.
@@ -49,20 +57,21 @@ end
 return -1
 """
 
-# KEYS[1] the counter's prefix; ARGV: limit, period in seconds. Returns -1 when allowed, else milliseconds
-# until the next period.
+# KEYS[1] the counter (a hash of period and count); ARGV: limit, period in seconds. Returns -1 when allowed,
+# else milliseconds until the next period.
 _FIXED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local seconds = tonumber(ARGV[2])
 local period = math.floor(now / seconds)
-local key = KEYS[1] .. ':' .. period
-local count = tonumber(redis.call('GET', key) or '0')
+local stored = redis.call('HMGET', KEYS[1], 'period', 'count')
+local count = 0
+if tonumber(stored[1]) == period then count = tonumber(stored[2]) end
 if count >= tonumber(ARGV[1]) then
   return math.max(math.floor(((period + 1) * seconds - now) * 1000), 1)
 end
-redis.call('INCR', key)
-redis.call('EXPIRE', key, math.ceil(seconds) + 1)
+redis.call('HSET', KEYS[1], 'period', period, 'count', count + 1)
+redis.call('EXPIRE', KEYS[1], math.ceil(seconds) + 1)
 return -1
 """
 
@@ -76,15 +85,18 @@ if now - tonumber(opened) < tonumber(ARGV[1]) then return 'open' end
 return 'half_open'
 """
 
-# KEYS[1] the model's circuit; ARGV: threshold, down (1/0), expiry in ms.
+# KEYS[1] the model's circuit, KEYS[2] the set of models with a circuit; ARGV: threshold, down (1/0), model
+# id, expiry in ms.
 _FAILED = """
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 local opened = redis.call('HGET', KEYS[1], 'opened_at')
 if ARGV[2] == '1' or failures >= tonumber(ARGV[1]) or opened then
   local t = redis.call('TIME')
   redis.call('HSET', KEYS[1], 'opened_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return failures
 """
 
@@ -224,33 +236,44 @@ class CircuitBreaker:
 
 
 class _Fallback:
-    """Runs a Redis call, or — when Redis fails — the in-memory twin, with a warning at most once a minute."""
+    """Runs a Redis call, or the in-memory twin when Redis fails; after a failure, Redis is left alone for
+    BACKOFF_S (one instance per Sharing: all its windows and breakers back off together)."""
 
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self._warned = 0.0
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._retry_at = 0.0
+        self._warned = -WARN_EVERY_S
 
     def __call__(self, shared: Callable[[], Any], local: Callable[[], Any]) -> Any:
         import redis
 
+        if self._clock() < self._retry_at:
+            return local()
         try:
             return shared()
         except redis.RedisError as exc:
-            now = time.monotonic()
-            if now - self._warned > WARN_EVERY_S:
-                self._warned = now
-                logger.warning("Redis unreachable for %s (%s): counting in this process", self.what, exc)
+            now = self._clock()
+            with self._lock:
+                self._retry_at = now + BACKOFF_S
+                warn = now - self._warned >= WARN_EVERY_S
+                if warn:
+                    self._warned = now
+            if warn:
+                logger.warning("Redis unreachable (%s): counting in this process for now", exc)
             return local()
 
 
 class SharedSlidingWindow(SlidingWindow):
     """A sliding window in Redis (sorted set per key), with the in-memory window when Redis fails."""
 
-    def __init__(self, client: redis.Redis, key: str, limit: int, seconds: float = 60.0) -> None:
+    def __init__(
+        self, client: redis.Redis, fallback: _Fallback, key: str, limit: int, seconds: float = 60.0
+    ) -> None:
         super().__init__(limit, seconds)
         self._key = key
         self._script = client.register_script(_SLIDING)
-        self._fallback = _Fallback(f"window {key}")
+        self._fallback = fallback
         self._client = client
 
     def _apply(self, key: str, mode: str, now: float | None) -> float | None:
@@ -276,11 +299,13 @@ class SharedSlidingWindow(SlidingWindow):
 class SharedFixedWindow(FixedWindow):
     """A fixed window in Redis (a counter per key and period), with the in-memory window when Redis fails."""
 
-    def __init__(self, client: redis.Redis, key: str, limit: int, seconds: float) -> None:
+    def __init__(
+        self, client: redis.Redis, fallback: _Fallback, key: str, limit: int, seconds: float
+    ) -> None:
         super().__init__(limit, seconds)
         self._key = key
         self._script = client.register_script(_FIXED)
-        self._fallback = _Fallback(f"window {key}")
+        self._fallback = fallback
 
     def hit(self, key: str, now: float | None = None) -> float | None:
         """Count one event; None when it is allowed, else the seconds until the next period."""
@@ -296,18 +321,31 @@ class SharedFixedWindow(FixedWindow):
 
 
 class SharedCircuitBreaker(CircuitBreaker):
-    """Circuit breakers in Redis (a hash per model), with the in-memory ones when Redis fails."""
+    """Circuit breakers in Redis (a hash per model and a set of the models), with the in-memory ones when
+    Redis fails; models for which `local` is true (loaded in each process) keep their breaker in memory."""
 
-    def __init__(self, client: redis.Redis, key: str, failures: int = 3, cooldown_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        fallback: _Fallback,
+        key: str,
+        local: Callable[[str], bool],
+        failures: int = 3,
+        cooldown_s: float = 30.0,
+    ) -> None:
         super().__init__(failures, cooldown_s)
         self._client = client
         self._key = key
+        self._models = f"{key}models"
+        self._local = local
         self._state = client.register_script(_STATE)
         self._failed = client.register_script(_FAILED)
-        self._fallback = _Fallback("circuit breakers")
+        self._fallback = fallback
 
     def state(self, model_id: str) -> State:
         """Where the model's circuit stands now, for every process."""
+        if self._local(model_id):
+            return super().state(model_id)
         key = self._key + model_id
         shared = lambda: _text(self._state(keys=[key], args=[int(self.cooldown_s * 1000)]))  # noqa: E731
         result: State = self._fallback(shared, lambda: super(SharedCircuitBreaker, self).state(model_id))
@@ -316,26 +354,31 @@ class SharedCircuitBreaker(CircuitBreaker):
     def succeeded(self, model_id: str) -> None:
         """The model answered: close its circuit everywhere."""
         super().succeeded(model_id)
-        self._fallback(lambda: self._client.delete(self._key + model_id), lambda: None)
+        if not self._local(model_id):
+            self._fallback(lambda: self._client.delete(self._key + model_id), lambda: None)
 
     def failed(self, model_id: str, down: bool = False) -> None:
         """The model failed: count it for every process."""
+        if self._local(model_id):
+            super().failed(model_id, down)
+            return
         expiry = int(self.cooldown_s * 1000 * 10)
-        args = [self.threshold, 1 if down else 0, expiry]
+        args: list[int | str] = [self.threshold, 1 if down else 0, model_id, expiry]
         self._fallback(
-            lambda: self._failed(keys=[self._key + model_id], args=args),
+            lambda: self._failed(keys=[self._key + model_id, self._models], args=args),
             lambda: super(SharedCircuitBreaker, self).failed(model_id, down),
         )
 
     def open_models(self) -> list[str]:
-        """Ids of models whose circuit is open now, as every process sees them."""
+        """Ids of models whose circuit is open now, as every process sees them (and this process's own)."""
+        own = super().open_models()
 
         def shared() -> list[str]:
-            ids = [k.decode()[len(self._key) :] for k in self._client.scan_iter(match=self._key + "*")]
-            return [m for m in ids if self.state(m) == "open"]
+            ids = sorted(_text(m) for m in self._client.smembers(self._models))
+            return [m for m in ids if m not in own and self.state(m) == "open"]
 
-        result: list[str] = self._fallback(shared, lambda: super(SharedCircuitBreaker, self).open_models())
-        return result
+        result: list[str] = self._fallback(shared, list)
+        return [*own, *result]
 
 
 def _text(value: Any) -> Any:
@@ -350,6 +393,8 @@ class Sharing:
         self.redis_url = redis_url
         self.prefix = prefix
         self._client: redis.Redis | None = None
+        self._lock = threading.Lock()
+        self._fallback = _Fallback()
 
     @property
     def shared(self) -> bool:
@@ -358,35 +403,46 @@ class Sharing:
 
     def client(self) -> redis.Redis:
         """The Redis client (connected lazily, with short timeouts: a limit check must not hang)."""
-        if self._client is None:
-            import redis
+        with self._lock:
+            if self._client is None:
+                import redis
 
-            assert self.redis_url is not None
-            self._client = redis.Redis.from_url(
-                self.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
-            )
-        return self._client
+                assert self.redis_url is not None
+                self._client = redis.Redis.from_url(
+                    self.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+                )
+            return self._client
 
     def sliding(self, name: str, limit: int, seconds: float = 60.0) -> SlidingWindow:
         """At most `limit` events per key in any `seconds`, counted by all processes."""
         if self.redis_url is None:
             return SlidingWindow(limit, seconds)
-        return SharedSlidingWindow(self.client(), f"{self.prefix}:window:{name}:", limit, seconds)
+        key = f"{self.prefix}:window:{name}:"
+        return SharedSlidingWindow(self.client(), self._fallback, key, limit, seconds)
 
     def fixed(self, name: str, limit: int, seconds: float) -> FixedWindow:
         """At most `limit` events per key in each period of `seconds`, counted by all processes."""
         if self.redis_url is None:
             return FixedWindow(limit, seconds)
-        return SharedFixedWindow(self.client(), f"{self.prefix}:fixed:{name}:", limit, seconds)
+        return SharedFixedWindow(
+            self.client(), self._fallback, f"{self.prefix}:fixed:{name}:", limit, seconds
+        )
 
-    def breaker(self, failures: int = 3, cooldown_s: float = 30.0) -> CircuitBreaker:
-        """Circuit breakers per model, shared by all processes."""
+    def breaker(
+        self, failures: int = 3, cooldown_s: float = 30.0, local: Callable[[str], bool] | None = None
+    ) -> CircuitBreaker:
+        """Circuit breakers per model, shared by all processes except for models `local` names (loaded in each
+        process)."""
         if self.redis_url is None:
             return CircuitBreaker(failures, cooldown_s)
-        return SharedCircuitBreaker(self.client(), f"{self.prefix}:breaker:", failures, cooldown_s)
+        key = f"{self.prefix}:breaker:"
+        return SharedCircuitBreaker(
+            self.client(), self._fallback, key, local or (lambda _model: False), failures, cooldown_s
+        )
 
     def close(self) -> None:
         """Close the connection to Redis, if one was opened."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None

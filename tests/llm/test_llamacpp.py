@@ -140,18 +140,23 @@ def test_a_full_queue_refuses_at_once(tmp_path: Path) -> None:
     from rathaus.llm.backend import ModelBusy
 
     settings = Settings(
-        data_dir=tmp_path, llm_parallel=1, llm_context=512, llm_queue_timeout_s=30, llm_queue_max=0
+        data_dir=tmp_path, llm_parallel=1, llm_context=512, llm_queue_timeout_s=30, llm_queue_max=1
     )
     single = LlamaCppBackend("qwen2.5-0.5b", LlamaCppOptions(path=require_model("qwen2.5-0.5b")), settings)
     try:
         running = single.chat(_ask("Zähle bis zwanzig.", max_tokens=40))
         assert isinstance(next(running), TextChunk)  # holds the only slot
-        started = time.monotonic()
-        with pytest.raises(ModelBusy, match="waiting already") as refused:
-            next(single.chat(_ask("Hallo", max_tokens=5)))
-        assert time.monotonic() - started < 5 and refused.value.retry_after_s > 0  # not after 30 s
-        running.close()
-        _text, usage = collect(single.chat(_ask("Hallo", max_tokens=5)))
-        assert usage.tokens_out > 0
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            waiting = pool.submit(lambda: collect(single.chat(_ask("Hallo", max_tokens=5))))
+            deadline = time.monotonic() + 10
+            while single._waiting < 1 and time.monotonic() < deadline:  # the one place in the queue is taken
+                time.sleep(0.01)
+            started = time.monotonic()
+            with pytest.raises(ModelBusy, match="waiting already") as refused:
+                next(single.chat(_ask("Hallo", max_tokens=5)))
+            assert time.monotonic() - started < 5 and refused.value.retry_after_s > 0  # not after 30 s
+            running.close()  # the waiting request gets the slot
+            _text, usage = waiting.result(timeout=60)
+        assert usage.tokens_out > 0 and single._waiting == 0
     finally:
         single.close()

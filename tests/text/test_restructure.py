@@ -27,7 +27,7 @@ CORPORA = Path(__file__).parents[2] / "bench" / "datasets"
         ),
         (
             "Sobald uns der Antrag vorliegt, müssen Sie weitere Unterlagen einreichen.",
-            "Der Antrag liegt uns vor.\nDann müssen Sie weitere Unterlagen einreichen.",
+            "Der Antrag liegt uns vor?\nDann müssen Sie weitere Unterlagen einreichen.",
         ),
         (
             "Sie müssen sich anmelden, weil die Frist sonst abläuft.",
@@ -57,6 +57,18 @@ CORPORA = Path(__file__).parents[2] / "bench" / "datasets"
         ("Das Amt ist offen; es hilft Ihnen.", "Das Amt ist offen.\nEs hilft Ihnen."),
         ("Wenn Sie umziehen, müssen Sie sich ummelden.", "Sie ziehen um?\nDann müssen Sie sich ummelden."),
         ("Wenn Sie das Formular unterschreiben, gilt es.", "Sie unterschreiben das Formular?\nDann gilt es."),
+        (
+            "Falls Ihr Kind unter 16 Jahre alt ist, kommen Sie mit.",
+            "Ihr Kind ist unter 16 Jahre alt?\nDann kommen Sie mit.",
+        ),
+        (
+            "Das Amt öffnet um 8. Sie kommen, wenn Sie einen Termin haben.",
+            "Das Amt öffnet um 8.\nSie haben einen Termin?\nDann kommen Sie.",
+        ),
+        (
+            "Die Stadt prüft den Antrag und schickt Ihnen einen Bescheid.",
+            "Die Stadt prüft den Antrag.\nDie Stadt schickt Ihnen einen Bescheid.",
+        ),
     ],
 )
 def test_clauses_become_sentences(text: str, expected: str) -> None:
@@ -78,6 +90,37 @@ def test_clauses_become_sentences(text: str, expected: str) -> None:
         "Bevor Ihr Ausweis abläuft, müssen Sie einen neuen beantragen.",
         # no clauses on either side of the semicolon: a list, kept
         "§ 4 Zeitraum; Entstehung der Steuer.",
+        # the condition belongs to the last clause only, or to a part of the main clause
+        "Sie zahlen 10 Euro, Sie zahlen nichts, wenn Sie einen Ausweis haben.",
+        "Wir bestätigen Ihnen, dass Sie Geld bekommen, wenn Sie arbeitslos sind.",
+        "Wenn Sie umziehen, müssen Sie sich anmelden, und Sie müssen Ihr Auto ummelden.",
+        # restricted conditions: "nur", "erst", "auch" (even if)
+        "Sie erhalten das Geld nur, wenn Sie den Antrag stellen.",
+        "Sie bekommen den Ausweis erst, wenn Sie bezahlt haben.",
+        "Der Zuschuss wird auch gezahlt, wenn Sie arbeiten.",
+        # under a negation the "dass" clause is no statement
+        "Wir bestätigen nicht, dass Sie dort wohnen.",
+        # the pronoun would come before its noun
+        "Sie müssen den Hund anmelden, sobald er drei Monate alt ist.",
+        # questions and requests
+        "Was muss ich tun, wenn ich umziehe?",
+        "Wenn Sie umziehen, müssen Sie sich dann anmelden?",
+        "Bitte bringen Sie Ihren Ausweis mit, wenn Sie kommen.",
+        # "sich" first, joined subjects, an address the tagger cannot read
+        "Wenn sich etwas ändert, müssen Sie uns informieren.",
+        "Wenn Ihre Tochter oder Ihr Sohn krank ist, rufen Sie an.",
+        "Wenn Sie das Formular unter www.muenchen.de/formulare herunterladen, können Sie es ausfüllen.",
+        # the first part is no subject: it may not be repeated
+        "Heute ist das Amt geschlossen und öffnet morgen wieder.",
+        "Im Bürgerbüro erhalten Sie das Formular und können es dort abgeben.",
+        "Den Antrag prüft das Amt und schickt ihn dann zurück.",
+        "Deshalb brauchen Sie einen Termin und müssen pünktlich sein.",
+        # abbreviations are no sentence ends
+        "Sie brauchen u. a. einen Ausweis, z. B. den Pass.",
+        "Das gilt i. d. R. nicht für Herrn Dr. Müller.",
+        # nothing but punctuation
+        ".",
+        "?",
     ],
 )
 def test_sentences_not_understood_are_kept(text: str) -> None:
@@ -90,16 +133,17 @@ def test_long_compounds_are_hyphenated_short_ones_kept() -> None:
     )
     assert tidy("Die Kindertageseinrichtung ist offen.") == "Die Kinder-Tages-Einrichtung ist offen."
     assert tidy("Der Erhebungszeitraum ist das Jahr.") == "Der Erhebungs-Zeitraum ist das Jahr."
+    assert tidy("Das Amt liegt an der Schwanthalerstraße.") == "Das Amt liegt an der Schwanthaler-Straße."
 
 
 def test_layout_one_sentence_per_line_lists_and_dates_kept() -> None:
     text = (
         "# Anmeldung\nSie müssen sich bis 11. März 2026 anmelden. Das geht z. B. online.\n"
-        "- Bringen Sie den Ausweis mit. Er ist wichtig."
+        "- Bringen Sie den Ausweis mit. Er ist wichtig.\n  - Auch den Pass."
     )
     assert tidy(text) == (
         "# Anmeldung\nSie müssen sich bis 11. März 2026 anmelden.\nDas geht z. B. online.\n"
-        "- Bringen Sie den Ausweis mit. Er ist wichtig."
+        "- Bringen Sie den Ausweis mit. Er ist wichtig.\n  - Auch den Pass."
     )
 
 
@@ -107,8 +151,13 @@ def test_the_instructions_example_is_dropped_unless_the_original_says_it() -> No
     example = leichte_sprache.EXAMPLES["sie"]
     copied = "Die Gebühr beträgt 30 Euro.\n" + example
     assert tidy(copied, source="Die Gebühr beträgt 30 Euro.") == "Die Gebühr beträgt 30 Euro."
+    # one sentence like the example's is the text's own; so is a period that differs ("4 Wochen")
+    own = "Sie können Widerspruch einlegen.\nDafür haben Sie 4 Wochen Zeit.\nDas machen Sie beim Bürger-Amt."
+    assert tidy(own, source="Der Widerspruch ist binnen eines Monats einzulegen.") == own
     said = "Sie müssen einen Antrag stellen."
-    assert tidy(said, source=said) == said
+    assert tidy(said, source="Die Gebühr beträgt 30 Euro.") == said
+    assert tidy(example, source=example) == example.replace(". ", ".\n")
+    assert tidy(example, source="Etwas anderes.") == example  # never an empty text
 
 
 def _words(text: str) -> Counter[str]:

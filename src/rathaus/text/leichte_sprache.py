@@ -249,12 +249,6 @@ EXAMPLES = {
 }
 
 
-def example_sentences() -> set[str]:
-    """The sentences of the instructions' examples, as lower-case words: a rewrite that holds them copied
-    the example, not the text."""
-    return {" ".join(WORD.findall(s)).lower() for text in EXAMPLES.values() for s in sentences(text)}
-
-
 def instructions(address: str = "sie") -> str:
     """What a language model is told to write a text in Leichte Sprache, addressing the reader with `address`
     ("sie" or "du") throughout."""

@@ -4,9 +4,9 @@ A language model rewrites a text in Leichte Sprache; a small one keeps many long
 clauses. These rules then take the steps that follow from the sentence's structure (text/grammar.py):
 
 * a subordinate clause becomes a sentence of its own, the way guides for Leichte Sprache write it:
-  "Wenn Sie umziehen, müssen Sie sich anmelden." → "Sie ziehen um? Dann müssen Sie sich anmelden.";
-  "…, weil …" → "Denn …"; "…, dass …" and "…, ob/welche …" → a colon, and the clause (or question) on
-  the next line; "sobald", "nachdem", "bevor", "damit" and "obwohl" → "Danach", "So", "Trotzdem";
+  "Wenn Sie umziehen, müssen Sie sich anmelden." → "Sie ziehen um? Dann müssen Sie sich anmelden." (also
+  "falls", "sofern", "sobald", "nachdem"); "…, weil …" → "Denn …"; "…, dass …" and "…, ob/welche …" → a
+  colon, and the clause (or question) on the next line; "damit" → "So …"; "obwohl" → "Trotzdem";
 * main clauses joined by a comma and "aber", "oder", "und" or "denn", or by a semicolon, become sentences;
 * compound nouns of more than COMPOUND_MIN letters are split with a hyphen ("Aufenthalts-Genehmigung");
 * every sentence starts a new line;
@@ -14,82 +14,122 @@ clauses. These rules then take the steps that follow from the sentence's structu
   the example into their answer).
 
 A rule changes only a sentence it understands: a clause whose verb comes last and whose first part (a
-pronoun, a noun phrase, a preposition with one) it finds. Anything else is kept as written. The words are
-never changed, only their order, hyphens in compounds and the small words that join the new sentences; a
-rewrite that would lose a word is discarded.
+pronoun, a noun phrase, a preposition with one) it finds, in a sentence without further clauses that the
+new order could detach. It leaves alone what would change the meaning: a condition restricted by "nur",
+"erst" or "auch", a "dass" clause under a negation ("Wir bestätigen nicht, dass …"), a clause whose pronoun
+would come before its noun, questions and requests. Anything else is kept as written. The words are never
+changed, only their order, hyphens in compounds and the small words that join the new sentences; a rewrite
+that would lose a word is discarded.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from collections.abc import Callable
 
 from rathaus.text import leichte_sprache
 from rathaus.text.grammar import Token, compound_parts, render, tokens, word
 
 COMPOUND_MIN = 10
-CONDITION = {"wenn", "falls", "sofern"}
-AFTERWARDS = {"sobald": "Dann", "nachdem": "Danach"}
+# "sobald" and "nachdem" become a question too: as a statement ("Sie haben den Bescheid erhalten.") the
+# clause would claim what it only supposes. "bevor" is left alone: its clause is often a deadline ("Bevor
+# Ihr Ausweis abläuft, …"), and "Danach …" would change the meaning.
+CONDITION = {"wenn", "falls", "sofern", "sobald", "nachdem"}
 REASON = {"weil", "da"}
-# "bevor" is left alone: its clause is often a deadline ("Bevor Ihr Ausweis abläuft, …"), not an event
-HANDLED = CONDITION | set(AFTERWARDS) | REASON | {"damit", "obwohl", "dass", "ob"}
+HANDLED = CONDITION | REASON | {"damit", "obwohl", "dass", "ob"}
 COORDINATORS = {"aber": "Aber", "oder": "Oder", "und": "", "denn": "Denn", "doch": "Doch"}
 DETERMINERS = {"ART", "PPOSAT", "PIAT", "PDAT", "PWAT", "CARD", "PIDAT"}
 PRONOUNS = {"PPER", "PDS", "PIS", "PPOSS", "PRF", "PWS", "PRELS"}
 SINGLE = {"ADV", "PWAV", "PAV", "PROAV", "ADJ(D)"}
 OBJECT_PRONOUNS = {"uns", "mir", "dir", "ihm", "ihnen", "euch", "mich", "dich", "ihn", "sich"}
 LEADING = {"dann", "so"}  # "Wenn …, dann …": the new sentence brings its own joining word
+# a main clause holding one of these may restrict its condition ("nur, wenn", "erst, wenn", "auch, wenn")
+FOCUS = {"nur", "erst", "auch", "dann", "selbst", "sogar", "so", "gerade", "besonders", "insbesondere"}
+NEGATIONS = {"nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals"}
+# pronouns that refer back to a noun: a clause holding one may not move before the main clause
+REFERRING = {"er", "sie", "es", "ihn", "ihm", "ihnen", "ihr", "sein", "seine", "seinen", "seinem", "seiner"}
+NOMINATIVE = {"ich", "du", "er", "sie", "es", "wir", "ihr", "man"}
+POSSESSIVE = {
+    "ihr",
+    "ihre",
+    "ihren",
+    "ihrem",
+    "ihrer",
+    "ihres",
+    "sein",
+    "seine",
+    "seinen",
+    "seinem",
+    "seiner",
+}
+POSSESSIVE |= {"mein", "meine", "dein", "deine", "unser", "unsere", "euer", "eure"}
+OBLIQUE = {"den", "dem", "des", "einen", "einem", "eines", "einer"}  # never a subject's article
+STREET = ("straße", "strasse", "weg", "platz", "gasse", "allee", "ring", "ufer", "damm")
+MONTHS = {"januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober",
+          "november", "dezember"}  # fmt: skip
 LIST_MARKER = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 ABBREVIATION = re.compile(
-    r"(?:\b(?:z|d|u|o|bzw|ca|Nr|Abs|Art|Str|evtl|ggf|inkl|zzgl|vgl|S|ff?|z\.\s?B)\.|\d\.)$"
+    r"\b(?:[A-Za-z]|bzw|ca|Nr|Abs|Art|Str|evtl|ggf|inkl|zzgl|vgl|ff|usw|etc|Dr|Prof|Tel|gem|max|mind|sog|"
+    r"bzgl|Hr|Fr|Mo|Di|Mi|Do|Sa|So|Jh|zw|allg|Std|Min|Mio|Mrd|Kap|Ziff|lt|od|tägl|wg)\.$"
 )
+ORDINAL = re.compile(r"\b\d{1,2}\.$")
+URL_LIKE = re.compile(r"\w[./@]\w")
 # Prefixes that may or may not separate: "um" and "durch" separate in most verbs of administrative texts
 # (ummelden, umziehen, durchführen), "über", "unter", "wider" and "wieder" do not (überweisen,
 # unterschreiben, wiederholen); the exceptions by stem.
 SEPARATING = {"um", "durch"}
 INSEPARABLE = {"fass", "geb", "arm", "ring", "schließ", "kreis", "such", "hüll"}
 SEPARABLE = {"bring", "komm", "geh"}
-MAX_ROUNDS = 6
+MAX_ROUNDS = 24
 
 Sentence = list[Token]
 
 
+@functools.lru_cache(maxsize=64)
 def tidy(text: str, source: str = "") -> str:
     """The text with the rules applied: subordinate and joined clauses as sentences of their own, compounds
-    hyphenated, one sentence per line, copied example sentences dropped. `source`: the original text."""
+    hyphenated, one sentence per line, a copied example dropped. `source`: the original text.
+
+    The same text is often tidied twice (checked, then shown): the last results are kept."""
+    example = _copied_example(text, source)
     lines: list[str] = []
     for line in text.strip().splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith(("#", "|", ">")):
             lines.append(stripped)
             continue
+        indent = line[: len(line) - len(line.lstrip())]
         marker = LIST_MARKER.match(stripped)
-        body = stripped[marker.end() :] if marker else stripped
+        content = stripped[marker.end() :] if marker else stripped
         written = [
             render(_hyphenated(s))
-            for part in sentences(body)
-            if not _copied_example(part, source)
+            for part in sentences(content)
+            if _plain(part) not in example
             for s in restructured(tokens(part))
         ]
         if marker and written:
-            lines.append(marker.group() + " ".join(written))
+            lines.append(indent + marker.group() + " ".join(written))
         else:
             lines.extend(written)
-    return "\n".join(lines).strip()
+    return "\n".join(lines).strip() or text.strip()
 
 
 def sentences(line: str) -> list[str]:
-    """The sentences of one line, not broken after an ordinal number ("11. März"), an abbreviation or inside
-    parentheses ("(GBl. S. 698)")."""
+    """The sentences of one line. Not broken after an abbreviation ("z. B.", "Dr."), an ordinal before a
+    month ("11. März"), inside parentheses ("(GBl. S. 698)"), or where the next word goes on in lower case
+    or with a digit."""
     parts: list[str] = []
     start = 0
     for match in SENTENCE_BREAK.finditer(line):
         before = line[start : match.start()]
-        if ABBREVIATION.search(before) or before.count("(") > before.count(")"):
+        following = line[match.end() :].split(" ", 1)[0].strip('„"(')
+        goes_on = before.endswith(".") and (following[:1].islower() or following[:1].isdigit())
+        ordinal = ORDINAL.search(before) is not None and following.lower().rstrip(".,") in MONTHS
+        if goes_on or ordinal or ABBREVIATION.search(before) or before.count("(") > before.count(")"):
             continue
-        parts.append(line[start : match.start()])
+        parts.append(before)
         start = match.end()
     parts.append(line[start:])
     return [p.strip() for p in parts if p.strip()]
@@ -102,7 +142,7 @@ def restructured(sentence: Sentence) -> list[Sentence]:
     done: list[Sentence] = []
     pending = [sentence]
     rounds = 0
-    while pending and rounds < MAX_ROUNDS * 4:
+    while pending and rounds < MAX_ROUNDS:
         rounds += 1
         current = pending.pop(0)
         split = _split(current)
@@ -117,6 +157,8 @@ def restructured(sentence: Sentence) -> list[Sentence]:
 def _split(sentence: Sentence) -> list[Sentence] | None:
     """One rule applied to the sentence: the sentences it becomes, or None when no rule applies."""
     body, end = _body(sentence)
+    if not _words(body) or end == "?" or any(URL_LIKE.search(t.text) for t in body):
+        return None  # nothing to do; a question; an address or number that the tagger cannot read
     at = next((i for i, t in enumerate(body) if t.text == ";"), None)
     if at is not None and _has_verb(body[:at]) and _has_verb(body[at + 1 :]):
         return [_closed(body[:at], "."), _closed(body[at + 1 :], end)]
@@ -129,7 +171,7 @@ def _split(sentence: Sentence) -> list[Sentence] | None:
 
 def _leading_clause(body: Sentence, end: str) -> list[Sentence] | None:
     """ "Wenn Sie umziehen, müssen Sie sich anmelden." → "Sie ziehen um? Dann müssen Sie sich anmelden." """
-    conjunction = body[0].text.lower() if body else ""
+    conjunction = body[0].text.lower()
     if body[0].tag != "KOUS" or conjunction not in HANDLED:
         return None
     comma = _next_comma(body, 1)
@@ -139,13 +181,11 @@ def _leading_clause(body: Sentence, end: str) -> list[Sentence] | None:
     main = body[comma + 1 :]
     if main and main[0].text.lower() in LEADING and len(main) > 1 and main[1].is_verb:
         main = main[1:]
-    if parts is None or not main or not main[0].is_verb:
-        return None
+    if parts is None or not main or not main[0].is_verb or not _simple(main):
+        return None  # a further clause would be detached from the condition
     first, verb, rest = parts
     if conjunction in CONDITION:
         return [_closed(first + verb + rest, "?"), _closed([word("Dann"), *main], end)]
-    if conjunction in AFTERWARDS:
-        return [_closed(first + verb + rest, "."), _closed([word(AFTERWARDS[conjunction]), *main], end)]
     if conjunction in REASON:
         return [_closed(first + verb + rest, "."), _closed([word("Deshalb"), *main], end)]
     if conjunction == "obwohl":
@@ -160,13 +200,13 @@ def _trailing_clause(body: Sentence, end: str) -> list[Sentence] | None:
         return None
     comma = commas[-1]
     main, clause = body[:comma], body[comma + 1 :]
-    if not main or len(clause) < 2:
-        return None
+    if len(main) < 2 or len(clause) < 2 or not _simple(main) or any(t.text.lower() in FOCUS for t in main):
+        return None  # the clause might belong to a part of the main clause, or be restricted by it
     opener = clause[0]
     conjunction = opener.text.lower()
     if opener.tag == "PWAT":  # "…, welcher Titel möglich ist" → "…:" "Welcher Titel ist …?"
         parts = _clause(clause)
-        if parts is None:
+        if parts is None or _negated(main):
             return None
         first, verb, rest = parts
         return [_closed(main, ":"), _closed(first + verb + rest, "?")]
@@ -176,21 +216,21 @@ def _trailing_clause(body: Sentence, end: str) -> list[Sentence] | None:
     if parts is None:
         return None
     first, verb, rest = parts
-    if conjunction == "dass":
-        return [_closed(main, ":"), _closed(first + verb + rest, end)]
-    if conjunction == "ob":
+    if conjunction in ("dass", "ob"):
+        if _negated(main):
+            return None  # "Wir bestätigen nicht, dass …" must not become a statement of the clause
+        if conjunction == "dass":
+            return [_closed(main, ":"), _closed(first + verb + rest, end)]
         return [_closed(main, ":"), _closed(verb + first + rest, "?")]
     if conjunction in REASON:
         return [_closed(main, "."), _closed([word("Denn"), *first, *verb, *rest], end)]
     if conjunction == "damit":
         return [_closed(main, "."), _closed([word("So"), *verb, *first, *rest], end)]
     question = _verb_first(main)
-    if question is None:
-        return None
+    if question is None or any(t.text in REFERRING for t in clause):
+        return None  # the clause would come before the noun its pronoun refers to
     if conjunction in CONDITION:
         return [_closed(first + verb + rest, "?"), _closed([word("Dann"), *question], end)]
-    if conjunction in AFTERWARDS:
-        return [_closed(first + verb + rest, "."), _closed([word(AFTERWARDS[conjunction]), *question], end)]
     if conjunction == "obwohl":
         return [_closed(first + verb + rest, "."), _closed([word("Trotzdem"), *question], end)]
     return None
@@ -198,6 +238,8 @@ def _trailing_clause(body: Sentence, end: str) -> list[Sentence] | None:
 
 def _joined_clauses(body: Sentence, end: str) -> list[Sentence] | None:
     """ "Sie können anrufen, aber wir antworten erst morgen." → "Sie können anrufen." "Aber wir …" """
+    if body[0].tag == "KOUS":
+        return None  # "Wenn …, müssen Sie …, und Sie …": the second clause depends on the condition too
     for index, token in enumerate(body[:-2]):
         if token.text != "," or body[index + 1].text.lower() not in COORDINATORS:
             continue
@@ -213,16 +255,19 @@ def _joined_clauses(body: Sentence, end: str) -> list[Sentence] | None:
 
 def _shared_subject(body: Sentence, end: str) -> list[Sentence] | None:
     """ "Sie füllen das Formular aus und schicken es uns." → "Sie füllen das Formular aus." "Sie schicken es
-    uns." (two finite verbs of one subject, joined by "und", "oder" or "aber")."""
+    uns." (two finite verbs of one subject, joined by "und", "oder" or "aber"). Only where the first part is
+    surely the subject: a pronoun in the nominative, or a noun phrase not followed by another one."""
     first_end = _constituent(body, 0)
     if first_end is None or first_end >= len(body) or not body[first_end].tag.endswith("(FIN)"):
         return None
-    if any(t.text == "," for t in body[:first_end]):
+    if not _subject(body[:first_end]) or any(t.text == "," for t in body):
         return None
+    after_verb = body[first_end + 1].text.lower() if first_end + 1 < len(body) else ""
+    pronoun = body[0].tag in ("PPER", "PIS")
+    if not pronoun and after_verb in NOMINATIVE | {"sie", "der", "die", "das", "ein", "eine"}:
+        return None  # "Das Formular prüft das Amt und …": the subject follows the verb
     for index in range(first_end + 2, len(body) - 1):
         joiner, verb = body[index], body[index + 1]
-        if joiner.text == ",":
-            return None
         if joiner.text.lower() in ("und", "oder", "aber") and verb.tag.endswith("(FIN)"):
             subject = [_inside(t, i).moved() for i, t in enumerate(body[:first_end])]
             lead = [word(COORDINATORS[joiner.text.lower()])] if joiner.text.lower() != "und" else []
@@ -230,24 +275,43 @@ def _shared_subject(body: Sentence, end: str) -> list[Sentence] | None:
     return None
 
 
+def _subject(words: Sentence) -> bool:
+    """Whether these first words are surely a subject: a nominative pronoun ("Sie", "wir", "man") or a noun
+    phrase whose article is no dative, accusative or genitive one."""
+    first = words[0]
+    if len(words) == 1 and first.tag in ("PPER", "PIS"):
+        return first.text in ("Sie",) or first.text.lower() in NOMINATIVE
+    return first.tag in ("ART", "PPOSAT", "PDAT", "NN", "NE") and first.text.lower() not in OBLIQUE
+
+
+def _simple(words: Sentence) -> bool:
+    """Whether the words hold no further clause: no comma, no conjunction that opens one."""
+    return not any(t.text in (",", ";") or t.tag in ("KOUS", "PRELS", "PWS", "KOUI") for t in words)
+
+
+def _negated(words: Sentence) -> bool:
+    return any(t.text.lower() in NEGATIONS for t in words)
+
+
 def _clause(clause: Sentence) -> tuple[Sentence, Sentence, Sentence] | None:
     """A subordinate clause (without its conjunction) in main-clause order as (first part, verb, rest):
     "uns der Antrag vorliegt" → ("der Antrag", "liegt", "uns … vor"). None when the clause is not one this
-    module understands: its last word is no verb, it holds another clause, or a prefix may or may not
+    module understands: its last word is no verb, it holds another clause or joined parts ("Ihre Tochter oder
+    Ihr Sohn"), it starts with "sich" or with "sie" (which would read as "Sie"), or a prefix may or may not
     separate ("unterschreiben")."""
     if len(clause) < 2 or not clause[-1].is_verb or clause[-1].is_participle:
         return None
-    if any(t.tag in ("KOUS", "PRELS", "KOUI") or t.text == "," for t in clause[:-1]):
+    if not _simple(clause[:-1]):
         return None
     verbs = [i for i, t in enumerate(clause) if t.is_verb]
     if any(t.tag == "KON" for t in clause[verbs[0] : -1]):  # "… heiraten möchten oder … brauchen"
         return None
     verb = clause[-1]
     end = _constituent(clause, 0)
-    if end is None or end >= len(clause):
+    if end is None or end >= len(clause) or clause[end].tag == "KON":
         return None
     first, middle = clause[:end], clause[end:-1]
-    if first[0].text == "sie":  # "sie" (they) would read as "Sie" (you) at the start of a sentence
+    if first[0].text in ("sie", "sich"):  # "sie" would read as "Sie"; "Sich ändert etwas?"
         return None
     if first[0].text.lower() in OBJECT_PRONOUNS and middle and middle[0].tag in DETERMINERS:
         second = _constituent(clause, end)
@@ -278,27 +342,33 @@ def _separates(verb: Token) -> bool:
 
 def _constituent(words: Sentence, start: int) -> int | None:
     """Where the first part of a clause that begins at `start` ends: a pronoun, a noun phrase ("der
-    zuständigen Stelle", also with a genitive: "die Ausstellung des Ausweises"), a preposition with one, an
-    adverb. None when it is none of these."""
+    zuständigen Stelle", "Ihr Kind", also with a genitive: "die Ausstellung des Ausweises"), a preposition
+    with one, an adverb. None when it is none of these."""
     if start >= len(words):
         return None
     token = words[start]
-    if token.tag in PRONOUNS or token.tag in SINGLE:
-        return start + 1
+    following = words[start + 1] if start + 1 < len(words) else None
+    determiner = token.tag in DETERMINERS or (
+        token.text.lower() in POSSESSIVE and following is not None
+        and (following.is_noun or following.tag.startswith("ADJ"))
+    )  # fmt: skip
     if token.tag in ("APPR", "APPRART"):
         return _constituent(words, start + 1)
+    if determiner or token.tag.startswith("ADJ(A)"):
+        for index in range(start + 1, min(len(words), start + 7)):
+            word_after = words[index]
+            if word_after.is_noun:
+                return _genitive(words, index + 1)
+            if not (word_after.tag.startswith("ADJ") or word_after.tag in ("ADV", "CARD", "PIAT", "PIDAT")):
+                return None
+        return None
+    if token.tag in PRONOUNS or token.tag in SINGLE:
+        return start + 1
     if token.is_noun:
         end = start + 1
         while end < len(words) and words[end].tag == "NE":
             end += 1
         return _genitive(words, end)
-    if token.tag in DETERMINERS or token.tag.startswith("ADJ"):
-        for index in range(start + 1, min(len(words), start + 7)):
-            following = words[index]
-            if following.is_noun:
-                return _genitive(words, index + 1)
-            if not (following.tag.startswith("ADJ") or following.tag in ("ADV", "CARD", "PIAT", "PIDAT")):
-                return None
     return None
 
 
@@ -312,7 +382,10 @@ def _genitive(words: Sentence, end: int) -> int:
 
 
 def _verb_first(statement: Sentence) -> Sentence | None:
-    """A main clause with its verb first: "Sie benötigen ihn" → "benötigen Sie ihn"."""
+    """A main clause with its verb first: "Sie benötigen ihn" → "benötigen Sie ihn". None for a request
+    ("Bitte bringen Sie …"), a question word first, or a first part that is not clear."""
+    if statement[0].text.lower() == "bitte" or statement[0].tag in ("PWS", "PWAV", "PWAT"):
+        return None
     end = _constituent(statement, 0)
     if end is None or end >= len(statement) or not statement[end].is_verb or statement[end].is_participle:
         return None
@@ -364,7 +437,7 @@ def _words(sentence: Sentence) -> list[str]:
     return [t.text.lower().replace("-", "") for t in sentence if not t.is_punctuation]
 
 
-JOINING = HANDLED | set(COORDINATORS) | LEADING | {"danach", "deshalb", "trotzdem"}
+JOINING = HANDLED | set(COORDINATORS) | LEADING | {"deshalb", "trotzdem"}
 
 
 def _same_words(before: Sentence, after: list[Sentence]) -> bool:
@@ -382,11 +455,14 @@ def _same_words(before: Sentence, after: list[Sentence]) -> bool:
 
 
 def _hyphenated(sentence: Sentence) -> Sentence:
-    """The sentence with long compound nouns split by hyphens: "Aufenthalts-Genehmigung"."""
+    """The sentence with long compound nouns split by hyphens: "Aufenthalts-Genehmigung"; a street keeps its
+    name whole ("Schwanthaler-Straße")."""
     result = []
     for token in sentence:
         if token.is_noun and len(token.text) > COMPOUND_MIN and "-" not in token.text:
             parts = compound_parts(token)
+            if len(parts) > 2 and parts[-1].lower().startswith(STREET):
+                parts = ["".join(parts[:-1]), parts[-1]]
             if len(parts) > 1:
                 text = "-".join([parts[0], *(p[:1].upper() + p[1:] for p in parts[1:])])
                 token = Token(text, token.tag, token.parts, token.index, token.space_before)
@@ -394,8 +470,17 @@ def _hyphenated(sentence: Sentence) -> Sentence:
     return result
 
 
-def _copied_example(sentence: str, source: str) -> bool:
-    """Whether a sentence is one of the instructions' example that the original does not hold."""
-    normalise: Callable[[str], str] = lambda s: " ".join(leichte_sprache.WORD.findall(s)).lower()  # noqa: E731
-    found = normalise(sentence)
-    return bool(found) and found in leichte_sprache.example_sentences() and found not in normalise(source)
+def _plain(text: str) -> str:
+    """A sentence's words and numbers in lower case, for comparing."""
+    return " ".join(re.findall(r"\w+", text)).lower()
+
+
+def _copied_example(text: str, source: str) -> set[str]:
+    """The sentences of the instructions' example that the text copied (lower-case words and numbers): only
+    when it holds two or more of them, none of which the original says; else none."""
+    example = {_plain(s) for text_ in leichte_sprache.EXAMPLES.values() for s in sentences(text_)}
+    held = {_plain(s) for line in text.splitlines() for s in sentences(line)} & example
+    original = _plain(source)
+    if len(held) < 2 or any(s in original for s in held):
+        return set()
+    return held
