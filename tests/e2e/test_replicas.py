@@ -40,6 +40,7 @@ from tests.conftest import (
     _fresh_postgres_database,
     make_tenant,
 )
+from tests.routing.test_budgets import PRICED
 from tests.servers import free_port, wait_until_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -63,12 +64,6 @@ spec:
       with: {text: "Vorgang {{ input.nummer }} erledigt"}
 """
 QUESTION = "Quantenchromodynamik"
-PRICED = {  # 1 € per 1,000 tokens: a request of about 25 tokens costs about 0.025 €
-    "id": "priced", "tier": 1, "backend": "scripted", "capabilities": ["chat"],
-    "params": {"replies": [" ".join(["Wort"] * 10)]},
-    "cost": {"eur_per_1m_input": 1000.0, "eur_per_1m_output": 1000.0},
-    "energy": {"wh_per_1k_tokens": 2.0, "source": "test"},
-}  # fmt: skip
 NGINX = """
 {user}
 worker_processes 1;
@@ -127,7 +122,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_server: str) -> I
     database = _fresh_postgres_database(postgres_server)
     upgrade(database)
     data = tmp_path_factory.mktemp("data")
-    catalogue = {**SCRIPTED_CATALOGUE, "profiles": [*SCRIPTED_CATALOGUE["profiles"], PRICED]}
+    priced = {"id": "priced", "tier": 1, **PRICED}  # 1 € per 1,000 tokens: about 0.025 € a request
+    catalogue = {**SCRIPTED_CATALOGUE, "profiles": [*SCRIPTED_CATALOGUE["profiles"], priced]}
     (data / "models.yaml").write_text(yaml.safe_dump(catalogue, allow_unicode=True), encoding="utf-8")
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     secret = "r" * 40

@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rathaus.text.leichte_sprache import FORMAL
+
 TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|\w+(?:[-·*/'’]\w+)*-?|\S")  # "Kinder-" as in "Kinder- und Jugendhilfe"
 NO_SPACE_BEFORE = set(".,;:!?)]»“")
 NO_SPACE_AFTER = set("([„«")
@@ -66,7 +68,7 @@ class Token:
     def lowered(self) -> Token:
         """The token with its first letter in lower case, unless it is a noun, a name or "Sie" (which
         keep theirs inside a sentence)."""
-        if self.is_noun or self.text in ("Sie", "Ihnen", "Ihr", "Ihre", "Ihren", "Ihrem", "Ihrer"):
+        if self.is_noun or self.text in FORMAL:
             return self
         return replace(self, text=self.text[:1].lower() + self.text[1:])
 
